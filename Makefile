@@ -1,0 +1,52 @@
+# The two commands: `make run` (set up and run the platform) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST := $(or $(LLMOPS_HOST),127.0.0.1)
+PORT := $(or $(LLMOPS_PORT),8000)
+export LLMOPS_HOST := $(HOST)
+export LLMOPS_PORT := $(PORT)
+
+.PHONY: install services run test stop lint format clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: Python 3.11 or newer is required ($(PYTHON) is $$($(PYTHON) --version 2>&1)); run: make PYTHON=python3.11 ..." >&2; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV); echo "error: cannot create a virtualenv; on Debian/Ubuntu run: sudo apt-get install python3-venv" >&2; exit 1; }
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+services: install
+	@$(PY) -m llmops.embedded start
+
+run: services
+	@$(PY) manage.py preflight --port $(PORT)
+	@$(PY) manage.py migrate --noinput
+	@$(PY) manage.py bootstrap_demo
+	@echo "LLMOps Platform on http://$(HOST):$(PORT)/  (admin /admin/, API docs /api/docs/, readiness /readyz); Ctrl-C stops it"
+	@exec $(VENV)/bin/honcho -d . -f deploy/Procfile.dev start
+
+test: services
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+stop:
+	@if [ -x $(PY) ]; then $(PY) -m llmops.embedded stop; fi
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy platform/llmops workflows
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean: stop
+	rm -rf .llmops

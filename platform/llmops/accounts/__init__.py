@@ -1,0 +1,1 @@
+"""Users, workspaces (tenants) and memberships with roles."""

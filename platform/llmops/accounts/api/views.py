@@ -1,0 +1,158 @@
+"""Accounts API: sign-in tokens, the current user, workspaces and their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema
+from knox.models import AuthToken
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import status, viewsets
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from llmops.accounts import selectors, services
+from llmops.accounts.api.serializers import (
+    LoginInputSerializer,
+    MembershipCreateSerializer,
+    MembershipSerializer,
+    MembershipUpdateSerializer,
+    TokenOutputSerializer,
+    UserSerializer,
+    WorkspaceSerializer,
+    WorkspaceUpdateSerializer,
+)
+from llmops.accounts.models import Membership, Role
+from llmops.accounts.permissions import (
+    WORKSPACE_PERMISSIONS,
+    WorkspaceScopedMixin,
+    require_role,
+    signed_in_user,
+)
+from llmops.core.errors import AuthenticationRequired
+
+
+class LoginView(APIView):
+    """Exchange a username and password for an API token (for scripts and the CLI)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "login"
+
+    @extend_schema(request=LoginInputSerializer, responses=TokenOutputSerializer)
+    def post(self, request: Request) -> Response:
+        data = LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise AuthenticationRequired("Wrong username or password.")
+        instance, token = AuthToken.objects.create(user)
+        out = {"token": token, "expiry": instance.expiry, "user": user}
+        return Response(TokenOutputSerializer(out).data, status=status.HTTP_201_CREATED)
+
+
+class LogoutView(KnoxLogoutView):  # type: ignore[misc]
+    """Revoke the token used for this request."""
+
+
+class MeView(APIView):
+    """The signed-in user."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=UserSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(UserSerializer(signed_in_user(request)).data)
+
+
+class WorkspaceViewSet(viewsets.ViewSet):
+    """Workspaces the caller belongs to. Anyone signed in may create one and becomes its owner."""
+
+    permission_classes = [IsAuthenticated]
+    lookup_field = "slug"
+
+    def _roles(self, request: Request) -> dict[int, str]:
+        return dict(
+            Membership.objects.filter(user=signed_in_user(request)).values_list("workspace_id", "role")
+        )
+
+    def _scoped(self, slug: str, role: str) -> Membership:
+        membership = selectors.membership_for_user(user=signed_in_user(self.request), workspace_slug=slug)
+        require_role(membership, role)
+        return membership
+
+    @extend_schema(responses=WorkspaceSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        workspaces = selectors.workspaces_for_user(user=signed_in_user(request))
+        data = WorkspaceSerializer(workspaces, many=True, context={"roles": self._roles(request)}).data
+        return Response(data)
+
+    @extend_schema(request=WorkspaceSerializer, responses={201: WorkspaceSerializer})
+    def create(self, request: Request) -> Response:
+        data = WorkspaceSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = services.workspace_create(owner=signed_in_user(request), **data.validated_data)
+        out = WorkspaceSerializer(workspace, context={"roles": {workspace.pk: Role.OWNER}})
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=WorkspaceSerializer)
+    def retrieve(self, request: Request, slug: str) -> Response:
+        membership = self._scoped(slug, Role.VIEWER)
+        ctx = {"roles": {membership.workspace_id: membership.role}}
+        return Response(WorkspaceSerializer(membership.workspace, context=ctx).data)
+
+    @extend_schema(request=WorkspaceUpdateSerializer, responses=WorkspaceSerializer)
+    def partial_update(self, request: Request, slug: str) -> Response:
+        membership = self._scoped(slug, Role.ADMIN)
+        data = WorkspaceUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        workspace = services.workspace_update(workspace=membership.workspace, **data.validated_data)
+        ctx = {"roles": {workspace.pk: membership.role}}
+        return Response(WorkspaceSerializer(workspace, context=ctx).data)
+
+    def destroy(self, request: Request, slug: str) -> Response:
+        membership = self._scoped(slug, Role.OWNER)
+        services.workspace_delete(workspace=membership.workspace)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MembershipViewSet(WorkspaceScopedMixin, viewsets.ViewSet):
+    """Members of a workspace: any member reads; admins add, change and remove (owners manage owners)."""
+
+    permission_classes = WORKSPACE_PERMISSIONS
+    lookup_value_regex = r"\d+"
+    write_role = Role.ADMIN
+    # Leaving a workspace needs no admin role: the service lets members remove themselves.
+    action_roles = {"destroy": Role.VIEWER}
+
+    @extend_schema(responses=MembershipSerializer(many=True))
+    def list(self, request: Request, workspace: str) -> Response:
+        members = selectors.memberships_of_workspace(workspace=self.workspace)
+        return Response(MembershipSerializer(members, many=True).data)
+
+    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    def create(self, request: Request, workspace: str) -> Response:
+        data = MembershipCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        membership = services.membership_add(actor=self.membership, **data.validated_data)
+        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer)
+    def partial_update(self, request: Request, workspace: str, pk: str) -> Response:
+        data = MembershipUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        target = selectors.membership_in_workspace(workspace=self.workspace, membership_id=int(pk))
+        membership = services.membership_change_role(
+            actor=self.membership, membership=target, **data.validated_data
+        )
+        return Response(MembershipSerializer(membership).data)
+
+    def destroy(self, request: Request, workspace: str, pk: str) -> Response:
+        target = selectors.membership_in_workspace(workspace=self.workspace, membership_id=int(pk))
+        services.membership_remove(actor=self.membership, membership=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)

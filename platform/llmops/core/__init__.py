@@ -1,0 +1,1 @@
+"""Shared foundations: versioned resources, errors, encrypted fields, enqueue-on-commit, health probes."""

@@ -1,0 +1,107 @@
+"""Writes on any versioned resource: publish, label, resolve a reference, restore into the draft.
+
+These work on every trio built from ``llmops.core.models`` (resource, version, label); resource-specific
+services validate their content first and then call these.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+
+from llmops.core.errors import Conflict, NotFound, ValidationError
+from llmops.core.models import (
+    LABEL_NAME_VALIDATOR,
+    ResourceLabel,
+    ResourceVersion,
+    VersionedResource,
+    content_hash,
+)
+
+_VERSION_REF = re.compile(r"^v?(\d+)$")
+
+
+@transaction.atomic
+def version_publish(*, resource: VersionedResource, user: Any, message: str = "") -> ResourceVersion:
+    """Freeze the draft as the next numbered version.
+
+    The resource row is locked so two concurrent publishes get consecutive numbers; a draft identical to
+    the latest version is refused rather than creating a duplicate.
+    """
+    manager = type(resource)._default_manager
+    locked = manager.select_for_update().get(pk=resource.pk)
+    digest = content_hash(locked.draft)
+    latest = locked.versions.order_by("-number").first()
+    if latest is not None and latest.content_hash == digest:
+        raise Conflict(f"The draft is identical to v{latest.number}; there is nothing new to publish.")
+    number = locked.latest_version_number + 1
+    version: ResourceVersion = locked.versions.create(
+        number=number, content=locked.draft, content_hash=digest, message=message[:500], author=user
+    )
+    manager.filter(pk=resource.pk).update(latest_version_number=number)
+    resource.latest_version_number = number
+    return version
+
+
+def version_get(*, resource: VersionedResource, number: int) -> ResourceVersion:
+    """One version by number, or ``NotFound``."""
+    version = resource.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(f"{resource} has no version {number}.")
+    return version  # type: ignore[no-any-return]
+
+
+def version_resolve(*, resource: VersionedResource, ref: str | int) -> ResourceVersion:
+    """Resolve ``3``, ``"v3"``, ``"latest"`` or a label name to a version."""
+    if isinstance(ref, int):
+        return version_get(resource=resource, number=ref)
+    match = _VERSION_REF.match(ref)
+    if match:
+        return version_get(resource=resource, number=int(match.group(1)))
+    if ref == "latest":
+        latest = resource.versions.order_by("-number").first()
+        if latest is None:
+            raise NotFound(f"{resource} has no published version yet.")
+        return latest  # type: ignore[no-any-return]
+    label = resource.labels.select_related("version").filter(name=ref).first()
+    if label is None:
+        raise NotFound(f"{resource} has no version or label {ref!r}.")
+    return label.version  # type: ignore[no-any-return]
+
+
+def _check_label_name(name: str) -> None:
+    try:
+        LABEL_NAME_VALIDATOR(name)
+    except DjangoValidationError as exc:
+        raise ValidationError("Invalid label name.", fields={"name": list(exc.messages)}) from None
+    if name == "latest" or _VERSION_REF.match(name):
+        raise ValidationError("Invalid label name.", fields={"name": [f"{name!r} is reserved."]})
+
+
+@transaction.atomic
+def label_set(*, resource: VersionedResource, name: str, number: int, user: Any) -> ResourceLabel:
+    """Point label ``name`` at version ``number`` (creating or moving it)."""
+    _check_label_name(name)
+    version = version_get(resource=resource, number=number)
+    label, _ = resource.labels.update_or_create(name=name, defaults={"version": version, "updated_by": user})
+    return label  # type: ignore[no-any-return]
+
+
+@transaction.atomic
+def label_delete(*, resource: VersionedResource, name: str) -> None:
+    """Remove a label; the version it pointed at stays."""
+    deleted, _ = resource.labels.filter(name=name).delete()
+    if not deleted:
+        raise NotFound(f"{resource} has no label {name!r}.")
+
+
+@transaction.atomic
+def version_restore(*, resource: VersionedResource, number: int, user: Any) -> VersionedResource:
+    """Copy a version's content into the draft; the versions themselves are untouched."""
+    version = version_get(resource=resource, number=number)
+    resource.draft = version.content
+    resource.save(update_fields=["draft", "updated_at"])
+    return resource

@@ -1,0 +1,10 @@
+"""``python -m llmops.embedded start|stop|status|urls [--only postgres|redis]``."""
+
+from __future__ import annotations
+
+import sys
+
+from llmops.embedded.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""Top-level URLs: console page, health probes, admin, the REST API and its schema."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from llmops.core.views import ConsoleView, healthz, readyz
+
+urlpatterns = [
+    path("", ConsoleView.as_view(), name="console"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("admin/", admin.site.urls),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("llmops.accounts.api.urls")),
+]

@@ -1,0 +1,59 @@
+"""Health probes, the OpenAPI schema, the docs page, the admin and the one error shape."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from django.test import Client, override_settings
+
+from tests.accounts.factories import UserFactory
+
+
+def test_healthz_is_alive_without_touching_dependencies(client: Client) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+@pytest.mark.integration
+def test_readyz_reports_database_redis_and_worker_ready(
+    client: Client, celery_worker_process: subprocess.Popen[bytes]
+) -> None:
+    response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["status"] == "ready"
+    assert body["checks"]["database"]["detail"].startswith("postgresql, pgvector 0.8")
+    assert set(body["checks"]) == {"database", "redis", "worker"}
+
+
+@pytest.mark.django_db
+def test_readyz_names_an_unreachable_redis(client: Client) -> None:
+    with override_settings(REDIS_URL="redis://127.0.0.1:1/0"):
+        response = client.get("/readyz")
+    body = response.json()
+    assert response.status_code == 503
+    assert body["checks"]["redis"]["ok"] is False
+    assert body["checks"]["database"]["ok"] is True
+
+
+@pytest.mark.django_db
+def test_openapi_schema_and_docs_page_are_served(client: Client) -> None:
+    schema = client.get("/api/schema/?format=json")
+    assert schema.status_code == 200
+    assert "/api/workspaces/{slug}/" in schema.json()["paths"]
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+@pytest.mark.django_db
+def test_admin_login_works_and_lists_the_models(client: Client) -> None:
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    assert client.get("/admin/login/").status_code == 200
+    response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "pass-word-123"})
+    assert response.status_code == 302
+    index = client.get("/admin/")
+    assert index.status_code == 200
+    for model in (b"Workspaces", b"Memberships", b"Users"):
+        assert model in index.content
