@@ -45,6 +45,9 @@ def test_openapi_schema_and_docs_page_are_served(client: Client) -> None:
     assert "/api/workspaces/{slug}/" in schema.json()["paths"]
     docs = client.get("/api/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    # the docs page's assets are served locally (no CDN: the platform runs offline)
+    asset = client.get("/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js")
+    assert asset.status_code == 200
 
 
 @pytest.mark.django_db

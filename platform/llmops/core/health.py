@@ -51,7 +51,7 @@ def _redis() -> tuple[bool, str]:
 
 
 def _worker() -> tuple[bool, str]:
-    replies = celery_app.control.ping(timeout=1.0)
+    replies = celery_app.control.ping(timeout=1.0, limit=1)
     if not replies:
         return False, "no Celery worker answered within 1 s (start one: celery -A llmops worker)"
     return True, f"{len(replies)} worker(s): " + ", ".join(
