@@ -10,9 +10,13 @@ def main() -> None:
     """Run a management command."""
     sys.path.insert(0, str(Path(__file__).resolve().parent / "platform"))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmops.settings")
+    from django.core.exceptions import ImproperlyConfigured
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:  # e.g. a bad variable: one line naming it, not a traceback
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":

@@ -109,3 +109,13 @@ def test_integer_out_of_range_names_the_bounds(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("LLMOPS_N", "0")
     with pytest.raises(env.SettingError, match=r"LLMOPS_N=0 is out of range \[1, None\]"):
         env.env_int("LLMOPS_N", 5, minimum=1)
+
+
+def test_manage_py_reports_a_bad_variable_in_one_line(tmp_path: Path) -> None:
+    environment = {**os.environ, "LLMOPS_STATE_DIR": str(tmp_path / "state"), "LLMOPS_DEBUG": "maybe"}
+    environment.pop("DJANGO_SETTINGS_MODULE", None)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=ROOT, env=environment, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "error: LLMOPS_DEBUG='maybe' is not a boolean; use true or false"
