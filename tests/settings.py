@@ -27,3 +27,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", 
 
 # Hashing passwords slowly is the point in production and a waste in tests.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+ROOT_URLCONF = "tests.testapp.urls"

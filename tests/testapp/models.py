@@ -18,4 +18,4 @@ class NoteVersion(ResourceVersion):
 
 class NoteLabel(ResourceLabel):
     resource = models.ForeignKey(Note, on_delete=models.CASCADE, related_name="labels")
-    version = models.ForeignKey(NoteVersion, on_delete=models.CASCADE, related_name="label_set")
+    version = models.ForeignKey(NoteVersion, on_delete=models.CASCADE, related_name="labels")

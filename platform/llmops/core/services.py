@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import jsonpatch
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 
@@ -105,3 +106,49 @@ def version_restore(*, resource: VersionedResource, number: int, user: Any) -> V
     resource.draft = version.content
     resource.save(update_fields=["draft", "updated_at"])
     return resource
+
+
+def resource_create(
+    *,
+    model: type[VersionedResource],
+    workspace: Any,
+    user: Any,
+    name: str,
+    slug: str,
+    description: str = "",
+    draft: dict[str, Any] | None = None,
+    **fields: Any,
+) -> VersionedResource:
+    """Create a resource with its first draft; a taken slug is a conflict naming the field."""
+    if model._default_manager.filter(workspace=workspace, slug=slug).exists():
+        raise Conflict(
+            f"{model._meta.verbose_name} {slug!r} already exists.", fields={"slug": ["Already taken."]}
+        )
+    return model._default_manager.create(
+        workspace=workspace,
+        created_by=user,
+        name=name,
+        slug=slug,
+        description=description,
+        draft=draft or {},
+        **fields,
+    )
+
+
+def resource_update(*, resource: VersionedResource, **changes: Any) -> VersionedResource:
+    """Update the editable head (name, description, draft, resource-specific columns)."""
+    for field, value in changes.items():
+        setattr(resource, field, value)
+    resource.save(update_fields=[*changes, "updated_at"])
+    return resource
+
+
+def version_diff(*, resource: VersionedResource, old: int, new: int) -> list[dict[str, Any]]:
+    """RFC 6902 operations turning version ``old`` into version ``new`` (each with the old value)."""
+    before = version_get(resource=resource, number=old).content
+    after = version_get(resource=resource, number=new).content
+    operations: list[dict[str, Any]] = list(jsonpatch.make_patch(before, after))
+    for operation in operations:
+        if operation["op"] in ("replace", "remove"):
+            operation["old"] = jsonpatch.JsonPointer(operation["path"]).resolve(before)
+    return operations
