@@ -77,7 +77,7 @@ class VersionedResourceSerializer(serializers.ModelSerializer[Any]):
             "updated_at",
         ]
         read_only_fields = ["id", "latest_version_number", "created_at", "updated_at"]
-        extra_kwargs = {"slug": {"validators": []}}
+        extra_kwargs: dict[str, dict[str, Any]] = {"slug": {"validators": []}}
 
 
 class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
