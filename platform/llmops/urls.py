@@ -16,4 +16,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/", include("llmops.accounts.api.urls")),
+    path("api/", include("llmops.providers.api.urls")),
+    path("api/", include("llmops.usage.api.urls")),
+    path("api/", include("llmops.prompts.api.urls")),
+    path("api/", include("llmops.studio.api.urls")),
 ]

@@ -34,6 +34,10 @@ INSTALLED_APPS = [
     "channels",
     "llmops.core",
     "llmops.accounts",
+    "llmops.providers",
+    "llmops.usage",
+    "llmops.prompts",
+    "llmops.studio",
 ]
 
 MIDDLEWARE = [

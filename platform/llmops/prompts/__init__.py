@@ -1,0 +1,1 @@
+"""Prompts: chat or text templates, immutable versions, labels, rendering and the playground."""

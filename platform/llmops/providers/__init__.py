@@ -1,0 +1,1 @@
+"""Model endpoints: providers, credentials, prices, limits, fallbacks; the LangChain model gateway."""

@@ -1,0 +1,1 @@
+"""Chains and workflows: versioned graphs, their DSL import/export, and chain runs."""
