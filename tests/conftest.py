@@ -78,6 +78,9 @@ def _child_env() -> dict[str, str]:
         "DATABASE_URL": _test_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),
+        # Short heartbeats so takeover tests run in seconds.
+        "LLMOPS_RUN_HEARTBEAT_SECONDS": "1",
+        "LLMOPS_RUN_STALE_SECONDS": "3",
     }
 
 

@@ -6,10 +6,11 @@ never picks up a test's task, and the test worker never picks up a developer's.
 
 from __future__ import annotations
 
+import os
 from urllib.parse import urlsplit, urlunsplit
 
 from llmops.settings import *  # noqa: F403
-from llmops.settings import CHANNEL_LAYERS, INSTALLED_APPS, REDIS_URL
+from llmops.settings import CHANNEL_LAYERS, DATABASES, INSTALLED_APPS, REDIS_URL
 
 
 def _redis_db(url: str, db: int) -> str:
@@ -19,7 +20,9 @@ def _redis_db(url: str, db: int) -> str:
 
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.testapp"]
 
-REDIS_URL = _redis_db(REDIS_URL, 15)
+# Two suites running side by side (several developers on one machine) each set their own pair.
+REDIS_URL = _redis_db(REDIS_URL, int(os.environ.get("LLMOPS_TEST_REDIS_DB", "15")))
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("LLMOPS_TEST_DATABASE", "test_llmops")}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]

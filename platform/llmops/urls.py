@@ -20,4 +20,5 @@ urlpatterns = [
     path("api/", include("llmops.usage.api.urls")),
     path("api/", include("llmops.prompts.api.urls")),
     path("api/", include("llmops.studio.api.urls")),
+    path("api/", include("llmops.runs.api.urls")),
 ]

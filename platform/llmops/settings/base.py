@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "llmops.usage",
     "llmops.prompts",
     "llmops.studio",
+    "llmops.runs",
 ]
 
 MIDDLEWARE = [

@@ -28,3 +28,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("LLMOPS_TASK_VISIBILITY_TIMEOUT", 3600)}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_WORKER_CONCURRENCY = env_int("LLMOPS_WORKER_CONCURRENCY", 2, minimum=1)
+
+# Runs: a worker refreshes a running run's heartbeat every LLMOPS_RUN_HEARTBEAT_SECONDS; a run whose
+# heartbeat is older than LLMOPS_RUN_STALE_SECONDS is taken over (resumed from its checkpoints), and a
+# run still queued after LLMOPS_RUN_REQUEUE_SECONDS (e.g. accepted while Redis was down) is enqueued again.
+LLMOPS_RUN_HEARTBEAT_SECONDS = env_int("LLMOPS_RUN_HEARTBEAT_SECONDS", 2, minimum=1)
+LLMOPS_RUN_STALE_SECONDS = env_int("LLMOPS_RUN_STALE_SECONDS", 10, minimum=2)
+LLMOPS_RUN_REQUEUE_SECONDS = env_int("LLMOPS_RUN_REQUEUE_SECONDS", 60, minimum=5)
+LLMOPS_RUN_MAX_SECONDS = env_int("LLMOPS_RUN_MAX_SECONDS", 3600, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "runs-sweep": {"task": "llmops.runs.sweep", "schedule": float(env_int("LLMOPS_RUN_SWEEP_SECONDS", 5, minimum=1))},
+}

@@ -1,0 +1,1 @@
+"""Runs and node runs: the Celery execution task, resume after worker loss, live events."""

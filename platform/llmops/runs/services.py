@@ -1,0 +1,142 @@
+"""Writes on runs: start, cancel, rerun; the worker's claim; the sweeper's re-enqueue."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from llmops.accounts.models import User
+from llmops.core import services as versioning
+from llmops.core.enqueue import enqueue_on_commit
+from llmops.core.errors import Conflict, ValidationError
+from llmops.runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
+from llmops.studio.models import Workflow, WorkflowVersion
+from workflows import InputValidationError
+from workflows import Workflow as WorkflowDefinition
+
+logger = logging.getLogger(__name__)
+
+
+def _checked_inputs(version: WorkflowVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Coerce inputs against the version's declared fields; 400 naming each bad input."""
+    if not isinstance(inputs, dict):
+        raise ValidationError("Inputs must be an object.", fields={"inputs": ["Expected an object."]})
+    try:
+        return WorkflowDefinition.from_dict(version.content).validate_inputs(inputs)
+    except InputValidationError as exc:
+        fields = {p.path or "inputs": [p.message] for p in exc.problems}
+        raise ValidationError(
+            "Invalid inputs: " + "; ".join(str(p) for p in exc.problems), fields=fields
+        ) from None
+
+
+@transaction.atomic
+def run_start(
+    *,
+    workflow: Workflow,
+    ref: str | int = "latest",
+    inputs: dict[str, Any],
+    user: User | None,
+    trigger: str = Trigger.CONSOLE,
+    deployment_id: int | None = None,
+    api_key_id: int | None = None,
+    end_user: str = "",
+    rerun_of: Run | None = None,
+) -> Run:
+    """Accept a run: validate inputs, store it as queued, enqueue it once the row is committed.
+
+    If the broker is down the run stays queued in PostgreSQL and the sweeper enqueues it later.
+    """
+    version = versioning.version_resolve(resource=workflow, ref=ref)
+    run = Run.objects.create(
+        workspace_id=workflow.workspace_id,
+        workflow=workflow,
+        workflow_version=version,  # type: ignore[misc]
+        inputs=_checked_inputs(version, inputs),  # type: ignore[arg-type]
+        created_by=user,
+        trigger=trigger,
+        deployment_id=deployment_id,
+        api_key_id=api_key_id,
+        end_user=end_user,
+        rerun_of=rerun_of,
+    )
+    from llmops.runs.tasks import run_execute
+
+    enqueue_on_commit(run_execute, str(run.id), robust=True)
+    return run
+
+
+def run_rerun(*, run: Run, user: User | None) -> Run:
+    """Start a new run of the same pinned version with the same inputs."""
+    return run_start(
+        workflow=run.workflow, ref=run.workflow_version.number, inputs=run.inputs, user=user,
+        trigger=run.trigger, rerun_of=run,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def run_cancel(*, run: Run) -> Run:
+    """Cancel a run: a queued run ends at once; a running one is flagged and its worker stops its nodes."""
+    now = timezone.now()
+    if Run.objects.filter(id=run.id, status=RunStatus.QUEUED).update(
+        status=RunStatus.CANCELLED, finished_at=now, cancel_requested=True,
+        error={"type": "Cancelled", "message": "run was cancelled before it started"},
+    ):  # fmt: skip
+        run.refresh_from_db()
+        return run
+    if not Run.objects.filter(id=run.id).exclude(status__in=FINAL_STATUSES).update(cancel_requested=True):
+        run.refresh_from_db()
+        raise Conflict(f"Run {run.id} already ended ({run.status}); there is nothing to cancel.")
+    run.refresh_from_db()
+    return run
+
+
+def heartbeat_stale_before() -> Any:
+    """Running runs whose heartbeat is older than this are presumed orphaned (their worker died)."""
+    return timezone.now() - timedelta(seconds=settings.LLMOPS_RUN_STALE_SECONDS)
+
+
+def run_claim(*, run_id: str, claim: uuid.UUID) -> bool:
+    """Compare-and-set: take a queued run, or a running one whose worker stopped heart-beating.
+
+    Exactly one caller wins; a second delivery of the same task finds nothing to do.
+    """
+    now = timezone.now()
+    claimable = Q(status=RunStatus.QUEUED, cancel_requested=False) | Q(
+        status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before()
+    )
+    won = Run.objects.filter(claimable, id=run_id).update(
+        status=RunStatus.RUNNING, claim=claim, heartbeat_at=now, attempts=F("attempts") + 1,
+        worker=f"{socket.gethostname()}:{os.getpid()}",
+    )  # fmt: skip
+    return won == 1
+
+
+def runs_sweep() -> int:
+    """Re-enqueue runs nobody is executing: queued ones never picked up (the broker was down) and
+    running ones whose heartbeat expired (the worker was killed). Returns how many were re-enqueued."""
+    from llmops.runs.tasks import run_execute
+
+    queued_before = timezone.now() - timedelta(seconds=settings.LLMOPS_RUN_REQUEUE_SECONDS)
+    orphans = Run.objects.filter(
+        Q(status=RunStatus.QUEUED, cancel_requested=False, created_at__lt=queued_before)
+        | Q(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before())
+    ).values_list("id", flat=True)[:500]
+    count = 0
+    for run_id in orphans:
+        try:
+            run_execute.delay(str(run_id))
+        except Exception:  # broker still down: try again on the next sweep
+            logger.warning("could not re-enqueue run %s; the broker is unavailable", run_id)
+            break
+        count += 1
+    return count

@@ -1,0 +1,123 @@
+"""The engine's RunStore on PostgreSQL: each finished node is a ``NodeRun`` row."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from llmops.runs.models import NodeRun, Run, RunStatus
+from workflows import NodeRecord, RunRecord, Usage
+
+# Engine run states -> platform run states.
+_STATUS = {
+    "running": RunStatus.RUNNING,
+    "succeeded": RunStatus.SUCCEEDED,
+    "partial_succeeded": RunStatus.PARTIAL,
+    "failed": RunStatus.FAILED,
+    "cancelled": RunStatus.CANCELLED,
+}
+_ENGINE_STATUS: dict[str, str] = {str(value): key for key, value in _STATUS.items()}
+
+
+def _node_fields(record: NodeRecord) -> dict[str, Any]:
+    return {
+        "node_type": record.node_type,
+        "status": record.status,
+        "outputs": record.outputs,
+        "error": record.error,
+        "attempts": record.attempts,
+        "branch": record.branch,
+        "started_at": record.started_at,
+        "finished_at": record.finished_at,
+        "prompt_tokens": record.usage.prompt_tokens,
+        "completion_tokens": record.usage.completion_tokens,
+        "cached_tokens": record.usage.cached_tokens,
+        # Checkpoint order across processes: nanosecond wall clock (one writer per run at a time).
+        "sequence": time.time_ns() // 1000,
+    }
+
+
+def _record(row: NodeRun) -> NodeRecord:
+    return NodeRecord(
+        node_id=row.node_id,
+        node_type=row.node_type,
+        status=row.status,  # type: ignore[arg-type]
+        outputs=row.outputs,
+        error=row.error,
+        attempts=row.attempts,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        usage=Usage(row.prompt_tokens, row.completion_tokens, row.cached_tokens),
+        branch=row.branch,
+    )
+
+
+class DjangoRunStore:
+    """``RunStore`` over ``Run``/``NodeRun``.
+
+    With a ``claim`` (the worker execution that owns the run), run-level writes only land while that claim
+    still owns the run, so a worker that lost the run cannot overwrite its new owner's final state.
+    """
+
+    def __init__(self, claim: uuid.UUID | None = None, *, defer_final: bool = False) -> None:
+        self.claim = claim
+        # A worker defers the final state so it lands in one write with the totals of ``run_finished``.
+        self.defer_final = defer_final
+        self.final: RunRecord | None = None
+
+    async def checkpoint(self, run_id: str, record: NodeRecord) -> None:
+        """Persist a finished node (replacing an earlier record of the same node)."""
+        await NodeRun.objects.aupdate_or_create(
+            run_id=run_id, node_id=record.node_id, defaults=_node_fields(record)
+        )
+
+    async def load(self, run_id: str) -> list[NodeRecord]:
+        """Every finished node, in checkpoint order."""
+        return [
+            _record(row) async for row in NodeRun.objects.filter(run_id=run_id).order_by("sequence", "id")
+        ]
+
+    async def save_run(self, record: RunRecord) -> None:
+        """Persist run status, outputs, error and token totals (conditioned on the claim when set)."""
+        if self.defer_final and record.status != "running":
+            self.final = record
+            return
+        await self.write_run(record)
+
+    async def write_run(self, record: RunRecord, **extra: Any) -> int:
+        """Write run-level state (plus ``extra`` columns); returns 0 when the claim no longer owns the run."""
+        rows = Run.objects.filter(id=record.run_id)
+        if self.claim is not None:
+            rows = rows.filter(claim=self.claim)
+        fields: dict[str, Any] = {
+            "status": _STATUS[record.status],
+            "inputs": record.inputs,
+            "outputs": record.outputs,
+            "error": record.error,
+            "prompt_tokens": record.usage.prompt_tokens,
+            "completion_tokens": record.usage.completion_tokens,
+        }
+        if record.started_at is not None:
+            fields["started_at"] = record.started_at
+        if record.finished_at is not None:
+            fields["finished_at"] = record.finished_at
+        return await rows.aupdate(**fields, **extra)
+
+    async def load_run(self, run_id: str) -> RunRecord | None:
+        """Run-level state in the engine's terms, or None for an unknown run."""
+        try:
+            run = await Run.objects.aget(id=run_id)
+        except (Run.DoesNotExist, ValueError):
+            return None
+        status = _ENGINE_STATUS.get(run.status, "running")
+        return RunRecord(
+            run_id=str(run.id),
+            status=status,  # type: ignore[arg-type]  # a RunStatus literal by construction
+            inputs=run.inputs,
+            outputs=run.outputs,
+            error=run.error,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            usage=Usage(run.prompt_tokens, run.completion_tokens),
+        )

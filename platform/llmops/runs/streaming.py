@@ -1,0 +1,74 @@
+"""Live run events for SSE and websockets: the stored backlog after a cursor, then the live group.
+
+The subscriber joins the run's group *before* reading the backlog (events are stored before they are
+published), and skips any live event at or below its cursor: no gap, no duplicate, any cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from llmops.runs.events import TERMINAL_EVENT, run_group
+from llmops.runs.models import FINAL_STATUSES, Run, RunEvent
+
+KEEPALIVE_SECONDS = 15.0
+
+
+async def _backlog(run_id: str, after: int, upto: int | None = None) -> list[dict[str, Any]]:
+    rows = RunEvent.objects.filter(run_id=run_id, seq__gt=after)
+    if upto is not None:
+        rows = rows.filter(seq__lt=upto)
+    return [row.data async for row in rows.order_by("seq")]
+
+
+async def run_events(run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any] | None]:
+    """Yield the run's events after ``after`` until ``run_finished``; ``None`` marks a keep-alive tick."""
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    await layer.group_add(run_group(run_id), channel)
+    try:
+        cursor = after
+        for event in await _backlog(run_id, cursor):
+            yield event
+            cursor = event["seq"]
+            if event["type"] == TERMINAL_EVENT:
+                return
+        while True:
+            try:
+                message = await asyncio.wait_for(layer.receive(channel), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                if await _ended_without_more(run_id, cursor):
+                    return
+                yield None
+                continue
+            event = message["event"]
+            if event["seq"] <= cursor:
+                continue
+            # A live event past a gap (the channel layer dropped one): fill it from storage.
+            for missed in await _backlog(run_id, cursor, upto=event["seq"]):
+                yield missed
+            yield event
+            cursor = event["seq"]
+            if event["type"] == TERMINAL_EVENT:
+                return
+    finally:
+        await layer.group_discard(run_group(run_id), channel)
+
+
+async def _ended_without_more(run_id: str, cursor: int) -> bool:
+    finished = await Run.objects.filter(id=run_id, status__in=FINAL_STATUSES).aexists()
+    return finished and not await RunEvent.objects.filter(run_id=run_id, seq__gt=cursor).aexists()
+
+
+async def sse_lines(run_id: str, after: int) -> AsyncIterator[str]:
+    """Server-sent events: ``id`` is the cursor a reconnecting client sends back as ``Last-Event-ID``."""
+    async for event in run_events(run_id, after):
+        if event is None:
+            yield ": keep-alive\n\n"
+            continue
+        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n"

@@ -1,0 +1,116 @@
+"""Workflow API: versioned drafts validated by the engine, runs, YAML export and import."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from llmops.accounts.permissions import signed_in_user
+from llmops.core import services as versioning
+from llmops.core.api.versioning import VersionedResourceSerializer, VersionedResourceViewSet
+from llmops.core.errors import ValidationError
+from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
+from llmops.runs.services import run_start
+from llmops.studio.models import Workflow
+from workflows import Workflow as WorkflowDefinition
+from workflows import WorkflowValidationError, validate_workflow
+
+
+def problems_error(problems: list[Any], prefix: str = "draft") -> ValidationError:
+    """Every engine problem as one 400: field paths under ``prefix``, each message naming its node."""
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        where = f"[node {problem.node_id}] " if problem.node_id else ""
+        fields.setdefault(f"{prefix}.{problem.path}".rstrip("."), []).append(where + problem.message)
+    summary = "; ".join(str(p) for p in problems[:5])
+    return ValidationError(f"The workflow has {len(problems)} problem(s): {summary}", fields=fields)
+
+
+def validated_definition(draft: Any) -> dict[str, Any]:
+    """Validate a DSL document with the engine; returns its normalised dict form."""
+    if not isinstance(draft, dict):
+        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
+    try:
+        definition = WorkflowDefinition.from_dict(draft)
+    except WorkflowValidationError as exc:
+        raise problems_error(exc.problems) from None
+    problems = validate_workflow(definition)
+    if problems:
+        raise problems_error(problems)
+    return definition.to_dict()
+
+
+class WorkflowSerializer(VersionedResourceSerializer):
+    class Meta(VersionedResourceSerializer.Meta):
+        model = Workflow
+
+
+class WorkflowImportSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=200, required=False)
+    slug = serializers.SlugField(max_length=100)
+    document = serializers.CharField(help_text="The workflow as YAML or JSON (our DSL).")
+
+
+class WorkflowViewSet(VersionedResourceViewSet):
+    """Workflows of a workspace; drafts are validated by the engine on every save."""
+
+    queryset = Workflow.objects.all()
+    serializer_class = WorkflowSerializer
+
+    def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
+        return validated_definition(draft)
+
+    @extend_schema(request=RunStartSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"])
+    def run(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Start a run of a version (default: latest published; ``draft`` is not runnable: publish first)."""
+        workflow = self.get_object()
+        data = RunStartSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = run_start(
+            workflow=workflow, ref=data.validated_data["version"], inputs=data.validated_data["inputs"],
+            user=signed_in_user(request),
+        )  # fmt: skip
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(parameters=[OpenApiParameter("version", str)], responses={(200, "application/yaml"): str})
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
+        """The draft (or ``?version=3|label``) as a YAML document."""
+        workflow = self.get_object()
+        ref = request.query_params.get("version")
+        content = (
+            workflow.draft if ref is None else versioning.version_resolve(resource=workflow, ref=ref).content
+        )
+        document = {**content, "name": content.get("name") or workflow.name}
+        response = HttpResponse(yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+                                content_type="application/yaml")  # fmt: skip
+        response["Content-Disposition"] = f'attachment; filename="{workflow.slug}.yaml"'
+        return response
+
+    @extend_schema(request=WorkflowImportSerializer, responses={201: WorkflowSerializer})
+    @action(detail=False, methods=["post"], url_path="import")
+    def import_document(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create a workflow from a YAML/JSON document of our DSL; an invalid one creates nothing."""
+        data = WorkflowImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            parsed = yaml.safe_load(data.validated_data["document"])
+        except yaml.YAMLError as exc:
+            raise ValidationError(
+                "The document is not YAML or JSON.", fields={"document": [str(exc)[:300]]}
+            ) from None
+        draft = validated_definition(parsed)
+        name = data.validated_data.get("name") or draft.get("name") or data.validated_data["slug"]
+        workflow = versioning.resource_create(
+            model=Workflow, workspace=self.workspace, user=signed_in_user(request), name=name,
+            slug=data.validated_data["slug"], description=draft.get("description", ""), draft=draft,
+        )  # fmt: skip
+        return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,191 @@
+"""tool and agent nodes, the built-in tools and tools generated from an OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.workflows._helpers import failure, run_single
+from workflows import ChatResult, HttpResponse, Ports, ToolCall, ToolError
+from workflows.testing import FakeHttpClient, FakeModelGateway
+from workflows.tools import DefaultToolRegistry, evaluate_arithmetic, openapi_tools
+
+PETSTORE = {
+    "openapi": "3.0.0",
+    "servers": [{"url": "https://pets.example.com/v1"}],
+    "paths": {
+        "/pets/{pet_id}": {
+            "get": {
+                "operationId": "getPet",
+                "summary": "Get a pet",
+                "parameters": [
+                    {"name": "pet_id", "in": "path", "schema": {"type": "integer"}},
+                    {"name": "verbose", "in": "query", "schema": {"type": "boolean"}},
+                ],
+            }
+        },
+        "/pets": {
+            "post": {
+                "operationId": "createPet",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Pet"}}},
+                },
+            }
+        },
+    },
+    "components": {
+        "schemas": {
+            "Pet": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+        }
+    },
+}
+
+
+def pet_http() -> FakeHttpClient:
+    return FakeHttpClient(
+        {
+            ("GET", "https://pets.example.com/v1/pets/7"): HttpResponse(200, {}, b'{"id": 7, "name": "Rex"}'),
+            ("POST", "https://pets.example.com/v1/pets"): lambda r: HttpResponse(201, {}, r.content or b""),
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"), [("1 + 2 * 3", 7), ("(2 + 3) * sqrt(16)", 20.0), ("-2 ** 2", -4)]
+)
+def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
+    assert evaluate_arithmetic(expression) == value
+
+
+@pytest.mark.parametrize("expression", ["__import__('os')", "1 / 0", "2 ** 100000", "open('x')"])
+def test_calculator_refuses_anything_else(expression: str) -> None:
+    with pytest.raises(ToolError):
+        evaluate_arithmetic(expression)
+
+
+async def test_tool_node_calls_a_builtin_tool_with_templated_arguments() -> None:
+    node = {
+        "id": "t",
+        "type": "tool",
+        "config": {"tool": "calculator", "arguments": {"expression": "{{ start.expr }}"}},
+    }
+    result = await run_single(node, {"r": "t.result"}, {"expr": "6 * 7"}, Ports(tools=DefaultToolRegistry()))
+    assert result.outputs == {"r": {"result": 42}}
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "message"),
+    [
+        ("nope", {}, "unknown tool"),
+        ("calculator", {"expression": 5}, "invalid arguments"),
+    ],
+)
+async def test_tool_node_fails_on_unknown_tools_and_bad_arguments(
+    tool: str, arguments: dict[str, object], message: str
+) -> None:
+    node = {"id": "t", "type": "tool", "config": {"tool": tool, "arguments": arguments}}
+    result = await run_single(node, {"r": "t.result"}, ports=Ports(tools=DefaultToolRegistry()))
+    error = failure(result, "t")
+    assert error["type"] == "ToolError" and message in error["message"]
+
+
+async def test_openapi_document_becomes_callable_tools() -> None:
+    http = pet_http()
+    registry = DefaultToolRegistry(
+        openapi_tools(PETSTORE, http=http, headers={"authorization": "Bearer k"}), builtins=False
+    )
+    specs = {s.name: s for s in registry.list_tools()}
+    assert set(specs) == {"getPet", "createPet"}
+    assert specs["createPet"].parameters["properties"]["body"]["required"] == ["name"]
+    node = {
+        "id": "t",
+        "type": "tool",
+        "config": {"tool": "getPet", "arguments": {"pet_id": 7, "verbose": True}},
+    }
+    result = await run_single(node, {"r": "t.result"}, ports=Ports(tools=registry))
+    assert result.outputs == {"r": {"id": 7, "name": "Rex"}}
+    assert http.requests[0].params == {"verbose": "true"}
+    assert http.requests[0].headers["authorization"] == "Bearer k"
+
+
+async def test_openapi_tool_reports_http_errors() -> None:
+    registry = DefaultToolRegistry(openapi_tools(PETSTORE, http=pet_http()), builtins=False)
+    node = {"id": "t", "type": "tool", "config": {"tool": "getPet", "arguments": {"pet_id": 8}}}
+    result = await run_single(node, {"r": "t.result"}, ports=Ports(tools=registry))
+    assert "404" in failure(result, "t")["message"]
+
+
+def agent(**config: object) -> dict[str, object]:
+    return {
+        "id": "ag",
+        "type": "agent",
+        "config": {
+            "model": "m",
+            "instruction": "Use tools.",
+            "query": "{{ start.q }}",
+            "tools": ["calculator"],
+            **config,
+        },
+    }
+
+
+async def test_function_calling_agent_calls_tools_until_it_answers() -> None:
+    model = FakeModelGateway(
+        [
+            ChatResult("", tool_calls=(ToolCall("c1", "calculator", {"expression": "6*7"}),)),
+            ChatResult(
+                "", tool_calls=(ToolCall("c2", "calculator", {"expression": 1}),)
+            ),  # bad args: shown to the model
+            "The answer is 42.",
+        ]
+    )
+    result = await run_single(
+        agent(),
+        {"t": "ag.text", "n": "ag.iterations", "calls": "ag.tool_calls"},
+        {"q": "6 times 7?"},
+        Ports(models=model, tools=DefaultToolRegistry()),
+    )
+    assert result.outputs["t"] == "The answer is 42." and result.outputs["n"] == 3
+    assert result.outputs["calls"][0] == {
+        "name": "calculator",
+        "arguments": {"expression": "6*7"},
+        "result": '{"result": 42}',
+    }
+    assert result.outputs["calls"][1]["result"].startswith("error: invalid arguments")
+    third = model.requests[2]
+    assert [m.role for m in third.messages] == ["system", "user", "assistant", "tool", "assistant", "tool"]
+    assert third.tools[0].name == "calculator"
+
+
+async def test_react_agent_parses_actions_and_final_answer() -> None:
+    model = FakeModelGateway(
+        [
+            'Thought: compute\nAction: calculator\nAction Input: {"expression": "2+2"}',
+            "Thought: I know the answer\nFinal Answer: 4",
+        ]
+    )
+    result = await run_single(
+        agent(strategy="react"),
+        {"t": "ag.text", "calls": "ag.tool_calls"},
+        {"q": "2+2?"},
+        Ports(models=model, tools=DefaultToolRegistry()),
+    )
+    assert result.outputs["t"] == "4"
+    assert model.requests[1].messages[-1].content == 'Observation: {"result": 4}'
+    assert "calculator" in model.requests[0].messages[0].content
+
+
+async def test_agent_stops_at_max_iterations() -> None:
+    loop_call = ChatResult("", tool_calls=(ToolCall("c", "calculator", {"expression": "1"}),))
+    model = FakeModelGateway(responder=lambda request: loop_call)
+    result = await run_single(
+        agent(max_iterations=3),
+        {"t": "ag.text"},
+        {"q": "?"},
+        Ports(models=model, tools=DefaultToolRegistry()),
+    )
+    assert "max_iterations (3)" in failure(result, "ag")["message"]
+    assert len(model.requests) == 3
+    assert json.dumps(result.events[-1].to_dict())
