@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ('accounts', '0001_initial'),
         ('django_celery_beat', '0019_alter_periodictasks_options'),
         ('runs', '0001_initial'),
-        ('studio', '0002_chains'),
+        ('studio', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
