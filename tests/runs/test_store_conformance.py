@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from workflows import NodeRecord, RunRecord, RunStore
-from workflows.testing.conformance import RunStoreConformance
 
 from llmops.runs.models import Run
 from llmops.runs.store import DjangoRunStore
 from tests.studio.factories import published_workflow
+from workflows import NodeRecord, RunRecord, RunStore
+from workflows.testing.conformance import RunStoreConformance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -56,16 +56,6 @@ class _ExistingRuns:
     async def load_run(self, run_id: str) -> RunRecord | None:
         loaded = await self.store.load_run(self._uuid(run_id))
         return None if loaded is None else replace(loaded, run_id=run_id)
-
-
-@pytest.fixture(autouse=True)
-async def _close_async_connections() -> Any:
-    # The async ORM opened connections in its worker thread; close them there, or the test database
-    # cannot be dropped at the end of the session.
-    yield
-    from django.db import connections
-
-    await sync_to_async(connections.close_all)()
 
 
 class TestDjangoRunStore(RunStoreConformance):

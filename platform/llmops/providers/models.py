@@ -1,1 +1,95 @@
-"""Models of the providers app."""
+"""Model endpoints (a versioned resource with encrypted, unversioned credentials) and the model catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from llmops.core.fields import EncryptedJSONField
+from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource
+from llmops.providers.kinds import ModelType, ProviderKind
+
+
+class ModelEndpoint(VersionedResource):
+    """A workspace's way to call one model: config in ``draft``/versions, credentials on this row.
+
+    Credentials are not versioned on purpose: rotating a key must not need a new version, and an old
+    version must never resurrect a revoked key.
+    """
+
+    credentials = EncryptedJSONField(null=True, blank=True)
+    credentials_hint = models.CharField(max_length=32, blank=True)
+
+    class Meta(VersionedResource.Meta):
+        verbose_name = "model endpoint"
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether an API key (or other secret) is stored."""
+        return bool(self.credentials)
+
+
+class ModelEndpointVersion(ResourceVersion):
+    """An immutable endpoint configuration."""
+
+    resource = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="versions")
+
+    class Meta(ResourceVersion.Meta):
+        pass
+
+
+class ModelEndpointLabel(ResourceLabel):
+    """A label (``production``...) on an endpoint version."""
+
+    resource = models.ForeignKey(ModelEndpoint, on_delete=models.CASCADE, related_name="labels")
+    version = models.ForeignKey(ModelEndpointVersion, on_delete=models.CASCADE, related_name="labels")
+
+    class Meta(ResourceLabel.Meta):
+        pass
+
+
+class CatalogModel(models.Model):
+    """A well-known model with its context window and list prices (per 1M tokens); editable in the admin.
+
+    Creating an endpoint for ``(provider_kind, model)`` fills the values the draft leaves out.
+    """
+
+    provider_kind = models.CharField(max_length=32, choices=ProviderKind.choices)
+    model = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=200, blank=True)
+    model_type = models.CharField(max_length=16, choices=ModelType.choices, default=ModelType.CHAT)
+    context_window = models.PositiveIntegerField(null=True, blank=True)
+    max_output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    input_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    output_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    cached_input_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    currency = models.CharField(max_length=3, default="USD")
+    is_active = models.BooleanField(default=True)
+    notes = models.CharField(max_length=300, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["provider_kind", "model"]
+        constraints = [
+            models.UniqueConstraint(fields=["provider_kind", "model"], name="providers_catalogmodel_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider_kind}/{self.model}"
+
+    def defaults(self) -> dict[str, Any]:
+        """The endpoint-config values this entry provides."""
+        prices: dict[str, Any] = {
+            "input": float(self.input_price),
+            "output": float(self.output_price),
+            "currency": self.currency,
+        }
+        if self.cached_input_price is not None:
+            prices["cached_input"] = float(self.cached_input_price)
+        values: dict[str, Any] = {"model_type": self.model_type, "prices": prices}
+        if self.context_window:
+            values["context_window"] = self.context_window
+        if self.max_output_tokens:
+            values["max_output_tokens"] = self.max_output_tokens
+        return values

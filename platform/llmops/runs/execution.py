@@ -10,6 +10,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 
 from llmops.runs.events import RunEventWriter
@@ -17,6 +18,7 @@ from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
 from llmops.runs.ports import build_ports
 from llmops.runs.services import run_claim
 from llmops.runs.store import DjangoRunStore
+from llmops.usage.models import UsageRecord
 from workflows import Executor, Ports, RunLimits
 
 logger = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ def execute_run(*, run_id: str) -> None:
     claim = uuid.uuid4()
     if not run_claim(run_id=run_id, claim=claim):
         return
-    run = Run.objects.select_related("workflow_version").get(id=run_id)
+    run = Run.objects.select_related("workflow_version", "workspace").get(id=run_id)
     asyncio.run(RunExecution(run, claim).execute())
 
 
@@ -101,8 +103,12 @@ class RunExecution:
         final = self.store.final
         if final is None:  # the engine always saves a final record first; be defensive
             return bool(await self._owned().aupdate(status=RunStatus.FAILED, finished_at=timezone.now()))
+        spent = await UsageRecord.objects.filter(run_id=self.run_id).aaggregate(total=Sum("cost"))
         written = await self.store.write_run(
-            final, steps=finished.get("steps", 0), elapsed_ms=finished.get("elapsed_ms")
+            final,
+            steps=finished.get("steps", 0),
+            elapsed_ms=finished.get("elapsed_ms"),
+            cost=spent["total"] or 0,
         )
         return bool(written)
 

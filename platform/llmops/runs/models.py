@@ -145,15 +145,21 @@ class Schedule(models.Model):
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     workflow = models.ForeignKey("studio.Workflow", on_delete=models.CASCADE, related_name="schedules")
     name = models.CharField(max_length=200)
-    version = models.CharField(max_length=63, default="production", help_text="A version number, latest or a label")
-    cron = models.CharField(max_length=100, help_text="Five fields: minute hour day-of-month month day-of-week")
+    version = models.CharField(
+        max_length=63, default="production", help_text="A version number, latest or a label"
+    )
+    cron = models.CharField(
+        max_length=100, help_text="Five fields: minute hour day-of-month month day-of-week"
+    )
     timezone = models.CharField(max_length=64, default="UTC")
     inputs = models.JSONField(default=dict, blank=True)
     enabled = models.BooleanField(default=True)
     periodic_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask", null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_run_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 from django.conf import settings
-from workflows import DefaultToolRegistry, GuardedHttpClient, Ports, SubprocessSandbox
 
+from llmops.prompts.resolver import PlatformPromptResolver
+from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
+from llmops.studio.chain_runner import PlatformChainRunner
+from workflows import DefaultToolRegistry, GuardedHttpClient, Ports, SubprocessSandbox
 
 
 def build_ports(run: Run) -> Ports:
-    """Adapters for one run: sandboxed code, SSRF-guarded HTTP, built-in tools (models come with providers)."""
+    """Adapters for one run: metered models, prompts and chains of its workspace, sandboxed code,
+    SSRF-guarded HTTP and the built-in tools."""
+    gateway = PlatformModelGateway(
+        workspace=run.workspace_id,
+        source="api" if run.trigger == "api" else "run",
+        run_id=str(run.id),
+        deployment_id=str(run.deployment_id) if run.deployment_id else None,
+        api_key_id=str(run.api_key_id) if run.api_key_id else None,
+        end_user=run.end_user,
+    )
     return Ports(
+        models=gateway,
+        prompts=PlatformPromptResolver(run.workspace),
+        chains=PlatformChainRunner(run.workspace, gateway=gateway),
         sandbox=SubprocessSandbox(),
         http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
         tools=DefaultToolRegistry(),

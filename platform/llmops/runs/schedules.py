@@ -26,16 +26,22 @@ CRON_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
 def _parse_cron(cron: str, tz: str) -> dict[str, str]:
     parts = cron.split()
     if len(parts) != 5:
-        raise ValidationError("Invalid schedule.", fields={"cron": ["Five fields: minute hour day month weekday."]})
+        raise ValidationError(
+            "Invalid schedule.", fields={"cron": ["Five fields: minute hour day month weekday."]}
+        )
     fields = dict(zip(CRON_FIELDS, parts, strict=True))
     try:
         crontab(**fields)
     except (ValueError, TypeError) as exc:
-        raise ValidationError("Invalid schedule.", fields={"cron": [f"Not a cron expression: {exc}"]}) from None
+        raise ValidationError(
+            "Invalid schedule.", fields={"cron": [f"Not a cron expression: {exc}"]}
+        ) from None
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError("Invalid schedule.", fields={"timezone": [f"Unknown time zone {tz!r}."]}) from None
+        raise ValidationError(
+            "Invalid schedule.", fields={"timezone": [f"Unknown time zone {tz!r}."]}
+        ) from None
     return fields
 
 
@@ -63,7 +69,9 @@ def schedule_create(*, workflow: Workflow, user: User | None, **data: Any) -> Sc
     _parse_cron(data["cron"], data.get("timezone", "UTC"))
     version = versioning.version_resolve(resource=workflow, ref=data.get("version", "production"))
     _checked_inputs(version, data.get("inputs", {}))
-    schedule = Schedule.objects.create(workspace_id=workflow.workspace_id, workflow=workflow, created_by=user, **data)
+    schedule = Schedule.objects.create(
+        workspace_id=workflow.workspace_id, workflow=workflow, created_by=user, **data
+    )
     _sync_beat_entry(schedule)
     return schedule
 

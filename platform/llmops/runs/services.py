@@ -18,15 +18,16 @@ from llmops.accounts.models import User
 from llmops.core import services as versioning
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, ValidationError
+from llmops.core.models import ResourceVersion
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
-from llmops.studio.models import Workflow, WorkflowVersion
+from llmops.studio.models import Workflow
 from workflows import InputValidationError
 from workflows import Workflow as WorkflowDefinition
 
 logger = logging.getLogger(__name__)
 
 
-def _checked_inputs(version: WorkflowVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+def _checked_inputs(version: ResourceVersion, inputs: dict[str, Any]) -> dict[str, Any]:
     """Coerce inputs against the version's declared fields; 400 naming each bad input."""
     if not isinstance(inputs, dict):
         raise ValidationError("Inputs must be an object.", fields={"inputs": ["Expected an object."]})
@@ -61,7 +62,7 @@ def run_start(
         workspace_id=workflow.workspace_id,
         workflow=workflow,
         workflow_version=version,  # type: ignore[misc]
-        inputs=_checked_inputs(version, inputs),  # type: ignore[arg-type]
+        inputs=_checked_inputs(version, inputs),
         created_by=user,
         trigger=trigger,
         deployment_id=deployment_id,

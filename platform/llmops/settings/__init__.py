@@ -7,5 +7,6 @@ from llmops.settings.celery import *  # noqa: F403
 from llmops.settings.channels import *  # noqa: F403
 from llmops.settings.database import *  # noqa: F403
 from llmops.settings.engine import *  # noqa: F403
+from llmops.settings.llm import *  # noqa: F403
 from llmops.settings.redis import *  # noqa: F403
 from llmops.settings.security import *  # noqa: F403

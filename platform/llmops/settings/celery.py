@@ -37,5 +37,8 @@ LLMOPS_RUN_STALE_SECONDS = env_int("LLMOPS_RUN_STALE_SECONDS", 10, minimum=2)
 LLMOPS_RUN_REQUEUE_SECONDS = env_int("LLMOPS_RUN_REQUEUE_SECONDS", 60, minimum=5)
 LLMOPS_RUN_MAX_SECONDS = env_int("LLMOPS_RUN_MAX_SECONDS", 3600, minimum=1)
 CELERY_BEAT_SCHEDULE = {
-    "runs-sweep": {"task": "llmops.runs.sweep", "schedule": float(env_int("LLMOPS_RUN_SWEEP_SECONDS", 5, minimum=1))},
+    "runs-sweep": {
+        "task": "llmops.runs.sweep",
+        "schedule": float(env_int("LLMOPS_RUN_SWEEP_SECONDS", 5, minimum=1)),
+    },
 }

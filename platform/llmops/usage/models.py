@@ -1,1 +1,73 @@
-"""Models of the usage app."""
+"""The usage ledger: one row per model call (failed attempts included) with tokens, latency, TTFT and cost."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class UsageSource(models.TextChoices):
+    """What made the call."""
+
+    PLAYGROUND = "playground", "Playground"
+    RUN = "run", "Workflow or chain run"
+    EVALUATION = "evaluation", "Evaluation"
+    API = "api", "Published API"
+    TEST_CONNECTION = "test_connection", "Connection test"
+
+
+class UsageStatus(models.TextChoices):
+    """Whether the call succeeded."""
+
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+
+
+class UsageRecord(models.Model):
+    """One model call. Cost is computed from the endpoint version's prices at call time and never recomputed.
+
+    ``run_id``, ``node_id``, ``deployment_id`` and ``api_key_id`` are plain indexed strings: the models they
+    point at live in other apps (and may be deleted while the ledger stays).
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        "providers.ModelEndpoint", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    endpoint_slug = models.CharField(max_length=100, blank=True)
+    endpoint_version = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the draft.")
+    model_name = models.CharField(max_length=200)
+    provider_kind = models.CharField(max_length=32)
+    operation = models.CharField(max_length=16, default="chat")  # chat, stream, embed
+    source = models.CharField(max_length=20, choices=UsageSource.choices)
+    run_id = models.CharField(max_length=64, blank=True, db_index=True)
+    node_id = models.CharField(max_length=128, blank=True)
+    deployment_id = models.CharField(max_length=64, blank=True, db_index=True)
+    api_key_id = models.CharField(max_length=64, blank=True, db_index=True)
+    end_user = models.CharField(max_length=200, blank=True)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    prompt_tokens = models.PositiveIntegerField(default=0)
+    completion_tokens = models.PositiveIntegerField(default=0)
+    cached_tokens = models.PositiveIntegerField(default=0)
+    latency_ms = models.PositiveIntegerField(default=0)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True)
+    cost = models.DecimalField(max_digits=20, decimal_places=10, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    status = models.CharField(max_length=8, choices=UsageStatus.choices, default=UsageStatus.OK)
+    error_type = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["workspace", "created_at"], name="usage_ws_created"),
+            models.Index(fields=["workspace", "endpoint", "created_at"], name="usage_ws_endpoint_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.endpoint_slug or self.model_name} {self.status} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens

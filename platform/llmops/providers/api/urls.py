@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-router = SimpleRouter()
+from llmops.providers.api.views import CatalogModelListView, ModelEndpointViewSet
 
-urlpatterns = [*router.urls]
+router = SimpleRouter()
+router.register(
+    r"workspaces/(?P<workspace>[-a-zA-Z0-9_]+)/model-endpoints",
+    ModelEndpointViewSet,
+    basename="model-endpoint",
+)
+
+urlpatterns = [
+    path("model-catalogue/", CatalogModelListView.as_view(), name="model-catalogue"),
+    *router.urls,
+]

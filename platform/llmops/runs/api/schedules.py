@@ -32,7 +32,11 @@ class ScheduleViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: ign
     serializer_class = ScheduleSerializer
 
     def get_queryset(self) -> Any:
-        return Schedule.objects.filter(workspace=self.workspace).select_related("workflow").defer("workflow__draft")
+        return (
+            Schedule.objects.filter(workspace=self.workspace)
+            .select_related("workflow")
+            .defer("workflow__draft")
+        )
 
     def _workflow(self, slug: str) -> Workflow:
         workflow = Workflow.objects.filter(workspace=self.workspace, slug=slug).first()

@@ -18,6 +18,8 @@ from llmops.core.api.versioning import VersionedResourceSerializer, VersionedRes
 from llmops.core.errors import ValidationError
 from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
 from llmops.runs.services import run_start
+from llmops.studio.dify import convert_dify
+from llmops.studio.dify.api import DifyImportResultSerializer, DifyImportSerializer, dify_import_failure
 from llmops.studio.models import Workflow
 from workflows import Workflow as WorkflowDefinition
 from workflows import WorkflowValidationError, validate_workflow
@@ -114,3 +116,21 @@ class WorkflowViewSet(VersionedResourceViewSet):
             slug=data.validated_data["slug"], description=draft.get("description", ""), draft=draft,
         )  # fmt: skip
         return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=DifyImportSerializer, responses={201: DifyImportResultSerializer})
+    @action(detail=False, methods=["post"], url_path="import-dify")
+    def import_dify(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Create a workflow from a Dify DSL file; a failed import creates nothing and returns the report."""
+        data = DifyImportSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        conversion = convert_dify(data.validated_data["document"])
+        if conversion.workflow is None:
+            return dify_import_failure(conversion.report)
+        draft = validated_definition(conversion.workflow)
+        name = data.validated_data.get("name") or draft.get("name") or data.validated_data["slug"]
+        workflow = versioning.resource_create(
+            model=Workflow, workspace=self.workspace, user=signed_in_user(request), name=name,
+            slug=data.validated_data["slug"], description=draft.get("description", ""), draft=draft,
+        )  # fmt: skip
+        body = {"workflow": WorkflowSerializer(workflow).data, "report": conversion.report.to_dict()}
+        return Response(body, status=status.HTTP_201_CREATED)

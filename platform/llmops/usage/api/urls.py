@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-router = SimpleRouter()
+from llmops.usage.api.views import UsageRecordListView, UsageSummaryView
 
-urlpatterns = [*router.urls]
+urlpatterns = [
+    path("workspaces/<slug:workspace>/usage/records/", UsageRecordListView.as_view(), name="usage-records"),
+    path("workspaces/<slug:workspace>/usage/summary/", UsageSummaryView.as_view(), name="usage-summary"),
+]

@@ -1,6 +1,7 @@
-"""``manage.py bootstrap_demo``: an admin user and a demo workspace, created once.
+"""``manage.py bootstrap_demo``: the admin user, the demo workspace, its local models and a sample workflow.
 
-The admin password is printed only when the user is created (or taken from ``LLMOPS_ADMIN_PASSWORD``).
+Everything is created once; running it again changes nothing. The admin password is printed only when the
+user is created (or taken from ``LLMOPS_ADMIN_PASSWORD``).
 """
 
 from __future__ import annotations
@@ -13,16 +14,66 @@ from django.db import transaction
 
 from llmops.accounts.models import Membership, Role, User, Workspace
 from llmops.accounts.services import user_create, workspace_create
+from llmops.core import services as versioning
+from llmops.localmodels import config as localmodels
+from llmops.providers.models import ModelEndpoint
+from llmops.providers.services import model_endpoint_create
 from llmops.settings.env import env_str
+from llmops.studio.models import Workflow
+
+SAMPLE_WORKFLOW: dict[str, Any] = {
+    "name": "Hello, model",
+    "description": "Asks the local Gemma model to continue a sentence about a topic.",
+    "inputs": [{"name": "topic", "type": "text", "required": True}],
+    "nodes": [
+        {"id": "start", "type": "start"},
+        {
+            "id": "write",
+            "type": "llm",
+            "config": {
+                "model": "local-gemma",
+                "messages": [{"role": "user", "content": "Here is one sentence about {{ start.topic }}:"}],
+                "parameters": {"temperature": 0, "max_tokens": 40},
+            },
+        },
+        {"id": "end", "type": "end", "config": {"outputs": {"text": "write.text"}}},
+    ],
+    "edges": [{"source": "start", "target": "write"}, {"source": "write", "target": "end"}],
+}
+
+
+def _local_endpoints() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "Local Gemma 3 270M (llama.cpp)",
+            "slug": "local-gemma",
+            "draft": {
+                "provider_kind": "llamacpp", "model": "gemma3-270m", "model_type": "chat",
+                "base_url": localmodels.chat_server_url(), "context_window": 4096, "max_output_tokens": 512,
+                "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
+            },
+        },
+        {
+            "name": "Local all-MiniLM-L6-v2 (embeddings)",
+            "slug": "local-minilm",
+            "draft": {
+                "provider_kind": "openai_compatible", "model": "all-minilm-l6-v2", "model_type": "embedding",
+                "base_url": localmodels.embedding_server_url(), "context_window": 512,
+                "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
+            },
+        },
+    ]  # fmt: skip
 
 
 class Command(BaseCommand):
-    help = "Create the admin user and the demo workspace if they do not exist."
+    help = "Create the admin user, the demo workspace, its local model endpoints and a sample workflow."
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
             admin, password = self._admin()
-            self._demo_workspace(admin)
+            workspace = self._demo_workspace(admin)
+            self._local_models(workspace, admin)
+            self._sample_workflow(workspace, admin)
         if password:
             self.stdout.write(self.style.SUCCESS(f"admin user created: username=admin password={password}"))
             self.stdout.write(
@@ -47,3 +98,24 @@ class Command(BaseCommand):
             self.stdout.write("demo workspace created: /api/workspaces/demo/")
         Membership.objects.get_or_create(workspace=workspace, user=admin, defaults={"role": Role.OWNER})
         return workspace
+
+    def _local_models(self, workspace: Workspace, admin: User) -> None:
+        for spec in _local_endpoints():
+            if ModelEndpoint.objects.filter(workspace=workspace, slug=spec["slug"]).exists():
+                continue
+            endpoint = model_endpoint_create(workspace=workspace, user=admin, **spec)
+            versioning.version_publish(resource=endpoint, user=admin, message="registered by make run")
+            self.stdout.write(f"model endpoint registered: {spec['slug']} -> {spec['draft']['base_url']}")
+
+    def _sample_workflow(self, workspace: Workspace, admin: User) -> None:
+        if Workflow.objects.filter(workspace=workspace, slug="hello").exists():
+            return
+        workflow = versioning.resource_create(
+            model=Workflow, workspace=workspace, user=admin, name="Hello, model", slug="hello",
+            description=SAMPLE_WORKFLOW["description"], draft=SAMPLE_WORKFLOW,
+        )  # fmt: skip
+        versioning.version_publish(resource=workflow, user=admin, message="sample")
+        versioning.label_set(resource=workflow, name="production", number=1, user=admin)
+        self.stdout.write(
+            "sample workflow published: /api/workspaces/demo/workflows/hello/ (label production)"
+        )

@@ -25,14 +25,21 @@ class Command(BaseCommand):
     help = "Check that PostgreSQL, Redis and the web port are usable."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--port", type=int, help="also check that this TCP port is free on the web host")
+        parser.add_argument(
+            "--port",
+            type=int,
+            action="append",
+            default=[],
+            help="also check that this TCP port is free (repeatable)",
+        )
 
-    def handle(self, *args: Any, port: int | None = None, **options: Any) -> None:
+    def handle(self, *args: Any, port: list[int], **options: Any) -> None:
         self._database()
         self._redis()
-        if port:
-            self._port_free(port)
-        self.stdout.write("preflight: database, redis" + (f" and port {port}" if port else "") + " ok")
+        for number in port:
+            self._port_free(number)
+        ports = ", ".join(str(number) for number in port)
+        self.stdout.write("preflight: database, redis" + (f" and ports {ports}" if ports else "") + " ok")
 
     def _database(self) -> None:
         try:
@@ -62,6 +69,6 @@ class Command(BaseCommand):
                 probe.bind((settings.LLMOPS_HOST, port))
             except OSError:
                 raise CommandError(
-                    f"port {port} on {settings.LLMOPS_HOST} is already in use; "
-                    "stop the program using it or set LLMOPS_PORT to a free port"
+                    f"port {port} on {settings.LLMOPS_HOST} is already in use; stop the program using it or "
+                    "choose another port (LLMOPS_PORT, LLMOPS_CHAT_MODEL_PORT, LLMOPS_EMBEDDING_MODEL_PORT)"
                 ) from None

@@ -1,0 +1,74 @@
+"""Admin pages for model endpoints (credentials never shown) and the editable model catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointLabel, ModelEndpointVersion
+
+
+class ModelEndpointVersionInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ModelEndpointVersion
+    fields = ["number", "message", "author", "created_at", "content_hash"]
+    readonly_fields = ["number", "message", "author", "created_at", "content_hash"]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ModelEndpointLabelInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ModelEndpointLabel
+    fields = ["name", "version", "updated_by", "updated_at"]
+    readonly_fields = ["updated_by", "updated_at"]
+    extra = 0
+
+
+@admin.register(ModelEndpoint)
+class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Endpoints: the encrypted credentials column is excluded; only the masked hint is displayed."""
+
+    list_display = ["slug", "name", "workspace", "provider", "model_name", "latest_version_number", "has_key"]
+    list_filter = ["workspace"]
+    search_fields = ["slug", "name", "description"]
+    exclude = ["credentials"]
+    readonly_fields = ["credentials_hint", "latest_version_number", "created_at", "updated_at"]
+    list_select_related = ["workspace"]
+    inlines = [ModelEndpointVersionInline, ModelEndpointLabelInline]
+
+    @admin.display(description="provider")
+    def provider(self, obj: ModelEndpoint) -> str:
+        return str(obj.draft.get("provider_kind", ""))
+
+    @admin.display(description="model")
+    def model_name(self, obj: ModelEndpoint) -> str:
+        return str(obj.draft.get("model", ""))
+
+    @admin.display(boolean=True, description="credentials")
+    def has_key(self, obj: ModelEndpoint) -> bool:
+        return bool(obj.credentials_hint)
+
+
+@admin.register(CatalogModel)
+class CatalogModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The model catalogue: context windows and list prices that new endpoints start from."""
+
+    list_display = [
+        "model",
+        "provider_kind",
+        "model_type",
+        "context_window",
+        "input_price",
+        "output_price",
+        "cached_input_price",
+        "currency",
+        "is_active",
+    ]
+    list_filter = ["provider_kind", "model_type", "currency", "is_active"]
+    list_editable = ["input_price", "output_price", "cached_input_price", "is_active"]
+    search_fields = ["model", "display_name"]

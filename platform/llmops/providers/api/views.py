@@ -1,0 +1,103 @@
+"""The model-endpoint API (versioned resource + connection test) and the read-only model catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from llmops.accounts.permissions import signed_in_user
+from llmops.core.api.versioning import VersionedResourceViewSet
+from llmops.core.errors import ValidationError
+from llmops.providers import selectors, services
+from llmops.providers.api.serializers import (
+    CatalogModelSerializer,
+    ConnectionTestInputSerializer,
+    ConnectionTestSerializer,
+    ModelEndpointSerializer,
+)
+from llmops.providers.gateway import PlatformModelGateway
+from llmops.providers.models import CatalogModel, ModelEndpoint
+from llmops.usage.models import UsageSource
+
+
+class ModelEndpointViewSet(VersionedResourceViewSet):
+    """``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``."""
+
+    queryset = ModelEndpoint.objects.all()
+    serializer_class = ModelEndpointSerializer
+
+    def get_queryset(self) -> QuerySet[Any]:
+        return selectors.model_endpoints_for_workspace(workspace=self.workspace)
+
+    def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
+        data = self.request.data
+        slug = self.kwargs.get(self.lookup_field) or (data.get("slug") if isinstance(data, dict) else None)
+        return services.endpoint_draft_prepare(workspace=self.workspace, draft=draft, slug=slug)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        endpoint = services.model_endpoint_create(
+            workspace=self.workspace, user=signed_in_user(request), **serializer.validated_data
+        )
+        return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        endpoint = self.get_object()
+        serializer = self.get_serializer(endpoint, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        if changes.pop("slug", endpoint.slug) != endpoint.slug:
+            raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
+        endpoint = services.model_endpoint_update(endpoint=endpoint, **changes)
+        return Response(self.get_serializer(endpoint).data)
+
+    @extend_schema(request=ConnectionTestInputSerializer, responses=ConnectionTestSerializer)
+    @action(detail=True, methods=["post"], url_path="test")
+    def test_connection(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Make a tiny real call (chat: 1 token; embedding: one short text) and report ok, latency, error."""
+        endpoint = self.get_object()
+        data = ConnectionTestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        ref = data.validated_data["version"].strip()
+        if ref:
+            pinned = selectors.endpoint_resolve(
+                workspace_id=self.workspace.pk, ref=f"{endpoint.slug}{':' if ref.isdigit() else '@'}{ref}"
+            )
+        else:
+            services.endpoint_draft_prepare(
+                workspace=self.workspace, draft=endpoint.draft, slug=endpoint.slug
+            )
+            pinned = selectors.endpoint_draft_pinned(endpoint=endpoint)
+        gateway = PlatformModelGateway(
+            workspace=self.workspace,
+            source=UsageSource.TEST_CONNECTION,
+            end_user=signed_in_user(request).username,
+        )
+        result = async_to_sync(gateway.test_connection)(pinned)
+        error = {"type": result.error_type, "message": result.error} if not result.ok else None
+        body = {"ok": result.ok, "latency_ms": result.latency_ms, "model": result.model, "error": error}
+        return Response(ConnectionTestSerializer(body).data)
+
+
+class CatalogModelListView(generics.ListAPIView[CatalogModel]):
+    """``/api/model-catalogue/``: the models endpoints can be created for, with windows and list prices."""
+
+    serializer_class = CatalogModelSerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = None
+
+    @extend_schema(parameters=[OpenApiParameter("provider_kind", str)])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[CatalogModel]:
+        return selectors.catalogue_models(provider_kind=self.request.query_params.get("provider_kind"))

@@ -1,0 +1,115 @@
+"""Reads on model endpoints: the workspace's endpoints, and resolving a reference to a pinned config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import F, QuerySet
+
+from llmops.accounts.models import Workspace
+from llmops.core.errors import NotFound, ValidationError
+from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointVersion
+from llmops.providers.schemas import ENDPOINT_REF, EndpointConfig, config_parse
+
+
+@dataclass(frozen=True)
+class ResolvedEndpoint:
+    """An endpoint pinned to one configuration: what the gateway calls and what usage rows point at.
+
+    ``version`` is ``None`` when the draft was used (no version published yet, or a connection test).
+    """
+
+    endpoint_id: int
+    workspace_id: int
+    slug: str
+    version: int | None
+    config: EndpointConfig
+    credentials: dict[str, Any] = field(repr=False)
+    content_hash: str = ""
+
+    @property
+    def label(self) -> str:
+        """``slug`` or ``slug:3`` for messages."""
+        return self.slug if self.version is None else f"{self.slug}:{self.version}"
+
+    @property
+    def cache_key(self) -> tuple[Any, ...]:
+        """Identifies the built client: changes whenever the config or the credentials change."""
+        secret = hashlib.sha256(json.dumps(self.credentials, sort_keys=True).encode()).hexdigest()
+        return (self.endpoint_id, self.content_hash, secret)
+
+
+def model_endpoints_for_workspace(*, workspace: Workspace) -> QuerySet[ModelEndpoint]:
+    """The workspace's endpoints, by name."""
+    return ModelEndpoint.objects.filter(workspace=workspace).select_related("created_by")
+
+
+def catalogue_models(*, provider_kind: str | None = None) -> QuerySet[CatalogModel]:
+    """Active catalogue entries, optionally of one provider kind."""
+    queryset = CatalogModel.objects.filter(is_active=True)
+    return queryset.filter(provider_kind=provider_kind) if provider_kind else queryset
+
+
+def _pinned(endpoint: ModelEndpoint, version: ModelEndpointVersion | None) -> ResolvedEndpoint:
+    content = version.content if version else endpoint.draft
+    try:
+        config = config_parse(content)
+    except Exception:  # pydantic's error names no secrets, but a broken draft is the caller's problem
+        raise ValidationError(
+            f"Model endpoint {endpoint.slug!r} has an invalid configuration; fix and save its draft."
+        ) from None
+    return ResolvedEndpoint(
+        endpoint_id=endpoint.pk,
+        workspace_id=endpoint.workspace_id,
+        slug=endpoint.slug,
+        version=version.number if version else None,
+        config=config,
+        credentials=dict(endpoint.credentials or {}),
+        content_hash=version.content_hash if version else endpoint.draft_hash,
+    )
+
+
+def endpoint_resolve(*, workspace_id: int, ref: str) -> ResolvedEndpoint:
+    """Resolve ``slug`` (latest version, or the draft while none is published), ``slug@label`` or ``slug:3``.
+
+    One query on the hot path (the version joined with its endpoint); raises ``NotFound`` naming the
+    reference.
+    """
+    match = ENDPOINT_REF.match(ref.strip())
+    if not match:
+        raise NotFound(f"{ref!r} is not a model endpoint reference (slug, slug@label or slug:3).")
+    slug, label, number = match.group("slug"), match.group("label"), match.group("number")
+    # The endpoint's own draft is not needed when a version is pinned; skipping it halves the decoding.
+    versions = (
+        ModelEndpointVersion.objects.select_related("resource")
+        .defer("resource__draft", "resource__description")
+        .filter(resource__workspace_id=workspace_id, resource__slug=slug)
+        .order_by()
+    )
+    if number:
+        versions = versions.filter(number=int(number))
+    elif label == "latest":
+        versions = versions.order_by("-number")
+    elif label:
+        versions = versions.filter(labels__name=label)
+    else:
+        versions = versions.filter(number=F("resource__latest_version_number"))
+    version = next(iter(versions[:1]), None)
+    if version is not None:
+        return _pinned(version.resource, version)
+    endpoint = ModelEndpoint.objects.filter(workspace_id=workspace_id, slug=slug).first()
+    if endpoint is None:
+        raise NotFound(f"No model endpoint {slug!r} in this workspace.")
+    if number:
+        raise NotFound(f"Model endpoint {slug!r} has no version {number}.")
+    if label:
+        raise NotFound(f"Model endpoint {slug!r} has no label {label!r}.")
+    return _pinned(endpoint, None)  # nothing published yet: the draft
+
+
+def endpoint_draft_pinned(*, endpoint: ModelEndpoint) -> ResolvedEndpoint:
+    """The endpoint's current draft pinned for a call (used by the connection test)."""
+    return _pinned(endpoint, None)

@@ -1,0 +1,17 @@
+"""Fixtures of the providers tests: names for the session's real local model servers (root conftest)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def chat_server_url(local_chat_model_url: str) -> str:
+    """Base URL (``.../v1``) of the llama-server running Gemma 3 270M (model ``gemma3-270m``)."""
+    return local_chat_model_url
+
+
+@pytest.fixture(scope="session")
+def embedding_server_url(local_embedding_model_url: str) -> str:
+    """Base URL (``.../v1``) of the MiniLM embeddings server (model ``all-minilm-l6-v2``, 384 dims)."""
+    return local_embedding_model_url
