@@ -60,3 +60,20 @@ def test_admin_login_works_and_lists_the_models(client: Client) -> None:
     assert index.status_code == 200
     for model in (b"Workspaces", b"Memberships", b"Users"):
         assert model in index.content
+
+
+@pytest.mark.django_db
+def test_every_platform_model_is_in_the_admin_and_its_list_works(client: Client) -> None:
+    from django.apps import apps
+    from django.contrib import admin
+    from django.urls import reverse
+
+    UserFactory(username="root", is_staff=True, is_superuser=True)
+    client.login(username="root", password="pass-word-123")
+    platform_models = [m for m in apps.get_models() if m.__module__.startswith("llmops.")]
+    inlined = {inline.model for model_admin in admin.site._registry.values() for inline in model_admin.inlines}
+    missing = [m.__name__ for m in platform_models if m not in admin.site._registry and m not in inlined]
+    assert missing == [], f"models neither registered nor inlined in the admin: {missing}"
+    for model in (m for m in platform_models if m in admin.site._registry):
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url

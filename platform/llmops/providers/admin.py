@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from llmops.core.admin import label_inline, version_inline
 from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointLabel, ModelEndpointVersion
-
-
-class ModelEndpointVersionInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ModelEndpointVersion
-    fields = ["number", "message", "author", "created_at", "content_hash"]
-    readonly_fields = ["number", "message", "author", "created_at", "content_hash"]
-    extra = 0
-    can_delete = False
-    show_change_link = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ModelEndpointLabelInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ModelEndpointLabel
-    fields = ["name", "version", "updated_by", "updated_at"]
-    readonly_fields = ["updated_by", "updated_at"]
-    extra = 0
 
 
 @admin.register(ModelEndpoint)
@@ -39,7 +18,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     exclude = ["credentials"]
     readonly_fields = ["credentials_hint", "latest_version_number", "created_at", "updated_at"]
     list_select_related = ["workspace"]
-    inlines = [ModelEndpointVersionInline, ModelEndpointLabelInline]
+    inlines = [version_inline(ModelEndpointVersion), label_inline(ModelEndpointLabel)]
 
     @admin.display(description="provider")
     def provider(self, obj: ModelEndpoint) -> str:

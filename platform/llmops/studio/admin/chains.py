@@ -8,51 +8,18 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
+from llmops.core.admin import ResourceVersionAdmin, VersionedResourceAdmin, label_inline, version_inline
 from llmops.studio.models import Chain, ChainConversation, ChainLabel, ChainMessage, ChainVersion
 
 
-class ChainVersionInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ChainVersion
-    extra = 0
-    fields = ("number", "message", "author", "content_hash", "created_at")
-    readonly_fields = fields
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
-class ChainLabelInline(admin.TabularInline):  # type: ignore[type-arg]
-    model = ChainLabel
-    extra = 0
-    fields = ["name", "version", "updated_by", "updated_at"]
-    readonly_fields = ["updated_by", "updated_at"]
-
-
 @admin.register(Chain)
-class ChainAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["name", "slug", "workspace", "latest_version_number", "created_by", "updated_at"]
-    list_filter = ["workspace", "updated_at"]
-    search_fields = ["name", "slug", "description", "workspace__slug"]
-    list_select_related = ["workspace", "created_by"]
-    readonly_fields = ["latest_version_number", "created_at", "updated_at"]
-    raw_id_fields = ["created_by"]
-    inlines = [ChainLabelInline, ChainVersionInline]
+class ChainAdmin(VersionedResourceAdmin):
+    inlines = [label_inline(ChainLabel), version_inline(ChainVersion)]
 
 
 @admin.register(ChainVersion)
-class ChainVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["resource", "number", "message", "author", "created_at"]
-    list_filter = ["resource__workspace", "created_at"]
-    search_fields = ["resource__slug", "resource__name", "message", "content_hash"]
-    list_select_related = ["resource", "author"]
-    readonly_fields = ["resource", "number", "content", "content_hash", "message", "author", "created_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ChainVersionAdmin(ResourceVersionAdmin):
+    pass
 
 
 class ChainMessageInline(admin.TabularInline):  # type: ignore[type-arg]
