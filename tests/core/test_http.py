@@ -71,7 +71,9 @@ def test_every_platform_model_is_in_the_admin_and_its_list_works(client: Client)
     UserFactory(username="root", is_staff=True, is_superuser=True)
     client.login(username="root", password="pass-word-123")
     platform_models = [m for m in apps.get_models() if m.__module__.startswith("llmops.")]
-    inlined = {inline.model for model_admin in admin.site._registry.values() for inline in model_admin.inlines}
+    inlined = {
+        inline.model for model_admin in admin.site._registry.values() for inline in model_admin.inlines
+    }
     missing = [m.__name__ for m in platform_models if m not in admin.site._registry and m not in inlined]
     assert missing == [], f"models neither registered nor inlined in the admin: {missing}"
     for model in (m for m in platform_models if m in admin.site._registry):
