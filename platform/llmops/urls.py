@@ -11,6 +11,7 @@ from llmops.core.views import ConsoleView, healthz, readyz
 urlpatterns = [
     path("", ConsoleView.as_view(), name="console"),
     path("healthz", healthz, name="healthz"),
+    path("v1/", include("llmops.deployments.api.public_urls")),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("api/", include("llmops.prompts.api.urls")),
     path("api/", include("llmops.studio.api.urls")),
     path("api/", include("llmops.runs.api.urls")),
+    path("api/", include("llmops.deployments.api.urls")),
 ]

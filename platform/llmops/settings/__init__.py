@@ -6,6 +6,7 @@ from llmops.settings.base import *  # noqa: F403
 from llmops.settings.celery import *  # noqa: F403
 from llmops.settings.channels import *  # noqa: F403
 from llmops.settings.database import *  # noqa: F403
+from llmops.settings.deployments import *  # noqa: F403
 from llmops.settings.engine import *  # noqa: F403
 from llmops.settings.llm import *  # noqa: F403
 from llmops.settings.redis import *  # noqa: F403

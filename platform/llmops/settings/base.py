@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "llmops.prompts",
     "llmops.studio",
     "llmops.runs",
+    "llmops.deployments",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,320 @@
+"""Writes of deployments: CRUD, pause/resume, API keys, key authentication, and admitting a run.
+
+Admitting a run (``deployment_run_admit``) is one transaction: the idempotency record, the deployment's
+concurrency check and the ``Run`` row (plus its ``DeploymentRun`` context when it has a chat turn or a
+webhook). Inline runs are claimed (``runs.services.run_claim``, the same compare-and-set a worker uses)
+before the transaction commits; worker runs are enqueued after it commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from llmops.accounts.models import User, Workspace
+from llmops.core import services as versioning
+from llmops.core.enqueue import enqueue_on_commit
+from llmops.core.errors import (
+    AuthenticationRequired,
+    Conflict,
+    PermissionDenied,
+    UnprocessableEntity,
+    ValidationError,
+)
+from llmops.deployments import keys
+from llmops.deployments.limits import concurrency_admit
+from llmops.deployments.models import (
+    ALL_SCOPES,
+    ApiKey,
+    Deployment,
+    DeploymentRun,
+    DeploymentStatus,
+    Execution,
+    IdempotencyRecord,
+)
+from llmops.runs.models import Run, RunStatus, Trigger
+from llmops.runs.services import run_claim
+from llmops.studio.models import WorkflowVersion
+from workflows import InputValidationError
+from workflows import Workflow as WorkflowDefinition
+
+# Node types that finish in microseconds: a workflow of only these may run inside the web process.
+FAST_NODE_TYPES = frozenset(
+    {"start", "end", "answer", "template", "if_else", "variable_aggregator", "list_operator"}
+)
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+# --- deployments -------------------------------------------------------------------------------------------
+def _check_target(*, workspace: Workspace, data: dict[str, Any]) -> None:
+    workflow, chain = data.get("workflow"), data.get("chain")
+    if (workflow is None) == (chain is None):
+        raise ValidationError(
+            "A deployment publishes exactly one workflow or one chain.",
+            fields={"workflow": ["Give a workflow or a chain, not both."]},
+        )
+    target: Any = workflow or chain
+    if target.workspace_id != workspace.pk:
+        raise ValidationError("Unknown target.", fields={"workflow" if workflow else "chain": ["Not found."]})
+    versioning.version_resolve(resource=target, ref=data.get("version", "latest"))
+
+
+@transaction.atomic
+def deployment_create(*, workspace: Workspace, user: User | None, **data: Any) -> Deployment:
+    """Publish a workflow or chain version (or label) under a slug; the version must resolve now."""
+    _check_target(workspace=workspace, data=data)
+    if Deployment.objects.filter(workspace=workspace, slug=data["slug"]).exists():
+        raise Conflict(f"A deployment {data['slug']!r} already exists.")
+    return Deployment.objects.create(workspace=workspace, created_by=user, **data)
+
+
+@transaction.atomic
+def deployment_update(*, deployment: Deployment, **data: Any) -> Deployment:
+    """Change a deployment's target, version, limits or webhook."""
+    merged = {"workflow": deployment.workflow, "chain": deployment.chain, "version": deployment.version}
+    merged.update({k: v for k, v in data.items() if k in merged})
+    _check_target(workspace=deployment.workspace, data=merged)
+    slug = data.get("slug", deployment.slug)
+    if (
+        slug != deployment.slug
+        and Deployment.objects.filter(workspace_id=deployment.workspace_id, slug=slug).exists()
+    ):
+        raise Conflict(f"A deployment {data['slug']!r} already exists.")
+    for name, value in data.items():
+        setattr(deployment, name, value)
+    deployment.save()
+    return deployment
+
+
+def deployment_set_status(*, deployment: Deployment, status: str) -> Deployment:
+    """Pause (calls get 409) or resume a deployment."""
+    Deployment.objects.filter(pk=deployment.pk).update(status=status, updated_at=timezone.now())
+    deployment.status = status
+    return deployment
+
+
+def deployment_webhook_secret_rotate(*, deployment: Deployment) -> Deployment:
+    """A new webhook signing secret (returned once by the console API)."""
+    from llmops.deployments.models import _webhook_secret
+
+    deployment.webhook_secret = _webhook_secret()
+    deployment.save(update_fields=["webhook_secret", "updated_at"])
+    return deployment
+
+
+# --- API keys ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CreatedKey:
+    """A new key and its token (shown once)."""
+
+    key: ApiKey
+    token: str
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    workspace: Workspace,
+    user: User | None,
+    name: str,
+    scopes: list[str] | None = None,
+    deployments: list[Deployment] | None = None,
+    requests_per_minute: int | None = None,
+    expires_at: Any = None,
+) -> CreatedKey:
+    """Create a key; only its prefix and digest are stored, the token is returned once."""
+    scopes = list(scopes if scopes is not None else ALL_SCOPES)
+    unknown = [s for s in scopes if s not in ALL_SCOPES]
+    if unknown or not scopes:
+        raise ValidationError("Invalid scopes.", fields={"scopes": [f"Choose from {', '.join(ALL_SCOPES)}."]})
+    if any(d.workspace_id != workspace.pk for d in deployments or []):
+        raise ValidationError("Unknown deployment.", fields={"deployments": ["Not in this workspace."]})
+    token, prefix = keys.token_new()
+    key = ApiKey.objects.create(
+        workspace=workspace, name=name, prefix=prefix, digest=keys.token_digest(token), scopes=scopes,
+        all_deployments=not deployments, requests_per_minute=requests_per_minute, expires_at=expires_at,
+        created_by=user,
+    )  # fmt: skip
+    if deployments:
+        key.deployments.set(deployments)
+    return CreatedKey(key, token)
+
+
+def api_key_revoke(*, key: ApiKey) -> ApiKey:
+    """Revoke a key at once (idempotent: the first revocation time is kept)."""
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    return key
+
+
+def api_key_authenticate(*, token: str) -> ApiKey:
+    """The live key of a presented token; ``AuthenticationRequired`` for unknown, revoked or expired ones.
+
+    ``last_used_at`` is written at most once a minute per key (a conditional update), not on every call.
+    """
+    prefix = keys.token_prefix(token)
+    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first() if prefix else None
+    if key is None or not keys.token_matches(token, key.digest):
+        raise AuthenticationRequired("Invalid API key.")
+    if key.revoked_at is not None:
+        raise AuthenticationRequired("This API key was revoked.")
+    if key.is_expired:
+        raise AuthenticationRequired("This API key has expired.")
+    now = timezone.now()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.objects.filter(pk=key.pk, last_used_at=key.last_used_at).update(last_used_at=now)
+        key.last_used_at = now
+    return key
+
+
+def api_key_require_scope(*, key: ApiKey, scope: str) -> None:
+    """403 unless the key carries ``scope``."""
+    if scope not in key.scopes:
+        raise PermissionDenied(f"This API key lacks the {scope!r} scope.")
+
+
+# --- admitting a run ---------------------------------------------------------------------------------------
+@dataclass
+class RunRequest:
+    """A validated call of a workflow deployment."""
+
+    deployment: Deployment
+    key: ApiKey
+    inputs: dict[str, Any]
+    mode: str  # blocking | streaming | async
+    end_user: str = ""
+    webhook_url: str = ""
+    query: str = ""
+    history: list[dict[str, str]] = field(default_factory=list)
+    conversation_id: str = ""
+    idempotency_key: str = ""
+    body: Any = None  # what the idempotency hash covers
+    version: WorkflowVersion | None = None  # already resolved by the caller
+
+
+@dataclass
+class Admitted:
+    """An admitted run: ``claim`` is set when this process executes it inline; ``replayed`` for a
+    repeated idempotency key."""
+
+    run: Run
+    version: WorkflowVersion
+    claim: uuid.UUID | None = None
+    replayed: bool = False
+    context: DeploymentRun | None = None
+    buffered: bool = False  # inline and side-effect free: persist in one transaction at the end
+
+
+def _validated_inputs(version: WorkflowVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+    # The same check as ``runs.services.run_start``: 400 naming each bad input as ``inputs.<name>``.
+    try:
+        return WorkflowDefinition.from_dict(version.content).validate_inputs(inputs)
+    except InputValidationError as exc:
+        fields = {p.path or "inputs": [p.message] for p in exc.problems}
+        raise ValidationError(
+            "Invalid inputs: " + "; ".join(str(p) for p in exc.problems), fields=fields
+        ) from None
+
+
+def deployment_version(*, deployment: Deployment) -> WorkflowVersion:
+    """The workflow version a call runs now (a label is resolved at call time)."""
+    assert deployment.workflow is not None
+    return versioning.version_resolve(resource=deployment.workflow, ref=deployment.version)  # type: ignore[return-value]
+
+
+def fast_graph(version: WorkflowVersion) -> bool:
+    """Whether the version is small and made only of ``FAST_NODE_TYPES`` (no model, code or HTTP call)."""
+    nodes = version.content.get("nodes", [])
+    return len(nodes) <= settings.LLMOPS_API_INLINE_MAX_NODES and all(
+        node.get("type") in FAST_NODE_TYPES for node in nodes
+    )
+
+
+def runs_inline(*, deployment: Deployment, version: WorkflowVersion, mode: str) -> bool:
+    """Whether a call executes in the web process: never ``async``; ``auto`` only for small fast graphs."""
+    if mode == "async" or deployment.execution == Execution.WORKER:
+        return False
+    return deployment.execution == Execution.INLINE or fast_graph(version)
+
+
+def _body_hash(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _idempotent_replay(request: RunRequest) -> Run | None:
+    """Record the idempotency key; return the earlier run when it was seen with the same body."""
+    digest = _body_hash(request.body)
+    horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
+    IdempotencyRecord.objects.filter(
+        api_key=request.key, key=request.idempotency_key, created_at__lt=horizon
+    ).delete()
+    try:
+        # A concurrent request with the same key blocks on the unique index until the first one commits.
+        with transaction.atomic():
+            IdempotencyRecord.objects.create(
+                api_key=request.key, key=request.idempotency_key, body_hash=digest
+            )
+        return None
+    except IntegrityError:
+        record = IdempotencyRecord.objects.select_related("run").get(
+            api_key=request.key, key=request.idempotency_key
+        )
+    if record.body_hash != digest:
+        raise UnprocessableEntity(
+            "This Idempotency-Key was used with a different request body.",
+            fields={"Idempotency-Key": ["Reused with a different body."]},
+        )
+    if record.run is None:
+        raise Conflict("A request with this Idempotency-Key is still being processed.")
+    return record.run
+
+
+@transaction.atomic
+def deployment_run_admit(*, request: RunRequest) -> Admitted:
+    """Validate, apply the concurrency limit, create the run and claim it (inline) or enqueue it (worker)."""
+    deployment = request.deployment
+    if request.idempotency_key and (earlier := _idempotent_replay(request)) is not None:
+        return Admitted(earlier, earlier.workflow_version, replayed=True)
+    workflow = deployment.workflow
+    assert workflow is not None
+    version = request.version or deployment_version(deployment=deployment)
+    inputs = _validated_inputs(version, request.inputs)
+    concurrency_admit(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
+    run = Run.objects.create(
+        workspace=deployment.workspace, workflow=workflow, workflow_version=version, inputs=inputs,
+        trigger=Trigger.API, deployment_id=deployment.pk, api_key_id=request.key.pk, end_user=request.end_user,
+    )  # fmt: skip
+    context = None
+    if request.query or request.history or request.conversation_id or request.webhook_url:
+        context = DeploymentRun.objects.create(
+            run=run, deployment=deployment, query=request.query, history=request.history,
+            conversation_id=request.conversation_id, webhook_url=request.webhook_url,
+        )  # fmt: skip
+    if request.idempotency_key:
+        IdempotencyRecord.objects.filter(api_key=request.key, key=request.idempotency_key).update(run=run)
+    admitted = Admitted(run, version, context=context)
+    if runs_inline(deployment=deployment, version=version, mode=request.mode):
+        admitted.claim = uuid.uuid4()
+        claimed = run_claim(run_id=str(run.id), claim=admitted.claim)
+        assert claimed, "a run created in this transaction is visible to nobody else"
+        run.status, run.claim = RunStatus.RUNNING, admitted.claim
+        admitted.buffered = fast_graph(version)
+    else:
+        from llmops.deployments.tasks import deployment_run_execute
+
+        enqueue_on_commit(deployment_run_execute, str(run.id), robust=True)
+    return admitted
+
+
+def deployment_paused_check(*, deployment: Deployment) -> None:
+    """409 for a paused deployment."""
+    if deployment.status == DeploymentStatus.PAUSED:
+        raise Conflict(f"Deployment {deployment.slug!r} is paused.")

@@ -1,0 +1,221 @@
+"""Public API benchmark: ``python -m tests.benchmarks.api [--seconds 30] [--concurrency 8]``.
+
+Publishes a start -> template -> end workflow as a deployment with an API key, starts the processes
+``make run`` starts (uvicorn with the ASGI app, one Celery worker; dev settings, Redis db 14) and drives
+``POST /v1/workflows/{slug}/run`` for ``--seconds`` with ``--concurrency`` clients, first in blocking and then in
+streaming mode, with a compiled load generator (``hey``, else ``wrk``; a Python generator would steal the CPU
+it measures). Every call is a real run: a ``Run`` row, claimed by compare-and-set, executed inline by the
+engine with the PostgreSQL RunStore (a checkpoint per node, every event stored and published).
+
+Time to first event (TTFE: request sent -> first ``event:`` line) is measured by one extra Python client that
+sends sequential streaming calls: alone (the latency of an idle server) and during the streaming load.
+Last line: ``RESULT blocking_rps=<..> p95_ms=<..> ttfe_p50_ms=<..>`` (blocking pass; idle TTFE).
+Targets: >= 150 req/s blocking on 2 cores, TTFE p50 <= 15 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from tests.benchmarks._runs_harness import (
+    ROOT,
+    chain_dsl,
+    make_workspace,
+    percentile,
+    published,
+    setup_django,
+    start_worker,
+    stop,
+    wait_workers,
+)
+
+SLUG = "bench-api"
+
+
+def _generator() -> str:
+    for tool in ("hey", "wrk"):
+        if shutil.which(tool):
+            return tool
+    raise SystemExit(
+        "error: neither `hey` nor `wrk` is installed; install one (Debian: apt-get install -y hey) and rerun"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_web(port: int) -> subprocess.Popen[bytes]:
+    """uvicorn as ``deploy/Procfile.dev`` starts it (one process), on ``port``."""
+    command = [
+        sys.executable, "-m", "uvicorn", "llmops.asgi:application", "--app-dir", "platform", "--host", "127.0.0.1",
+        "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    paths = [str(ROOT), str(ROOT / "platform"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("error: the ASGI server did not start") from None
+            time.sleep(0.1)
+
+
+def _setup() -> tuple[Any, str]:
+    from llmops.deployments import services
+    from llmops.deployments.models import Deployment
+
+    workspace = make_workspace("bench-api")
+    workflow = published(workspace, "greet", chain_dsl(3))
+    Deployment.objects.create(
+        workspace=workspace, slug=SLUG, name=SLUG, workflow=workflow, max_concurrent_runs=0
+    )
+    created = services.api_key_create(
+        workspace=workspace, user=None, name="bench", requests_per_minute=10_000_000
+    )
+    return workspace, created.token
+
+
+def _load(tool: str, url: str, token: str, body: str, seconds: int, concurrency: int) -> dict[str, float]:
+    """Drive ``url`` and parse the generator's summary: req/s, p50/p95 ms, non-2xx count."""
+    if tool == "hey":
+        command = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", "application/json",
+                   "-H", f"Authorization: Bearer {token}", "-d", body, url]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+        p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+        p95 = float(re.search(r"95%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+        codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
+        bad = sum(int(n) for code, n in codes.items() if not code.startswith("2"))
+        bad += (
+            len(re.findall(r"^\s+\[\d+\]\s+Get|error", out.split("Error distribution:")[-1]))
+            if "Error distribution:" in out
+            else 0
+        )
+        return {"rps": rps, "p50_ms": p50, "p95_ms": p95, "bad": bad}
+    script = ROOT / ".llmops" / "bench-api.lua"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(
+        f'wrk.method = "POST"\nwrk.body = {json.dumps(body)}\n'
+        f'wrk.headers["Content-Type"] = "application/json"\nwrk.headers["Authorization"] = "Bearer {token}"\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("P50 %f\\nP95 %f\\n", latency:percentile(50), latency:percentile(95)))\nend\n'
+    )
+    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script), url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = float(re.search(r"P50 ([\d.]+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    p95 = float(re.search(r"P95 ([\d.]+)", out).group(1)) / 1000  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": p50, "p95_ms": p95, "bad": float(bad.group(1)) if bad else 0.0}
+
+
+def _ttfe_probe(url: str, token: str, stop_at: float, samples: list[float]) -> None:
+    """Sequential streaming calls; records ms from sending the request to the first ``event:`` line."""
+    body = {"inputs": {"text": "x"}, "response_mode": "streaming"}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(timeout=30) as client:
+        while time.monotonic() < stop_at:
+            started = time.perf_counter()
+            with client.stream("POST", url, json=body, headers=headers) as response:
+                first = None
+                for line in response.iter_lines():
+                    if first is None and line.startswith("event:"):
+                        first = (time.perf_counter() - started) * 1000
+                    if line == "event: run_finished":
+                        break
+            if first is not None:
+                samples.append(first)
+            time.sleep(0.01)
+
+
+def _streaming_is_ordered(url: str, token: str) -> bool:
+    body = {"inputs": {"text": "x"}, "response_mode": "streaming"}
+    with httpx.Client(timeout=30) as client:
+        text = client.post(url, json=body, headers={"Authorization": f"Bearer {token}"}).text
+    types = re.findall(r"^event: (\w+)$", text, re.M)
+    return types[0] == "run_started" and types[-1] == "run_finished" and types.count("node_finished") == 3
+
+
+def main() -> None:
+    """Both passes and the table."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    tool = _generator()
+    # Under ASGI every request runs its sync code on a fresh thread, so a persistent connection
+    # (LLMOPS_DB_CONN_MAX_AGE=60, the default) is never reused and lingers: at ~100 req/s PostgreSQL runs out
+    # of connection slots ("too many clients"). 0 closes each request's connection when it ends.
+    os.environ.setdefault("LLMOPS_DB_CONN_MAX_AGE", "0")
+    setup_django()
+    from llmops.celery import app
+    from llmops.runs.models import Run
+
+    workspace, token = _setup()
+    app.control.purge()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/workflows/{SLUG}/run"
+    web = start_web(port)
+    worker = start_worker("bench-api")
+    try:
+        wait_workers(1)
+        assert _streaming_is_ordered(url, token), "streaming events out of order"
+        # Warm up (first requests import and compile templates), then the idle TTFE probe.
+        _load(tool, url, token, json.dumps({"inputs": {"text": "x"}}), 2, args.concurrency)
+        idle: list[float] = []
+        _ttfe_probe(url, token, time.monotonic() + 5, idle)
+        blocking = _load(
+            tool, url, token, json.dumps({"inputs": {"text": "x"}}), args.seconds, args.concurrency
+        )
+        loaded: list[float] = []
+        probe = threading.Thread(
+            target=_ttfe_probe, args=(url, token, time.monotonic() + args.seconds, loaded)
+        )
+        probe.start()
+        body = json.dumps({"inputs": {"text": "x"}, "response_mode": "streaming"})
+        streaming = _load(tool, url, token, body, args.seconds, args.concurrency)
+        probe.join()
+        runs = Run.objects.filter(workspace=workspace)
+        total, succeeded = runs.count(), runs.filter(status="succeeded").count()
+    finally:
+        stop(web)
+        stop(worker)
+        workspace.delete()
+    print(
+        f"load generator: {tool}, {args.concurrency} clients, {args.seconds} s per mode, 1 uvicorn + 1 worker"
+    )
+    print(f"runs created: {total}, succeeded: {succeeded}")
+    print(
+        f"{'mode':<10} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'non-2xx':>8} {'TTFE p50':>9} {'TTFE p95':>9}"
+    )
+    print(f"{'blocking':<10} {blocking['rps']:>8.1f} {blocking['p50_ms']:>8.1f} {blocking['p95_ms']:>8.1f} "
+          f"{blocking['bad']:>8.0f} {'-':>9} {'-':>9}")  # fmt: skip
+    print(f"{'streaming':<10} {streaming['rps']:>8.1f} {streaming['p50_ms']:>8.1f} {streaming['p95_ms']:>8.1f} "
+          f"{streaming['bad']:>8.0f} {percentile(loaded, 0.5):>9.1f} {percentile(loaded, 0.95):>9.1f}")  # fmt: skip
+    print(f"{'idle TTFE':<10} {'':>8} {'':>8} {'':>8} {'':>8} {percentile(idle, 0.5):>9.1f} "
+          f"{percentile(idle, 0.95):>9.1f}   ({len(idle)} sequential calls)")  # fmt: skip
+    print(f"RESULT blocking_rps={blocking['rps']:.1f} p95_ms={blocking['p95_ms']:.1f} "
+          f"ttfe_p50_ms={percentile(idle, 0.5):.1f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
