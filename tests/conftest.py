@@ -148,7 +148,7 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
 def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
     """A real uvicorn ASGI server (Django + Channels) on a free port; yields its base URL."""
     with django_db_blocker.unblock():
-        env = _child_env()
+        env = {**_child_env(), "LLMOPS_DB_POOL": "true"}  # as deploy/Procfile.dev runs the web server
     port = _free_port()
     process = subprocess.Popen(
         [

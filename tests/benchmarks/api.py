@@ -60,13 +60,15 @@ def _free_port() -> int:
 
 
 def start_web(port: int) -> subprocess.Popen[bytes]:
-    """uvicorn as ``deploy/Procfile.dev`` starts it (one process), on ``port``."""
+    """uvicorn as ``deploy/Procfile.dev`` starts it (``LLMOPS_WEB_WORKERS`` processes), on ``port``."""
     command = [
         sys.executable, "-m", "uvicorn", "llmops.asgi:application", "--app-dir", "platform", "--host", "127.0.0.1",
         "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning", "--no-access-log",
+        "--workers", os.environ.get("LLMOPS_WEB_WORKERS", "1"),
     ]  # fmt: skip
     paths = [str(ROOT), str(ROOT / "platform"), *filter(None, [os.environ.get("PYTHONPATH")])]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    # As deploy/Procfile.dev starts it: the web process uses a connection pool.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths), "LLMOPS_DB_POOL": "true"}
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while True:
@@ -162,10 +164,6 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
     tool = _generator()
-    # Under ASGI every request runs its sync code on a fresh thread, so a persistent connection
-    # (LLMOPS_DB_CONN_MAX_AGE=60, the default) is never reused and lingers: at ~100 req/s PostgreSQL runs out
-    # of connection slots ("too many clients"). 0 closes each request's connection when it ends.
-    os.environ.setdefault("LLMOPS_DB_CONN_MAX_AGE", "0")
     setup_django()
     from llmops.celery import app
     from llmops.runs.models import Run
