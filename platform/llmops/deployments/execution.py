@@ -31,7 +31,7 @@ from llmops.runs.events import TERMINAL_EVENT, RunEventWriter, run_group
 from llmops.runs.execution import RunExecution
 from llmops.runs.models import FINAL_STATUSES, NodeRun, Run, RunEvent, RunStatus
 from llmops.runs.services import run_claim
-from llmops.runs.store import DjangoRunStore, _node_fields
+from llmops.runs.store import DjangoRunStore, node_fields
 from llmops.runs.streaming import run_events
 from workflows import ChatMessage, Executor, NodeRecord, RunLimits, RunRecord
 
@@ -224,7 +224,7 @@ class DeploymentRunExecution(RunExecution):
         with transaction.atomic():
             with connection.cursor() as cursor:  # the worker's durability trade-off (see runs.execution)
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            NodeRun.objects.bulk_create([NodeRun(run_id=self.run_id, node_id=r.node_id, **_node_fields(r))
+            NodeRun.objects.bulk_create([NodeRun(run_id=self.run_id, node_id=r.node_id, **node_fields(r))
                                          for r in store.nodes])  # fmt: skip
             fields: dict[str, Any] = {
                 "steps": finished.get("steps", 0),

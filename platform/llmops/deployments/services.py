@@ -41,10 +41,8 @@ from llmops.deployments.models import (
     IdempotencyRecord,
 )
 from llmops.runs.models import Run, RunStatus, Trigger
-from llmops.runs.services import run_claim
+from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.studio.models import WorkflowVersion
-from workflows import InputValidationError
-from workflows import Workflow as WorkflowDefinition
 
 # Node types that finish in microseconds: a workflow of only these may run inside the web process.
 FAST_NODE_TYPES = frozenset(
@@ -213,17 +211,6 @@ class Admitted:
     buffered: bool = False  # inline and side-effect free: persist in one transaction at the end
 
 
-def _validated_inputs(version: WorkflowVersion, inputs: dict[str, Any]) -> dict[str, Any]:
-    # The same check as ``runs.services.run_start``: 400 naming each bad input as ``inputs.<name>``.
-    try:
-        return WorkflowDefinition.from_dict(version.content).validate_inputs(inputs)
-    except InputValidationError as exc:
-        fields = {p.path or "inputs": [p.message] for p in exc.problems}
-        raise ValidationError(
-            "Invalid inputs: " + "; ".join(str(p) for p in exc.problems), fields=fields
-        ) from None
-
-
 def deployment_version(*, deployment: Deployment) -> WorkflowVersion:
     """The workflow version a call runs now (a label is resolved at call time)."""
     assert deployment.workflow is not None
@@ -286,7 +273,7 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
     workflow = deployment.workflow
     assert workflow is not None
     version = request.version or deployment_version(deployment=deployment)
-    inputs = _validated_inputs(version, request.inputs)
+    inputs = run_inputs_validate(version, request.inputs)
     concurrency_admit(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
     run = Run.objects.create(
         workspace=deployment.workspace, workflow=workflow, workflow_version=version, inputs=inputs,

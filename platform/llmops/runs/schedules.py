@@ -16,7 +16,7 @@ from llmops.accounts.models import User
 from llmops.core import services as versioning
 from llmops.core.errors import ValidationError
 from llmops.runs.models import Run, Schedule, Trigger
-from llmops.runs.services import _checked_inputs, run_start
+from llmops.runs.services import run_inputs_validate, run_start
 from llmops.studio.models import Workflow
 
 logger = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ def schedule_create(*, workflow: Workflow, user: User | None, **data: Any) -> Sc
     """Schedule runs of ``workflow``: the version reference and inputs are checked now, not at 3 a.m."""
     _parse_cron(data["cron"], data.get("timezone", "UTC"))
     version = versioning.version_resolve(resource=workflow, ref=data.get("version", "production"))
-    _checked_inputs(version, data.get("inputs", {}))
+    run_inputs_validate(version, data.get("inputs", {}))
     schedule = Schedule.objects.create(
         workspace_id=workflow.workspace_id, workflow=workflow, created_by=user, **data
     )
@@ -82,7 +82,7 @@ def schedule_update(*, schedule: Schedule, **changes: Any) -> Schedule:
     for field, value in changes.items():
         setattr(schedule, field, value)
     version = versioning.version_resolve(resource=schedule.workflow, ref=schedule.version)
-    _checked_inputs(version, schedule.inputs)
+    run_inputs_validate(version, schedule.inputs)
     schedule.save()
     _sync_beat_entry(schedule)
     return schedule

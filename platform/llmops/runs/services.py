@@ -27,8 +27,8 @@ from workflows import Workflow as WorkflowDefinition
 logger = logging.getLogger(__name__)
 
 
-def _checked_inputs(version: ResourceVersion, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Coerce inputs against the version's declared fields; 400 naming each bad input."""
+def run_inputs_validate(version: ResourceVersion, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Coerce inputs against the version's declared fields; 400 naming each bad input (``inputs.<name>``)."""
     if not isinstance(inputs, dict):
         raise ValidationError("Inputs must be an object.", fields={"inputs": ["Expected an object."]})
     try:
@@ -62,7 +62,7 @@ def run_start(
         workspace_id=workflow.workspace_id,
         workflow=workflow,
         workflow_version=version,  # type: ignore[misc]
-        inputs=_checked_inputs(version, inputs),
+        inputs=run_inputs_validate(version, inputs),
         created_by=user,
         trigger=trigger,
         deployment_id=deployment_id,

@@ -20,7 +20,8 @@ _STATUS = {
 _ENGINE_STATUS: dict[str, str] = {str(value): key for key, value in _STATUS.items()}
 
 
-def _node_fields(record: NodeRecord) -> dict[str, Any]:
+def node_fields(record: NodeRecord) -> dict[str, Any]:
+    """The ``NodeRun`` columns of a checkpointed node."""
     return {
         "node_type": record.node_type,
         "status": record.status,
@@ -69,7 +70,7 @@ class DjangoRunStore:
     async def checkpoint(self, run_id: str, record: NodeRecord) -> None:
         """Persist a finished node (replacing an earlier record of the same node)."""
         await NodeRun.objects.aupdate_or_create(
-            run_id=run_id, node_id=record.node_id, defaults=_node_fields(record)
+            run_id=run_id, node_id=record.node_id, defaults=node_fields(record)
         )
 
     async def load(self, run_id: str) -> list[NodeRecord]:
