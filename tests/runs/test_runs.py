@@ -149,6 +149,7 @@ def test_orphaned_run_resumes_from_its_checkpoints_on_another_worker(
         claim=uuid.uuid4(),
         attempts=1,
         started_at=stale,
+        enqueued_at=stale,
     )
     checkpoints = [
         ("start", "start", {"name": "Ada"}),
@@ -198,7 +199,7 @@ def test_queued_run_the_broker_never_delivered_is_enqueued_by_the_sweeper(
     workflow = published_workflow(workspace=workspace, slug="greeting")
     run = Run.objects.create(workspace=workspace, workflow=workflow, workflow_version=workflow.versions.get(),
                              inputs={"name": "Ada"})  # fmt: skip
-    Run.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(minutes=5))
+    Run.objects.filter(id=run.id).update(enqueued_at=timezone.now() - timedelta(minutes=5))
     # when
     assert runs_sweep() == 1
     # then
@@ -313,3 +314,19 @@ def test_cancelling_a_running_run_stops_its_nodes(
     assert run.status == RunStatus.CANCELLED
     assert NodeRun.objects.filter(run=run, status="succeeded").count() < 1500
     assert event_types(run)[-1] == "run_finished"
+
+
+def test_the_sweeper_sends_one_message_per_period_not_one_per_sweep(
+    celery_worker_process: Worker, workspace: Workspace
+) -> None:
+    # given: a queued run whose message went missing long ago
+    workflow = published_workflow(workspace=workspace, slug="greeting")
+    run = Run.objects.create(
+        workspace=workspace, workflow=workflow, workflow_version=workflow.versions.get(), inputs={"name": "Ada"}
+    )
+    Run.objects.filter(id=run.id).update(enqueued_at=timezone.now() - timedelta(minutes=5))
+    # when: beat sweeps twice in a row
+    first, second = runs_sweep(), runs_sweep()
+    # then: one message was sent, and the run completes once
+    assert (first, second) == (1, 0)
+    assert wait_final(run.id).attempts == 1

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 
 class RunStatus(models.TextChoices):
@@ -65,6 +66,8 @@ class Run(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    # When a task for this run was last sent: the sweeper sends at most one more per period.
+    enqueued_at = models.DateTimeField(default=timezone.now)
     claim = models.UUIDField(null=True, blank=True)
     worker = models.CharField(max_length=200, blank=True, help_text="host:pid of the process executing it")
     attempts = models.PositiveIntegerField(default=0)

@@ -122,16 +122,35 @@ def run_claim(*, run_id: str, claim: uuid.UUID) -> bool:
     return won == 1
 
 
+@transaction.atomic
+def _orphans_mark_enqueued() -> list[Any]:
+    """Select the orphans and stamp ``enqueued_at`` in one short transaction.
+
+    The stamp bounds duplicates: a run still waiting behind a long queue gets at most one extra message per
+    period, not one per sweep; ``skip_locked`` keeps two sweepers from taking the same rows.
+    """
+    now = timezone.now()
+    stale = heartbeat_stale_before()
+    queued = Q(
+        status=RunStatus.QUEUED, cancel_requested=False,
+        enqueued_at__lt=now - timedelta(seconds=settings.LLMOPS_RUN_REQUEUE_SECONDS),
+    )  # fmt: skip
+    orphaned = Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale, enqueued_at__lt=stale)
+    ids = list(
+        Run.objects.select_for_update(skip_locked=True)
+        .filter(queued | orphaned)
+        .values_list("id", flat=True)[:500]
+    )
+    Run.objects.filter(id__in=ids).update(enqueued_at=now)
+    return ids
+
+
 def runs_sweep() -> int:
     """Re-enqueue runs nobody is executing: queued ones never picked up (the broker was down) and
     running ones whose heartbeat expired (the worker was killed). Returns how many were re-enqueued."""
     from llmops.runs.tasks import run_execute
 
-    queued_before = timezone.now() - timedelta(seconds=settings.LLMOPS_RUN_REQUEUE_SECONDS)
-    orphans = Run.objects.filter(
-        Q(status=RunStatus.QUEUED, cancel_requested=False, created_at__lt=queued_before)
-        | Q(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before())
-    ).values_list("id", flat=True)[:500]
+    orphans = _orphans_mark_enqueued()
     count = 0
     for run_id in orphans:
         try:
