@@ -33,7 +33,7 @@ from llmops.runs.models import FINAL_STATUSES, NodeRun, Run, RunEvent, RunStatus
 from llmops.runs.services import run_claim
 from llmops.runs.store import DjangoRunStore, node_fields
 from llmops.runs.streaming import run_events
-from workflows import ChatMessage, Executor, NodeRecord, RunLimits, RunRecord
+from workflows import ChatMessage, Executor, NodeRecord, RunRecord
 
 logger = logging.getLogger(__name__)
 Listener = Callable[[dict[str, Any]], Awaitable[None]]
@@ -149,32 +149,13 @@ class DeploymentRunExecution(RunExecution):
         self.fresh = fresh
         self.buffered = buffered and fresh
 
-    async def execute(self) -> None:
-        """``RunExecution.execute`` for a fresh run: same engine, store, heartbeat and failure handling."""
+    async def _prepare(self) -> tuple[RunEventWriter, DjangoRunStore]:
         if not self.fresh:
-            await super().execute()
-            return
-        writer = RunEventWriter(self.run_id, 1)  # a run created by this request has no events yet
-        self.store = FreshRunStore(self.claim, buffered=self.buffered)
-        try:
-            executor = Executor(
-                self.run.workflow_version.content, ports=self._ports(), store=self.store,
-                limits=RunLimits(max_seconds=settings.LLMOPS_RUN_MAX_SECONDS),
-            )  # fmt: skip
-        except Exception as exc:  # an invalid pinned version cannot run: fail with the reason
-            await self._fail(writer, type(exc).__name__, str(exc))
-            return
-        heartbeat = asyncio.create_task(self._heartbeat(executor))
-        try:
-            await self._drive(executor, writer)
-        except Exception as exc:
-            logger.exception("run %s crashed", self.run_id)
-            await self._fail(writer, type(exc).__name__, str(exc))
-        finally:
-            heartbeat.cancel()
-            await asyncio.gather(heartbeat, return_exceptions=True)
+            return await super()._prepare()
+        # A run created by this request has no events and no checkpoints yet: skip the loads.
+        return RunEventWriter(self.run_id, 1), FreshRunStore(self.claim, buffered=self.buffered)
 
-    def _chat_options(self) -> dict[str, Any]:
+    def _run_options(self) -> dict[str, Any]:
         context = self.context
         if context is None:
             return {}
@@ -187,11 +168,7 @@ class DeploymentRunExecution(RunExecution):
 
     async def _drive(self, executor: Executor, writer: RunEventWriter) -> None:
         tee = _Tee(writer, self.listener, buffered=self.buffered)
-        events = executor.run(
-            self.run_id, self.run.inputs,
-            user_id=str(self.run.created_by_id) if self.run.created_by_id else None,
-            workspace_id=str(self.run.workspace_id), **self._chat_options(),
-        )  # fmt: skip
+        events = self._events(executor)
         try:
             async for event in events:
                 if self.lost:

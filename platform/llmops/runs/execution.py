@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
@@ -19,7 +20,7 @@ from llmops.runs.ports import build_ports
 from llmops.runs.services import run_claim
 from llmops.runs.store import DjangoRunStore
 from llmops.usage.models import UsageRecord
-from workflows import Executor, Ports, RunLimits
+from workflows import Event, Executor, Ports, RunLimits
 
 logger = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ class RunExecution:
 
     async def execute(self) -> None:
         """Run the engine to the end, storing and publishing every event."""
-        await sync_to_async(_relax_commit_durability)()
-        writer = await RunEventWriter.for_run(self.run_id)
-        self.store = DjangoRunStore(self.claim, defer_final=True)
+        writer, self.store = await self._prepare()
         try:
             executor = Executor(
                 self.run.workflow_version.content,
@@ -79,16 +78,27 @@ class RunExecution:
             heartbeat.cancel()
             await asyncio.gather(heartbeat, return_exceptions=True)
 
+    async def _prepare(self) -> tuple[RunEventWriter, DjangoRunStore]:
+        """The event writer (numbering continues after a resumed run's events) and the store."""
+        await sync_to_async(_relax_commit_durability)()
+        return await RunEventWriter.for_run(self.run_id), DjangoRunStore(self.claim, defer_final=True)
+
     def _ports(self) -> Ports:
         return build_ports(self.run)
 
-    async def _drive(self, executor: Executor, writer: RunEventWriter) -> None:
-        events = executor.run(
+    def _run_options(self) -> dict[str, Any]:
+        """Extra ``Executor.run`` arguments (a chat turn's query and history)."""
+        return {}
+
+    def _events(self, executor: Executor) -> AsyncIterator[Event]:
+        return executor.run(
             self.run_id, self.run.inputs,
             user_id=str(self.run.created_by_id) if self.run.created_by_id else None,
-            workspace_id=str(self.run.workspace_id),
+            workspace_id=str(self.run.workspace_id), **self._run_options(),
         )  # fmt: skip
-        async for event in events:
+
+    async def _drive(self, executor: Executor, writer: RunEventWriter) -> None:
+        async for event in self._events(executor):
             if self.lost:
                 continue  # another worker owns the run now: publish nothing more
             data = event.to_dict()
