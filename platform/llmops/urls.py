@@ -23,4 +23,5 @@ urlpatterns = [
     path("api/", include("llmops.studio.api.urls")),
     path("api/", include("llmops.runs.api.urls")),
     path("api/", include("llmops.deployments.api.urls")),
+    path("api/", include("llmops.knowledge.api.urls")),
 ]

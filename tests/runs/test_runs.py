@@ -214,6 +214,7 @@ def test_cancelling_a_queued_run_ends_it_and_a_late_delivery_does_nothing(
                              inputs={"name": "Ada"})  # fmt: skip
     response = client_for(owner).post(f"/api/workspaces/acme/runs/{run.id}/cancel/")
     assert response.json()["status"] == "cancelled"
+    assert event_types(run) == ["run_finished"]
     run_execute.delay(str(run.id))
     time.sleep(1)
     assert Run.objects.get(id=run.id).status == RunStatus.CANCELLED
@@ -322,7 +323,10 @@ def test_the_sweeper_sends_one_message_per_period_not_one_per_sweep(
     # given: a queued run whose message went missing long ago
     workflow = published_workflow(workspace=workspace, slug="greeting")
     run = Run.objects.create(
-        workspace=workspace, workflow=workflow, workflow_version=workflow.versions.get(), inputs={"name": "Ada"}
+        workspace=workspace,
+        workflow=workflow,
+        workflow_version=workflow.versions.get(),
+        inputs={"name": "Ada"},
     )
     Run.objects.filter(id=run.id).update(enqueued_at=timezone.now() - timedelta(minutes=5))
     # when: beat sweeps twice in a row
@@ -330,3 +334,10 @@ def test_the_sweeper_sends_one_message_per_period_not_one_per_sweep(
     # then: one message was sent, and the run completes once
     assert (first, second) == (1, 0)
     assert wait_final(run.id).attempts == 1
+
+
+@pytest.mark.parametrize("run_id", ["-" * 36, "a" * 36, "not-a-run"])
+def test_malformed_run_ids_are_not_found(run_id: str, workspace: Workspace, owner: User) -> None:
+    client = client_for(owner)
+    assert client.get(f"/api/workspaces/acme/runs/{run_id}/").status_code == 404
+    assert client.post(f"/api/workspaces/acme/runs/{run_id}/cancel/").status_code == 404

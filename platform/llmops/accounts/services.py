@@ -59,7 +59,8 @@ def _guard_last_owner(*, membership: Membership) -> None:
         owners = Membership.objects.select_for_update().filter(
             workspace=membership.workspace, role=Role.OWNER
         )
-        if owners.count() <= 1:
+        # Evaluate the rows (COUNT(*) locks nothing): two owners demoting each other serialize here.
+        if len(owners.values_list("pk", flat=True)) <= 1:
             raise Conflict("A workspace keeps at least one owner.")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonpatch
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from llmops.core.errors import Conflict, NotFound, ValidationError
 from llmops.core.models import (
@@ -120,19 +120,19 @@ def resource_create(
     **fields: Any,
 ) -> VersionedResource:
     """Create a resource with its first draft; a taken slug is a conflict naming the field."""
-    if model._default_manager.filter(workspace=workspace, slug=slug).exists():
-        raise Conflict(
-            f"{model._meta.verbose_name} {slug!r} already exists.", fields={"slug": ["Already taken."]}
-        )
-    return model._default_manager.create(
-        workspace=workspace,
-        created_by=user,
-        name=name,
-        slug=slug,
-        description=description,
-        draft=draft or {},
-        **fields,
+    taken = Conflict(
+        f"{model._meta.verbose_name} {slug!r} already exists.", fields={"slug": ["Already taken."]}
     )
+    if model._default_manager.filter(workspace=workspace, slug=slug).exists():
+        raise taken
+    try:
+        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
+            return model._default_manager.create(
+                workspace=workspace, created_by=user, name=name, slug=slug, description=description,
+                draft=draft or {}, **fields,
+            )  # fmt: skip
+    except IntegrityError:
+        raise taken from None
 
 
 def resource_update(*, resource: VersionedResource, **changes: Any) -> VersionedResource:

@@ -238,7 +238,8 @@ def _body_hash(body: Any) -> str:
 
 def _idempotent_replay(request: RunRequest) -> Run | None:
     """Record the idempotency key; return the earlier run when it was seen with the same body."""
-    digest = _body_hash(request.body)
+    # The deployment is part of what is replayed: the same key and body sent to another slug is a new call.
+    digest = _body_hash({"deployment": request.deployment.pk, "body": request.body})
     horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
     IdempotencyRecord.objects.filter(
         api_key=request.key, key=request.idempotency_key, created_at__lt=horizon

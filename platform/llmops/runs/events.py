@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal, TypedDict
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 from django.db.models import Max
 
 from llmops.runs.models import RunEvent
@@ -56,3 +58,14 @@ class RunEventWriter:
         if self.layer is not None:
             await self.layer.group_send(run_group(self.run_id), {"type": "run.event", "event": message})
         return message
+
+
+def run_event_append(run_id: str, event: dict[str, Any]) -> None:
+    """Store one event from synchronous code (e.g. the cancel of a queued run) and publish it on commit."""
+    last = RunEvent.objects.filter(run_id=run_id).aggregate(last=Max("seq"))["last"] or 0
+    message = {"seq": last + 1, "run_id": run_id, **event}
+    RunEvent.objects.create(run_id=run_id, seq=last + 1, type=event["type"], data=message)
+    layer = get_channel_layer()
+    if layer is not None:
+        send = async_to_sync(layer.group_send)
+        transaction.on_commit(lambda: send(run_group(run_id), {"type": "run.event", "event": message}))

@@ -10,7 +10,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import connection
+from django.db import close_old_connections, connection
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -32,6 +32,12 @@ def execute_run(*, run_id: str) -> None:
         return
     run = Run.objects.select_related("workflow_version", "workspace").get(id=run_id)
     asyncio.run(RunExecution(run, claim).execute())
+
+
+def _recycle_connections() -> None:
+    # The async ORM runs in asgiref's one shared thread, whose connection Celery's own per-task cleanup
+    # never sees: drop it when broken or past CONN_MAX_AGE, or a database restart breaks every later run.
+    close_old_connections()
 
 
 def _relax_commit_durability() -> None:
@@ -80,6 +86,7 @@ class RunExecution:
 
     async def _prepare(self) -> tuple[RunEventWriter, DjangoRunStore]:
         """The event writer (numbering continues after a resumed run's events) and the store."""
+        await sync_to_async(_recycle_connections)()
         await sync_to_async(_relax_commit_durability)()
         return await RunEventWriter.for_run(self.run_id), DjangoRunStore(self.claim, defer_final=True)
 
@@ -123,18 +130,35 @@ class RunExecution:
         return bool(written)
 
     async def _heartbeat(self, executor: Executor) -> None:
-        """Keep the claim alive; stop the engine when the run is cancelled or taken over."""
+        """Keep the claim alive; stop the engine when the run is cancelled or taken over.
+
+        It keeps beating after a cancel (so the run is not taken over while its nodes unwind) and survives a
+        transient database error (a dead heartbeat would let another worker take a healthy run).
+        """
+        cancelled = False
         while True:
             await asyncio.sleep(settings.LLMOPS_RUN_HEARTBEAT_SECONDS)
-            alive = (
-                await self._owned().exclude(status__in=FINAL_STATUSES).aupdate(heartbeat_at=timezone.now())
-            )
-            if not alive:
-                self.lost = not await self._owned().aexists()
-                return
-            if await self._owned().filter(cancel_requested=True).aexists():
-                executor.cancel()
-                return
+            try:
+                alive = (
+                    await self._owned()
+                    .exclude(status__in=FINAL_STATUSES)
+                    .aupdate(heartbeat_at=timezone.now())
+                )
+                if not alive:
+                    if not await self._owned().aexists():
+                        self._lose(executor)
+                    return
+                if not cancelled and await self._owned().filter(cancel_requested=True).aexists():
+                    cancelled = True
+                    executor.cancel()
+            except Exception:
+                logger.warning("heartbeat of run %s failed; retrying", self.run_id, exc_info=True)
+
+    def _lose(self, executor: Executor) -> None:
+        """Another execution owns the run now: stop the engine and write nothing more."""
+        self.lost = True
+        self.store.stopped = True
+        executor.cancel()
 
     async def _fail(self, writer: RunEventWriter, error_type: str, message: str) -> None:
         error = {"type": error_type, "message": message[:2000]}

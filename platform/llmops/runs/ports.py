@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from llmops.knowledge.retriever import PlatformRetriever
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
@@ -29,4 +30,5 @@ def build_ports(run: Run) -> Ports:
         sandbox=SubprocessSandbox(),
         http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
         tools=DefaultToolRegistry(),
+        retriever=PlatformRetriever(workspace_id=run.workspace_id),
     )

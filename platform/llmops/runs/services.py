@@ -9,6 +9,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -19,6 +20,7 @@ from llmops.core import services as versioning
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, ValidationError
 from llmops.core.models import ResourceVersion
+from llmops.runs.events import run_event_append
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
 from llmops.studio.models import Workflow
 from workflows import InputValidationError
@@ -78,9 +80,10 @@ def run_start(
 
 def run_rerun(*, run: Run, user: User | None) -> Run:
     """Start a new run of the same pinned version with the same inputs."""
+    # A rerun is the console user's run: it carries none of an API call's key, deployment or chat turn.
     return run_start(
         workflow=run.workflow, ref=run.workflow_version.number, inputs=run.inputs, user=user,
-        trigger=run.trigger, rerun_of=run,
+        trigger=Trigger.CONSOLE, rerun_of=run,
     )  # fmt: skip
 
 
@@ -88,10 +91,14 @@ def run_rerun(*, run: Run, user: User | None) -> Run:
 def run_cancel(*, run: Run) -> Run:
     """Cancel a run: a queued run ends at once; a running one is flagged and its worker stops its nodes."""
     now = timezone.now()
+    error = {"type": "Cancelled", "message": "run was cancelled before it started"}
     if Run.objects.filter(id=run.id, status=RunStatus.QUEUED).update(
-        status=RunStatus.CANCELLED, finished_at=now, cancel_requested=True,
-        error={"type": "Cancelled", "message": "run was cancelled before it started"},
-    ):  # fmt: skip
+        status=RunStatus.CANCELLED, finished_at=now, cancel_requested=True, error=error
+    ):
+        # Subscribers (SSE, websocket, blocking API calls) learn the end the way they learn any other.
+        run_event_append(
+            str(run.id), {"type": "run_finished", "status": "cancelled", "outputs": {}, "error": error}
+        )
         run.refresh_from_db()
         return run
     if not Run.objects.filter(id=run.id).exclude(status__in=FINAL_STATUSES).update(cancel_requested=True):
@@ -123,7 +130,7 @@ def run_claim(*, run_id: str, claim: uuid.UUID) -> bool:
 
 
 @transaction.atomic
-def _orphans_mark_enqueued() -> list[Any]:
+def _orphans_mark_enqueued() -> list[tuple[Any, int | None]]:
     """Select the orphans and stamp ``enqueued_at`` in one short transaction.
 
     The stamp bounds duplicates: a run still waiting behind a long queue gets at most one extra message per
@@ -139,22 +146,23 @@ def _orphans_mark_enqueued() -> list[Any]:
     ids = list(
         Run.objects.select_for_update(skip_locked=True)
         .filter(queued | orphaned)
-        .values_list("id", flat=True)[:500]
+        .values_list("id", "deployment_id")[:500]
     )
-    Run.objects.filter(id__in=ids).update(enqueued_at=now)
+    Run.objects.filter(id__in=[run_id for run_id, _ in ids]).update(enqueued_at=now)
     return ids
 
 
 def runs_sweep() -> int:
     """Re-enqueue runs nobody is executing: queued ones never picked up (the broker was down) and
     running ones whose heartbeat expired (the worker was killed). Returns how many were re-enqueued."""
-    from llmops.runs.tasks import run_execute
-
     orphans = _orphans_mark_enqueued()
     count = 0
-    for run_id in orphans:
+    for run_id, deployment_id in orphans:
+        # A published endpoint's run resumes through its own task, which restores the chat turn and sends
+        # the webhook (named, not imported: deployments builds on runs, not the other way round).
+        task = "llmops.deployments.execute" if deployment_id else "llmops.runs.execute"
         try:
-            run_execute.delay(str(run_id))
+            current_app.send_task(task, args=[str(run_id)], queue="runs")
         except Exception:  # broker still down: try again on the next sweep
             logger.warning("could not re-enqueue run %s; the broker is unavailable", run_id)
             break

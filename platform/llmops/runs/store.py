@@ -66,11 +66,19 @@ class DjangoRunStore:
         # A worker defers the final state so it lands in one write with the totals of ``run_finished``.
         self.defer_final = defer_final
         self.final: RunRecord | None = None
+        # Set when the execution lost the run to another worker: its late checkpoints must not land.
+        self.stopped = False
 
     async def checkpoint(self, run_id: str, record: NodeRecord) -> None:
-        """Persist a finished node (replacing an earlier record of the same node)."""
-        await NodeRun.objects.aupdate_or_create(
-            run_id=run_id, node_id=record.node_id, defaults=node_fields(record)
+        """Persist a finished node, replacing an earlier record of the same node, in one upsert statement."""
+        if self.stopped:
+            return
+        fields = node_fields(record)
+        await NodeRun.objects.abulk_create(
+            [NodeRun(run_id=run_id, node_id=record.node_id, **fields)],
+            update_conflicts=True,
+            unique_fields=["run", "node_id"],
+            update_fields=list(fields),
         )
 
     async def load(self, run_id: str) -> list[NodeRecord]:

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "llmops.studio",
     "llmops.runs",
     "llmops.deployments",
+    "llmops.knowledge",
 ]
 
 MIDDLEWARE = [

@@ -68,6 +68,14 @@ class RunFailed(LLMOpsError):
     status = 500
 
 
+class RunStillRunning(LLMOpsError):
+    """A blocking call outlived its wait; the run goes on and its id is in the message (poll it). Clients that
+    retry should send an ``Idempotency-Key`` so a retry returns this run instead of starting another."""
+
+    code = "timeout"
+    status = 504
+
+
 def _sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
@@ -340,6 +348,10 @@ class ChatCompletionsView(PublicAPIView):
             include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
             return _sse_response(_chat_stream(admitted, data["model"], completion_id, include_usage))
         run = _blocking_result(admitted)
+        if not run.is_final:
+            raise RunStillRunning(
+                f"The run {run.id} is still running; poll GET /v1/runs/{run.id} for its result."
+            )
         if run.status != RunStatus.SUCCEEDED:
             raise RunFailed(
                 f"The run {run.id} ended {run.status}: {(run.error or {}).get('message', '')}".strip()

@@ -30,7 +30,7 @@ class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: 
 
     permission_classes = WORKSPACE_PERMISSIONS
     serializer_class = RunSerializer
-    lookup_value_regex = r"[0-9a-fA-F-]{36}"
+    lookup_value_regex = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 
     def get_queryset(self) -> Any:
         filters = RunFilterSerializer(data=self.request.query_params)

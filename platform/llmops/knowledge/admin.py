@@ -1,0 +1,52 @@
+"""Admin pages for knowledge bases, documents (status, progress, failure reason) and chunks (read-mostly)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from llmops.knowledge.models import Chunk, Document, KnowledgeBase
+
+
+@admin.register(KnowledgeBase)
+class KnowledgeBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["slug", "name", "workspace", "embedding_model", "dims", "distance"]
+    list_filter = ["workspace"]
+    search_fields = ["slug", "name"]
+    readonly_fields = ["dims", "created_at", "updated_at"]
+    list_select_related = ["workspace"]
+
+
+@admin.register(Document)
+class DocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The raw content is never loaded in lists (it can be megabytes)."""
+
+    list_display = ["title", "knowledge_base", "source", "status", "progress", "chunk_count", "updated_at"]
+    list_filter = ["status", "source"]
+    search_fields = ["title", "file_name", "source_url"]
+    exclude = ["content"]
+    readonly_fields = [
+        "checksum",
+        "size",
+        "latest_generation",
+        "active_generation",
+        "created_at",
+        "updated_at",
+    ]
+    list_select_related = ["knowledge_base"]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).defer("content")
+
+
+@admin.register(Chunk)
+class ChunkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Embeddings and segmented text are not shown (large and not human-editable)."""
+
+    list_display = ["id", "document", "position", "generation", "is_parent", "enabled"]
+    list_filter = ["enabled", "is_parent"]
+    exclude = ["embedding", "segmented"]
+    readonly_fields = ["knowledge_base", "document", "generation", "position", "dims", "embedding_model"]
+    list_select_related = ["document"]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).defer("embedding", "segmented")

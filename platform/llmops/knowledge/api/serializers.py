@@ -1,0 +1,106 @@
+"""Serializers of the knowledge API: shapes only, the services validate and write."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from llmops.knowledge.models import Chunk, Distance, Document, KnowledgeBase, RetrievalMode
+
+
+class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
+    document_count = serializers.IntegerField(read_only=True, required=False)
+
+    class Meta:
+        model = KnowledgeBase
+        fields = [
+            "id", "slug", "name", "description", "embedding_model", "dims", "distance", "chunking", "retrieval",
+            "document_count", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "dims", "created_at", "updated_at"]
+        extra_kwargs = {"chunking": {"required": False}, "retrieval": {"required": False}}
+
+
+class DocumentSerializer(serializers.ModelSerializer[Document]):
+    class Meta:
+        model = Document
+        fields = [
+            "id", "title", "source", "source_url", "file_name", "mime_type", "size", "checksum", "metadata",
+            "status", "error", "progress", "chunk_count", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class DocumentCreateSerializer(serializers.Serializer[Any]):
+    """Exactly one of ``file`` (multipart), ``text`` or ``url``."""
+
+    file = serializers.FileField(required=False)
+    text = serializers.CharField(required=False, trim_whitespace=False, allow_blank=True)
+    url = serializers.URLField(required=False)
+    title = serializers.CharField(required=False, default="", allow_blank=True)
+    metadata = serializers.JSONField(required=False, default=dict)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        given = [key for key in ("file", "text", "url") if key in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError("Give exactly one of file, text or url.")
+        if not isinstance(attrs.get("metadata"), dict):
+            raise serializers.ValidationError({"metadata": "An object."})
+        return attrs
+
+
+class ChunkSerializer(serializers.ModelSerializer[Chunk]):
+    class Meta:
+        model = Chunk
+        fields = ["id", "position", "text", "is_parent", "parent_position", "metadata", "enabled", "dims"]
+        read_only_fields = ["id", "position", "is_parent", "parent_position", "metadata", "dims"]
+
+
+class SearchInputSerializer(serializers.Serializer[Any]):
+    query = serializers.CharField()
+    mode = serializers.ChoiceField(choices=RetrievalMode.choices, required=False)
+    top_k = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    score_threshold = serializers.FloatField(min_value=0, max_value=1, required=False, allow_null=True)
+    filters = serializers.DictField(required=False)
+
+
+class HitSerializer(serializers.Serializer[Any]):
+    chunk_id = serializers.IntegerField()
+    document_id = serializers.IntegerField()
+    document_title = serializers.CharField()
+    position = serializers.IntegerField()
+    text = serializers.CharField()
+    score = serializers.FloatField()
+    scores = serializers.DictField(child=serializers.FloatField())
+    metadata = serializers.DictField()
+
+
+class ExternalRetrievalSettingSerializer(serializers.Serializer[Any]):
+    top_k = serializers.IntegerField(min_value=1, max_value=100)
+    score_threshold = serializers.FloatField(min_value=0, max_value=1, required=False, default=0.0)
+
+
+class ExternalRetrievalSerializer(serializers.Serializer[Any]):
+    """Dify's external-knowledge request."""
+
+    knowledge_id = serializers.CharField()
+    query = serializers.CharField()
+    retrieval_setting = ExternalRetrievalSettingSerializer()
+    metadata_condition = serializers.DictField(required=False)
+
+
+class ExternalRecordSerializer(serializers.Serializer[Any]):
+    content = serializers.CharField()
+    score = serializers.FloatField()
+    title = serializers.CharField()
+    metadata = serializers.DictField()
+
+
+class ExternalRecordsSerializer(serializers.Serializer[Any]):
+    """Dify's external-knowledge response."""
+
+    records = ExternalRecordSerializer(many=True)
+
+
+DISTANCES = Distance.values

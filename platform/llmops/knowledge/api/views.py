@@ -1,0 +1,216 @@
+"""The knowledge API: knowledge bases, documents (upload/text/URL), chunks, hit testing, Dify's external
+knowledge endpoint. Views validate, call one service or selector, and serialize."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import cached_property
+from typing import Any
+
+from django.db.models import Count, QuerySet
+from drf_spectacular.utils import extend_schema
+from knox.auth import TokenAuthentication
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
+from llmops.core.errors import ValidationError
+from llmops.knowledge import selectors, services
+from llmops.knowledge.api.serializers import (
+    ChunkSerializer,
+    DocumentCreateSerializer,
+    DocumentSerializer,
+    ExternalRecordsSerializer,
+    ExternalRetrievalSerializer,
+    HitSerializer,
+    KnowledgeBaseSerializer,
+    SearchInputSerializer,
+)
+from llmops.knowledge.models import Chunk, Document, KnowledgeBase
+from llmops.knowledge.retrieval import Hit
+from llmops.knowledge.search import knowledge_search
+
+
+def _hit_data(hit: Hit) -> dict[str, Any]:
+    data = asdict(hit)
+    data.pop("parent_position")
+    return data
+
+
+class KnowledgeBaseViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[KnowledgeBase]):
+    """``/api/workspaces/<ws>/knowledge-bases/``: CRUD and ``hit-testing/``."""
+
+    serializer_class = KnowledgeBaseSerializer
+    permission_classes = WORKSPACE_PERMISSIONS
+    lookup_field = "slug"
+    action_roles = {"hit_testing": "viewer"}
+
+    def get_queryset(self) -> QuerySet[KnowledgeBase]:
+        return selectors.knowledge_bases_for_workspace(workspace=self.workspace).annotate(
+            document_count=Count("documents")
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        kb = services.knowledge_base_create(workspace=self.workspace, **serializer.validated_data)
+        return Response(self.get_serializer(kb).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        kb = self.get_object()
+        serializer = self.get_serializer(kb, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        if changes.pop("slug", kb.slug) != kb.slug:
+            raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
+        kb = services.knowledge_base_update(knowledge_base=kb, **changes)
+        return Response(self.get_serializer(kb).data)
+
+    def perform_destroy(self, instance: KnowledgeBase) -> None:
+        services.knowledge_base_delete(knowledge_base=instance)
+
+    @extend_schema(request=SearchInputSerializer, responses=HitSerializer(many=True))
+    @action(detail=True, methods=["post"], url_path="hit-testing")
+    def hit_testing(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Query -> ranked chunks with the final score and each mode's score."""
+        kb = self.get_object()
+        data = SearchInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        hits = knowledge_search(knowledge_bases=[kb], **data.validated_data)
+        return Response({"query": data.validated_data["query"], "records": [_hit_data(h) for h in hits]})
+
+
+class _InKnowledgeBase(WorkspaceScopedMixin):
+    @cached_property
+    def knowledge_base(self) -> KnowledgeBase:
+        return selectors.knowledge_base_get(workspace=self.workspace, slug_or_id=self.kwargs["kb"])
+
+
+class DocumentViewSet(
+    _InKnowledgeBase,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Document],
+):
+    """``.../knowledge-bases/<kb>/documents/``: list with status and progress, upload/paste/URL, re-ingest."""
+
+    serializer_class = DocumentSerializer
+    permission_classes = WORKSPACE_PERMISSIONS
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def get_queryset(self) -> QuerySet[Document]:
+        return selectors.documents_for_knowledge_base(knowledge_base=self.knowledge_base)
+
+    @extend_schema(request=DocumentCreateSerializer, responses=DocumentSerializer)
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.knowledge_base  # noqa: B018 -- 404 for an unknown knowledge base before validating the body
+        data = DocumentCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        common = {"knowledge_base": self.knowledge_base, "metadata": values["metadata"]}
+        if "file" in values:
+            upload = values["file"]
+            document = services.document_upload(
+                file_name=upload.name, content=upload.read(), mime_type=upload.content_type or "",
+                title=values["title"], **common,
+            )  # fmt: skip
+        elif "text" in values:
+            document = services.document_create_from_text(
+                title=values["title"] or "Text", text=values["text"], **common
+            )
+        else:
+            document = services.document_create_from_url(url=values["url"], title=values["title"], **common)
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Document) -> None:
+        services.document_delete(document=instance)
+
+    @extend_schema(request=None, responses=DocumentSerializer)
+    @action(detail=True, methods=["post"])
+    def reingest(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Parse, chunk and embed again; the current chunks stay searchable until the new ones are ready."""
+        document = self.get_object()
+        services.document_reingest(document_id=document.pk)
+        document.refresh_from_db()
+        return Response(DocumentSerializer(document).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ChunkViewSet(
+    _InKnowledgeBase, mixins.ListModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet[Chunk]
+):
+    """``.../documents/<document>/chunks/``: browse, edit text (re-embedded), enable/disable."""
+
+    serializer_class = ChunkSerializer
+    permission_classes = WORKSPACE_PERMISSIONS
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Chunk]:
+        document = selectors.documents_for_knowledge_base(knowledge_base=self.knowledge_base).filter(
+            pk=self.kwargs["document"]
+        )
+        found = document.first()
+        return selectors.chunks_for_document(document=found) if found else Chunk.objects.none()
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        chunk = self.get_object()
+        data = ChunkSerializer(chunk, data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        chunk = services.chunk_update(
+            chunk=chunk, text=data.validated_data.get("text"), enabled=data.validated_data.get("enabled")
+        )
+        return Response(ChunkSerializer(chunk).data)
+
+
+class BearerTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
+    """Knox tokens sent as ``Authorization: Bearer <token>`` (what Dify sends to external knowledge APIs)."""
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
+class ExternalKnowledgeRetrievalView(WorkspaceScopedMixin, APIView):
+    """Dify's External Knowledge API: ``POST .../external-knowledge/retrieval``.
+
+    ``knowledge_id`` is a knowledge base slug or id; answers ``{"records": [{content, score, title,
+    metadata}]}``, errors as Dify's ``{"error_code", "error_msg"}`` (1001 bad header, 1002 auth failed,
+    2001 unknown knowledge base).
+    """
+
+    authentication_classes = [BearerTokenAuthentication, TokenAuthentication]
+    permission_classes = WORKSPACE_PERMISSIONS
+    write_role = "viewer"
+
+    def handle_exception(self, exc: Exception) -> Response:
+        response = super().handle_exception(exc)
+        code = {401: 1002, 403: 1002, 404: 2001}.get(
+            response.status_code, 1001 if response.status_code == 400 else 500
+        )
+        message = getattr(exc, "message", None) or str(getattr(exc, "detail", exc))
+        return Response({"error_code": code, "error_msg": message}, status=response.status_code)
+
+    @extend_schema(request=ExternalRetrievalSerializer, responses=ExternalRecordsSerializer)
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = ExternalRetrievalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        kb = selectors.knowledge_base_get(workspace=self.workspace, slug_or_id=values["knowledge_id"])
+        setting = values["retrieval_setting"]
+        hits = knowledge_search(
+            knowledge_bases=[kb], query=values["query"], top_k=setting["top_k"],
+            score_threshold=setting.get("score_threshold") or None,
+        )  # fmt: skip
+        records = [
+            {
+                "content": hit.text,
+                "score": hit.score,
+                "title": hit.document_title,
+                "metadata": {**hit.metadata, "document_id": hit.document_id, "position": hit.position},
+            }
+            for hit in hits
+        ]
+        return Response({"records": records})

@@ -1,0 +1,181 @@
+"""Knowledge bases, their documents and chunks (pgvector embeddings + full-text data).
+
+Mixed embedding dimensions: ``Chunk.embedding`` is a ``vector`` column *without* a fixed dimension and
+``Chunk.dims`` records each row's dimension. HNSW needs a fixed dimension, so there is one partial
+expression index per (dimension, distance) pair in use, e.g.
+``USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE dims = 384``, created on demand by
+``llmops.knowledge.indexes.hnsw_index_ensure`` when a knowledge base with a new pair gets its first vectors.
+Queries cast to the same expression and repeat the predicate so the planner picks that index.
+
+Atomic re-ingest: each ingestion writes its chunks under a fresh ``generation`` and then flips
+``Document.active_generation`` in one UPDATE; readers join on ``chunk.generation = document.active_generation``,
+so a reader sees either the whole old index of a document or the whole new one, never a mix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.db import models
+from pgvector.django import VectorField
+
+from llmops.accounts.models import Workspace
+
+
+class Distance(models.TextChoices):
+    """Vector distance of a knowledge base."""
+
+    COSINE = "cosine", "Cosine"
+    L2 = "l2", "Euclidean (L2)"
+    INNER_PRODUCT = "inner_product", "Inner product"
+    L1 = "l1", "Manhattan (L1)"
+
+
+class RetrievalMode(models.TextChoices):
+    """How chunks are searched."""
+
+    VECTOR = "vector", "Vector"
+    FULL_TEXT = "full_text", "Full text"
+    HYBRID = "hybrid", "Hybrid"
+
+
+class DocumentStatus(models.TextChoices):
+    """Ingestion state of a document."""
+
+    QUEUED = "queued", "Queued"
+    PARSING = "parsing", "Parsing"
+    CHUNKING = "chunking", "Chunking"
+    EMBEDDING = "embedding", "Embedding"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DocumentSource(models.TextChoices):
+    """Where a document came from."""
+
+    UPLOAD = "upload", "Upload"
+    TEXT = "text", "Pasted text"
+    URL = "url", "URL"
+
+
+def default_chunking() -> dict[str, Any]:
+    """Recursive splitting, 500 characters with 50 overlap, whitespace collapsed."""
+    return {
+        "splitter": "recursive",
+        "chunk_size": 500,
+        "chunk_overlap": 50,
+        "parent_child": False,
+        "parent_chunk_size": 2000,
+        "collapse_whitespace": True,
+        "remove_urls_emails": False,
+    }
+
+
+def default_retrieval() -> dict[str, Any]:
+    """Hybrid search with reciprocal rank fusion, top 4, no threshold."""
+    return {
+        "mode": RetrievalMode.HYBRID.value,
+        "top_k": 4,
+        "score_threshold": None,
+        "fusion": "rrf",
+        "vector_weight": 0.7,
+        "rerank_model": "",
+    }
+
+
+class KnowledgeBase(models.Model):
+    """A searchable collection of documents, embedded with one embedding endpoint."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="knowledge_bases")
+    slug = models.SlugField(max_length=100)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    embedding_model = models.CharField(max_length=200, help_text="Embedding endpoint reference (slug).")
+    dims = models.PositiveIntegerField(null=True, blank=True, help_text="Learnt from the first vectors.")
+    distance = models.CharField(max_length=20, choices=Distance.choices, default=Distance.COSINE)
+    chunking = models.JSONField(default=default_chunking)
+    retrieval = models.JSONField(default=default_retrieval)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="knowledge_kb_slug_unique")]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class Document(models.Model):
+    """A source document; its chunks of ``active_generation`` are the searchable ones."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=300)
+    source = models.CharField(max_length=10, choices=DocumentSource.choices)
+    source_url = models.URLField(max_length=2000, blank=True)
+    file_name = models.CharField(max_length=300, blank=True)
+    mime_type = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(default=bytes)
+    size = models.PositiveBigIntegerField(default=0)
+    checksum = models.CharField(max_length=64)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=DocumentStatus.choices, default=DocumentStatus.QUEUED)
+    error = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    latest_generation = models.PositiveIntegerField(default=0)
+    active_generation = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["knowledge_base", "checksum"], name="knowledge_doc_checksum_unique"
+            )
+        ]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    """A passage of a document. Parent chunks (parent-child mode) carry no embedding and are not searched."""
+
+    knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="+")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    generation = models.PositiveIntegerField()
+    position = models.PositiveIntegerField()
+    is_parent = models.BooleanField(default=False)
+    parent_position = models.PositiveIntegerField(null=True, blank=True)
+    text = models.TextField()
+    # Space-joined jieba tokens of the CJK parts of ``text`` (empty for text without CJK).
+    segmented = models.TextField(blank=True, default="")
+    fts = models.GeneratedField(
+        expression=SearchVector("text", config="english", weight="A")
+        + SearchVector("segmented", config="simple", weight="A"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+    embedding = VectorField(null=True, blank=True)
+    dims = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The endpoint that made ``embedding``: while a knowledge base re-embeds after an endpoint change, its
+    # not-yet-re-ingested documents keep the old model's vectors, which must never be compared with the new
+    # model's query vectors (even at the same dimension).
+    embedding_model = models.CharField(max_length=200, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        indexes = [
+            GinIndex(fields=["fts"], name="knowledge_chunk_fts"),
+            models.Index(fields=["document", "generation", "position"], name="knowledge_chunk_doc_gen"),
+            models.Index(fields=["knowledge_base"], name="knowledge_chunk_kb"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}:{self.position}"

@@ -1,0 +1,172 @@
+"""Search over active chunks: vector (HNSW), full text (English stemming + jieba-segmented Chinese), hybrid.
+
+Every query joins ``knowledge_document`` on ``active_generation`` so only a document's current index is
+visible. Vector queries cast to the same expression as the partial HNSW index of their (dims, distance)
+and run with ``hnsw.iterative_scan = relaxed_order``: with a selective filter (one knowledge base among
+many, a metadata filter) the scan keeps walking the graph until ``top_k`` rows pass instead of returning
+fewer. Scores are "higher is better" in [0, 1] (inner product: the raw dot product).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import connection, transaction
+
+from llmops.knowledge.indexes import OPERATORS
+from llmops.knowledge.parsing import query_terms
+
+HYBRID_CANDIDATES_FACTOR = 3  # each mode fetches top_k x 3 candidates before fusion
+RRF_K = 60
+_SELECT = """
+    SELECT c.id, c.document_id, c.position, c.text, c.metadata, c.parent_position, d.title, {score}
+    FROM knowledge_chunk c
+    JOIN knowledge_document d ON d.id = c.document_id AND d.active_generation = c.generation
+    WHERE c.knowledge_base_id = ANY(%(kbs)s) AND c.enabled AND NOT c.is_parent {where}
+"""
+
+
+@dataclass(slots=True)
+class Hit:
+    """A retrieved chunk with its final score and the score of each mode that found it."""
+
+    chunk_id: int
+    document_id: int
+    position: int
+    text: str
+    document_title: str
+    metadata: dict[str, Any]
+    parent_position: int | None
+    score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+def _hits(rows: Sequence[tuple[Any, ...]], mode: str) -> list[Hit]:
+    hits = []
+    for cid, did, pos, text, meta, parent, title, score in rows:
+        metadata = meta if isinstance(meta, dict) else json.loads(meta or "{}")
+        hits.append(Hit(cid, did, pos, text, title, metadata, parent, float(score), {mode: float(score)}))
+    return hits
+
+
+def _filter_sql(filters: dict[str, Any] | None, params: dict[str, Any]) -> str:
+    if not filters:
+        return ""
+    params["filters"] = json.dumps(filters)
+    return " AND c.metadata @> %(filters)s::jsonb"
+
+
+def _vector_score(distance: str, expr: str) -> str:
+    if distance == "cosine":
+        return f"1 - ({expr})"
+    if distance == "inner_product":
+        return f"-({expr})"
+    return f"1 / (1 + ({expr}))"
+
+
+def vector_search(
+    *,
+    kb_ids: Sequence[int],
+    vector: Sequence[float],
+    distance: str,
+    limit: int,
+    filters: dict[str, Any] | None = None,
+    ef_search: int = 200,
+    embedding_model: str | None = None,
+) -> list[Hit]:
+    """Top ``limit`` chunks by vector distance (knowledge bases sharing ``len(vector)`` and ``distance``);
+    with ``embedding_model``, only vectors made by that endpoint."""
+    dims = len(vector)
+    operator = OPERATORS[distance][0]
+    params: dict[str, Any] = {"kbs": list(kb_ids), "q": "[" + ",".join(map(str, vector)) + "]"}
+    expr = f"c.embedding::vector({dims}) {operator} %(q)s::vector({dims})"
+    where = f" AND c.dims = {dims}" + _filter_sql(filters, params)
+    if embedding_model is not None:
+        params["model"] = embedding_model
+        where += " AND c.embedding_model = %(model)s"
+    sql = _SELECT.format(score=_vector_score(distance, expr), where=where) + f" ORDER BY {expr} LIMIT {limit}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        # one round trip for both settings; transaction-local so pooled connections keep their defaults
+        cursor.execute(
+            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true), set_config('hnsw.ef_search', %s, true)",
+            [str(max(int(ef_search), limit))],
+        )
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # relaxed_order may return rows slightly out of order: re-sort on the exact score.
+    return sorted(_hits(rows, "vector"), key=lambda h: -h.score)
+
+
+def tsquery_sql(query: str, params: dict[str, Any]) -> str | None:
+    """The tsquery expression for ``query`` (any term may match; ranking rewards more), None if no terms."""
+    words, cjk = query_terms(query)
+    parts = []
+    if words:
+        params["q_en"] = " | ".join(words)
+        parts.append("to_tsquery('english', %(q_en)s)")
+    if cjk:
+        params["q_zh"] = " | ".join(cjk)
+        parts.append("to_tsquery('simple', %(q_zh)s)")
+    return " || ".join(parts) if parts else None
+
+
+def full_text_search(
+    *, kb_ids: Sequence[int], query: str, limit: int, filters: dict[str, Any] | None = None
+) -> list[Hit]:
+    """Top ``limit`` chunks by ``ts_rank_cd`` (normalised to [0, 1) with rank / (rank + 1))."""
+    params: dict[str, Any] = {"kbs": list(kb_ids)}
+    tsquery = tsquery_sql(query, params)
+    if tsquery is None:
+        return []
+    rank = "ts_rank_cd(c.fts, q.query, 32)"
+    sql = _SELECT.format(score=rank, where=" AND c.fts @@ q.query" + _filter_sql(filters, params))
+    sql = sql.replace("FROM knowledge_chunk c", f"FROM (SELECT ({tsquery}) AS query) q, knowledge_chunk c", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + f" ORDER BY 8 DESC, c.id LIMIT {int(limit)}", params)
+        return _hits(cursor.fetchall(), "full_text")
+
+
+def fuse(
+    vector_hits: list[Hit], text_hits: list[Hit], *, fusion: str, vector_weight: float, limit: int
+) -> list[Hit]:
+    """Merge two ranked lists: reciprocal rank fusion (``rrf``) or a weighted sum of normalised scores.
+
+    RRF scores are rescaled so a chunk ranked first by both modes scores 1.0, keeping thresholds meaningful.
+    """
+    merged: dict[int, Hit] = {}
+    for mode, hits, weight in (
+        ("vector", vector_hits, vector_weight),
+        ("full_text", text_hits, 1 - vector_weight),
+    ):
+        top = max((h.score for h in hits), default=1.0) or 1.0
+        for rank, hit in enumerate(hits):
+            target = merged.setdefault(hit.chunk_id, Hit(**{**_fields(hit), "score": 0.0, "scores": {}}))
+            target.scores[mode] = hit.scores[mode]
+            if fusion == "rrf":
+                target.score += (RRF_K + 1) / (RRF_K + rank + 1) / 2
+            else:
+                normalised = hit.score / top if mode == "full_text" else hit.score
+                target.score += weight * normalised
+    return sorted(merged.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
+
+
+def _fields(hit: Hit) -> dict[str, Any]:
+    return {name: getattr(hit, name) for name in Hit.__slots__}
+
+
+def parent_texts(hits: list[Hit]) -> dict[tuple[int, int], str]:
+    """Texts of the parent chunks of ``hits`` (parent-child mode), keyed by (document, position)."""
+    wanted = {(h.document_id, h.parent_position) for h in hits if h.parent_position is not None}
+    if not wanted:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.document_id, c.position, c.text FROM knowledge_chunk c JOIN knowledge_document d "
+            "ON d.id = c.document_id AND d.active_generation = c.generation "
+            "WHERE c.is_parent AND (c.document_id, c.position) IN (SELECT * FROM unnest(%s::bigint[], %s::int[]))",
+            [[w[0] for w in wanted], [w[1] for w in wanted]],
+        )
+        return {(did, pos): text for did, pos, text in cursor.fetchall()}

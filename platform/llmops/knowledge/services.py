@@ -1,0 +1,251 @@
+"""Writes on knowledge bases, documents and chunks (ingestion itself lives in ``ingestion.py``)."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from llmops.accounts.models import Workspace
+from llmops.core.enqueue import enqueue_on_commit
+from llmops.core.errors import Conflict, PayloadTooLarge, ValidationError
+from llmops.knowledge.models import (
+    Chunk,
+    Distance,
+    Document,
+    DocumentSource,
+    DocumentStatus,
+    KnowledgeBase,
+    RetrievalMode,
+    default_chunking,
+    default_retrieval,
+)
+from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS, extension_of, segment
+from llmops.providers.ssrf import check_base_url
+
+_SPLITTERS = {"recursive", "markdown", "token"}
+_FUSIONS = {"rrf", "weighted"}
+
+
+def _validated_chunking(chunking: dict[str, Any] | None) -> dict[str, Any]:
+    merged = {**default_chunking(), **(chunking or {})}
+    errors: dict[str, list[str]] = {}
+    if merged["splitter"] not in _SPLITTERS:
+        errors["chunking.splitter"] = [f"One of {sorted(_SPLITTERS)}."]
+    size, overlap = merged["chunk_size"], merged["chunk_overlap"]
+    if not isinstance(size, int) or not 50 <= size <= 8000:
+        errors["chunking.chunk_size"] = ["An integer between 50 and 8000."]
+    elif not isinstance(overlap, int) or not 0 <= overlap < size:
+        errors["chunking.chunk_overlap"] = ["An integer between 0 and chunk_size - 1."]
+    if errors:
+        raise ValidationError("Invalid chunking settings.", fields=errors)
+    return merged
+
+
+def _validated_retrieval(retrieval: dict[str, Any] | None) -> dict[str, Any]:
+    merged = {**default_retrieval(), **(retrieval or {})}
+    errors: dict[str, list[str]] = {}
+    if merged["mode"] not in RetrievalMode.values:
+        errors["retrieval.mode"] = [f"One of {RetrievalMode.values}."]
+    if not isinstance(merged["top_k"], int) or not 1 <= merged["top_k"] <= 100:
+        errors["retrieval.top_k"] = ["An integer between 1 and 100."]
+    threshold = merged["score_threshold"]
+    if threshold is not None and not (isinstance(threshold, int | float) and 0 <= threshold <= 1):
+        errors["retrieval.score_threshold"] = ["A number between 0 and 1, or null."]
+    if merged["fusion"] not in _FUSIONS:
+        errors["retrieval.fusion"] = [f"One of {sorted(_FUSIONS)}."]
+    if not isinstance(merged["vector_weight"], int | float) or not 0 <= merged["vector_weight"] <= 1:
+        errors["retrieval.vector_weight"] = ["A number between 0 and 1."]
+    if not isinstance(merged["rerank_model"], str):
+        errors["retrieval.rerank_model"] = ["A rerank endpoint slug, or an empty string."]
+    if errors:
+        raise ValidationError("Invalid retrieval settings.", fields=errors)
+    return merged
+
+
+@transaction.atomic
+def knowledge_base_create(
+    *,
+    workspace: Workspace,
+    slug: str,
+    name: str,
+    embedding_model: str,
+    description: str = "",
+    distance: str = Distance.COSINE,
+    chunking: dict[str, Any] | None = None,
+    retrieval: dict[str, Any] | None = None,
+) -> KnowledgeBase:
+    """Create a knowledge base; the slug is unique in the workspace."""
+    if KnowledgeBase.objects.filter(workspace=workspace, slug=slug).exists():
+        raise Conflict(f"A knowledge base {slug!r} exists already.", fields={"slug": ["Already taken."]})
+    return KnowledgeBase.objects.create(
+        workspace=workspace,
+        slug=slug,
+        name=name,
+        description=description,
+        embedding_model=embedding_model,
+        distance=distance,
+        chunking=_validated_chunking(chunking),
+        retrieval=_validated_retrieval(retrieval),
+    )
+
+
+@transaction.atomic
+def knowledge_base_update(*, knowledge_base: KnowledgeBase, **changes: Any) -> KnowledgeBase:
+    """Update settings. A new embedding endpoint or distance re-embeds every document in the background
+    (each document swaps to its new chunks atomically when its re-ingestion finishes)."""
+    if "chunking" in changes:
+        changes["chunking"] = _validated_chunking({**knowledge_base.chunking, **changes["chunking"]})
+    if "retrieval" in changes:
+        changes["retrieval"] = _validated_retrieval({**knowledge_base.retrieval, **changes["retrieval"]})
+    reembed = any(
+        key in changes and changes[key] != getattr(knowledge_base, key)
+        for key in ("embedding_model", "distance")
+    )
+    for key, value in changes.items():
+        setattr(knowledge_base, key, value)
+    if reembed:
+        knowledge_base.dims = None
+    knowledge_base.save()
+    if reembed:
+        for document_id in knowledge_base.documents.values_list("id", flat=True):
+            document_reingest(document_id=document_id)
+    return knowledge_base
+
+
+def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
+    """Delete a knowledge base with its documents and chunks."""
+    knowledge_base.delete()
+
+
+def _checksum(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _document_create(knowledge_base: KnowledgeBase, content: bytes, **fields: Any) -> Document:
+    from llmops.knowledge.tasks import document_ingest
+
+    checksum = _checksum(content + fields.get("source_url", "").encode())
+    existing = Document.objects.filter(knowledge_base=knowledge_base, checksum=checksum).first()
+    if existing is not None:
+        raise Conflict(
+            f"This document is already in the knowledge base (document {existing.pk}).",
+            fields={"checksum": [checksum]},
+        )
+    try:
+        with transaction.atomic():
+            document = Document.objects.create(
+                knowledge_base=knowledge_base, content=content, size=len(content), checksum=checksum, **fields
+            )
+    except IntegrityError:
+        raise Conflict("This document is already in the knowledge base.") from None
+    enqueue_on_commit(document_ingest, document.pk)
+    return document
+
+
+@transaction.atomic
+def document_upload(
+    *,
+    knowledge_base: KnowledgeBase,
+    file_name: str,
+    content: bytes,
+    mime_type: str = "",
+    title: str = "",
+    metadata: dict[str, Any] | None = None,
+) -> Document:
+    """Store an uploaded file and queue its ingestion; refuses oversize, empty and unsupported files."""
+    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
+    if len(content) > limit:
+        raise PayloadTooLarge(f"The file is {len(content)} bytes; the limit is {limit} bytes.")
+    extension = extension_of(file_name)
+    if extension not in SUPPORTED_EXTENSIONS:
+        raise ValidationError(
+            f"Unsupported file type {extension or '(none)'!r}.",
+            fields={"file": [f"Supported: {', '.join(sorted(SUPPORTED_EXTENSIONS))}."]},
+        )
+    if not content.strip():
+        raise ValidationError("The file is empty.", fields={"file": ["The file is empty."]})
+    return _document_create(
+        knowledge_base,
+        content,
+        title=title or file_name,
+        source=DocumentSource.UPLOAD,
+        file_name=file_name,
+        mime_type=mime_type,
+        metadata=metadata or {},
+    )
+
+
+@transaction.atomic
+def document_create_from_text(
+    *, knowledge_base: KnowledgeBase, title: str, text: str, metadata: dict[str, Any] | None = None
+) -> Document:
+    """Store pasted text (as a .txt document) and queue its ingestion."""
+    if not text.strip():
+        raise ValidationError("The text is empty.", fields={"text": ["The text is empty."]})
+    content = text.encode()
+    if len(content) > settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES:
+        raise PayloadTooLarge("The text is over the upload limit.")
+    return _document_create(
+        knowledge_base,
+        content,
+        title=title,
+        source=DocumentSource.TEXT,
+        file_name=f"{title or 'text'}.txt",
+        metadata=metadata or {},
+    )
+
+
+@transaction.atomic
+def document_create_from_url(
+    *, knowledge_base: KnowledgeBase, url: str, title: str = "", metadata: dict[str, Any] | None = None
+) -> Document:
+    """Queue fetching ``url`` (through the SSRF guard) and ingesting it; private addresses are refused."""
+    check_base_url(url, field="url")
+    return _document_create(
+        knowledge_base,
+        b"",
+        title=title or urlsplit(url).netloc + urlsplit(url).path,
+        source=DocumentSource.URL,
+        source_url=url,
+        metadata=metadata or {},
+    )
+
+
+def document_reingest(*, document_id: int) -> None:
+    """Queue a re-ingestion (the old chunks stay searchable until the new ones are complete)."""
+    from llmops.knowledge.tasks import document_ingest
+
+    Document.objects.filter(id=document_id).update(status=DocumentStatus.QUEUED, progress=0, error="")
+    enqueue_on_commit(document_ingest, document_id)
+
+
+def document_delete(*, document: Document) -> None:
+    """Delete a document and its chunks."""
+    document.delete()
+
+
+@transaction.atomic
+def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
+    """Edit a chunk's text (re-embedded at once) or enable/disable it."""
+    fields = []
+    if enabled is not None:
+        chunk.enabled = enabled
+        fields.append("enabled")
+    if text is not None and text != chunk.text:
+        if not text.strip():
+            raise ValidationError("A chunk cannot be empty.", fields={"text": ["Empty."]})
+        from llmops.knowledge.ingestion import embed_texts
+
+        chunk.text, chunk.segmented = text, segment(text)
+        if not chunk.is_parent:
+            kb = chunk.knowledge_base
+            vector = embed_texts(kb, [text])[0]
+            chunk.embedding, chunk.dims, chunk.embedding_model = vector, len(vector), kb.embedding_model
+        fields += ["text", "segmented", "embedding", "dims", "embedding_model"]
+    if fields:
+        chunk.save(update_fields=fields)
+    return chunk
