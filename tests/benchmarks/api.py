@@ -64,7 +64,7 @@ def start_web(port: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "uvicorn", "llmops.asgi:application", "--app-dir", "platform", "--host", "127.0.0.1",
         "--port", str(port), "--ws", "websockets-sansio", "--log-level", "warning", "--no-access-log",
-        "--workers", os.environ.get("LLMOPS_WEB_WORKERS", "1"),
+        "--workers", os.environ.get("LLMOPS_WEB_WORKERS", "2"),
     ]  # fmt: skip
     paths = [str(ROOT), str(ROOT / "platform"), *filter(None, [os.environ.get("PYTHONPATH")])]
     # As deploy/Procfile.dev starts it: the web process uses a connection pool.
@@ -199,7 +199,8 @@ def main() -> None:
         stop(worker)
         workspace.delete()
     print(
-        f"load generator: {tool}, {args.concurrency} clients, {args.seconds} s per mode, 1 uvicorn + 1 worker"
+        f"load generator: {tool}, {args.concurrency} clients, {args.seconds} s per mode, "
+        f"{os.environ.get('LLMOPS_WEB_WORKERS', '2')} uvicorn process(es) + 1 Celery worker"
     )
     print(f"runs created: {total}, succeeded: {succeeded}")
     print(
