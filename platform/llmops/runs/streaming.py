@@ -11,7 +11,9 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
+from django.db import close_old_connections
 
 from llmops.runs.events import TERMINAL_EVENT, run_group
 from llmops.runs.models import FINAL_STATUSES, Run, RunEvent
@@ -23,7 +25,15 @@ async def _backlog(run_id: str, after: int, upto: int | None = None) -> list[dic
     rows = RunEvent.objects.filter(run_id=run_id, seq__gt=after)
     if upto is not None:
         rows = rows.filter(seq__lt=upto)
-    return [row.data async for row in rows.order_by("seq")]
+    events = [row.data async for row in rows.order_by("seq")]
+    await _release_connection()
+    return events
+
+
+async def _release_connection() -> None:
+    # A stream lives for minutes; between reads it must not hold a database connection (with the web
+    # server's pool, 20 watchers would otherwise starve every other request).
+    await sync_to_async(close_old_connections)()
 
 
 async def run_events(run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any] | None]:
@@ -62,7 +72,9 @@ async def run_events(run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any
 
 async def _ended_without_more(run_id: str, cursor: int) -> bool:
     finished = await Run.objects.filter(id=run_id, status__in=FINAL_STATUSES).aexists()
-    return finished and not await RunEvent.objects.filter(run_id=run_id, seq__gt=cursor).aexists()
+    ended = finished and not await RunEvent.objects.filter(run_id=run_id, seq__gt=cursor).aexists()
+    await _release_connection()
+    return ended
 
 
 async def sse_lines(run_id: str, after: int) -> AsyncIterator[str]:
