@@ -48,13 +48,6 @@ def run_payload(run: Run, *, cost: Decimal | None = None) -> dict[str, Any]:
     }
 
 
-def sse_frame(event: dict[str, Any] | None) -> str:
-    """One server-sent event (``None``: a keep-alive ping the client ignores)."""
-    if event is None:
-        return "event: ping\ndata: {}\n\n"
-    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n"
-
-
 # --- OpenAI chat completions ---------------------------------------------------------------------------------
 def answer_text(outputs: dict[str, Any]) -> str:
     """The reply of a run: ``answer`` (chat workflows), else its only output, else the outputs as JSON."""

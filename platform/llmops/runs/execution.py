@@ -34,13 +34,10 @@ def execute_run(*, run_id: str) -> None:
     asyncio.run(RunExecution(run, claim).execute())
 
 
-def _recycle_connections() -> None:
+def _prepare_connection() -> None:
     # The async ORM runs in asgiref's one shared thread, whose connection Celery's own per-task cleanup
     # never sees: drop it when broken or past CONN_MAX_AGE, or a database restart breaks every later run.
     close_old_connections()
-
-
-def _relax_commit_durability() -> None:
     # Checkpoints and events must survive the *worker's* death, which any commit guarantees; waiting for
     # the WAL flush on every node only protects against PostgreSQL itself crashing, where at worst the last
     # few hundred ms of checkpoints are lost and those nodes run again on resume. Per session, so only
@@ -86,8 +83,7 @@ class RunExecution:
 
     async def _prepare(self) -> tuple[RunEventWriter, DjangoRunStore]:
         """The event writer (numbering continues after a resumed run's events) and the store."""
-        await sync_to_async(_recycle_connections)()
-        await sync_to_async(_relax_commit_durability)()
+        await sync_to_async(_prepare_connection)()
         return await RunEventWriter.for_run(self.run_id), DjangoRunStore(self.claim, defer_final=True)
 
     def _ports(self) -> Ports:

@@ -15,6 +15,7 @@ from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import close_old_connections
 
+from llmops.core.errors import ValidationError
 from llmops.runs.events import TERMINAL_EVENT, run_group
 from llmops.runs.models import FINAL_STATUSES, Run, RunEvent
 
@@ -77,10 +78,23 @@ async def _ended_without_more(run_id: str, cursor: int) -> bool:
     return ended
 
 
+def sse_frame(event: dict[str, Any] | None) -> str:
+    """One server-sent event; ``id`` is the cursor a reconnecting client sends back as ``Last-Event-ID``
+    (``None``: a keep-alive ping the client ignores)."""
+    if event is None:
+        return "event: ping\ndata: {}\n\n"
+    return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n"
+
+
+def event_cursor(raw: str | None) -> int:
+    """The ``Last-Event-ID`` (or ``?after=``) cursor; 400 naming it when it is not an event number."""
+    raw = raw or "0"
+    if not raw.isdigit():
+        raise ValidationError("Invalid cursor.", fields={"Last-Event-ID": ["Must be an event number."]})
+    return int(raw)
+
+
 async def sse_lines(run_id: str, after: int) -> AsyncIterator[str]:
-    """Server-sent events: ``id`` is the cursor a reconnecting client sends back as ``Last-Event-ID``."""
+    """The run's events after ``after`` as server-sent events, until ``run_finished``."""
     async for event in run_events(run_id, after):
-        if event is None:
-            yield ": keep-alive\n\n"
-            continue
-        yield f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n"
+        yield sse_frame(event)

@@ -42,12 +42,11 @@ from llmops.deployments.payloads import (
     openai_usage,
     run_cost,
     run_payload,
-    sse_frame,
 )
 from llmops.deployments.webhooks import webhook_url_check
 from llmops.runs.models import Run, RunStatus
 from llmops.runs.services import run_cancel
-from llmops.runs.streaming import run_events
+from llmops.runs.streaming import event_cursor, run_events, sse_frame, sse_lines
 from workflows import BlockedURLError
 
 RUN_EXAMPLE = {
@@ -287,15 +286,7 @@ class RunEventsView(PublicAPIView):
     def get(self, request: Request, run_id: uuid.UUID) -> StreamingHttpResponse:
         services.api_key_require_scope(key=self.key, scope=Scope.READ)
         run = selectors.run_for_key(key=self.key, run_id=str(run_id))
-        cursor = request.headers.get("Last-Event-ID", "0")
-        if not cursor.isdigit():
-            raise ValidationError("Invalid cursor.", fields={"Last-Event-ID": ["Must be an event number."]})
-
-        async def frames() -> AsyncIterator[str]:
-            async for event in run_events(str(run.id), int(cursor)):
-                yield sse_frame(event)
-
-        return _sse_response(frames())
+        return _sse_response(sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID"))))
 
 
 class ModelsView(PublicAPIView):

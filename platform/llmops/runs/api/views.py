@@ -12,17 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
-from llmops.core.errors import ValidationError
 from llmops.runs import selectors, services
 from llmops.runs.api.serializers import RunDetailSerializer, RunFilterSerializer, RunSerializer
-from llmops.runs.streaming import sse_lines
-
-
-def _cursor(request: Request) -> int:
-    raw = request.headers.get("Last-Event-ID") or request.query_params.get("after") or "0"
-    if not raw.isdigit():
-        raise ValidationError("Invalid cursor.", fields={"Last-Event-ID": ["Must be an event number."]})
-    return int(raw)
+from llmops.runs.streaming import event_cursor, sse_lines
 
 
 class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
@@ -76,7 +68,11 @@ class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: 
         """Server-sent events of the run, resuming after ``Last-Event-ID`` (or ``?after=``)."""
         run = self.get_object()
         response = StreamingHttpResponse(
-            sse_lines(str(run.id), _cursor(request)), content_type="text/event-stream"
+            sse_lines(
+                str(run.id),
+                event_cursor(request.headers.get("Last-Event-ID") or request.query_params.get("after")),
+            ),
+            content_type="text/event-stream",
         )
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
