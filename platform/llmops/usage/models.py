@@ -13,6 +13,7 @@ class UsageSource(models.TextChoices):
     EVALUATION = "evaluation", "Evaluation"
     API = "api", "Published API"
     TEST_CONNECTION = "test_connection", "Connection test"
+    INGEST = "ingest", "Knowledge ingestion"
 
 
 class UsageStatus(models.TextChoices):

@@ -87,15 +87,8 @@ def _row(call: MeteredCall) -> UsageRecord:
     )
 
 
-def usage_record_create(*, call: MeteredCall) -> UsageRecord:
-    """Write one ledger row (a single INSERT; no transaction needed)."""
-    row = _row(call)
-    row.save(force_insert=True)
-    return row
-
-
 async def usage_record_acreate(*, call: MeteredCall) -> UsageRecord:
-    """Async form of :func:`usage_record_create` for the gateway (after the call, off the hot path)."""
+    """Write the usage row of one model call (the gateway calls it after the call, off the hot path)."""
     row = _row(call)
     await row.asave(force_insert=True)
     return row

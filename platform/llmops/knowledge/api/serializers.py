@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from llmops.knowledge.models import Chunk, Distance, Document, KnowledgeBase, RetrievalMode
+from llmops.knowledge.models import Chunk, Document, KnowledgeBase, RetrievalMode
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
@@ -101,6 +101,3 @@ class ExternalRecordsSerializer(serializers.Serializer[Any]):
     """Dify's external-knowledge response."""
 
     records = ExternalRecordSerializer(many=True)
-
-
-DISTANCES = Distance.values

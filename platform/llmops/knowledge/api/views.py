@@ -115,6 +115,7 @@ class DocumentViewSet(
         common = {"knowledge_base": self.knowledge_base, "metadata": values["metadata"]}
         if "file" in values:
             upload = values["file"]
+            services.document_size_check(size=upload.size)  # before reading a huge file into memory
             document = services.document_upload(
                 file_name=upload.name, content=upload.read(), mime_type=upload.content_type or "",
                 title=values["title"], **common,

@@ -109,13 +109,18 @@ class WorkflowViewSet(VersionedResourceViewSet):
             raise ValidationError(
                 "The document is not YAML or JSON.", fields={"document": [str(exc)[:300]]}
             ) from None
-        draft = validated_definition(parsed)
-        name = data.validated_data.get("name") or draft.get("name") or data.validated_data["slug"]
+        workflow = self._create_from(request, data.validated_data, validated_definition(parsed))
+        return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
+
+    def _create_from(self, request: Request, data: dict[str, Any], draft: dict[str, Any]) -> Workflow:
+        """A new workflow holding an imported, already validated draft."""
+        name = data.get("name") or draft.get("name") or data["slug"]
         workflow = versioning.resource_create(
             model=Workflow, workspace=self.workspace, user=signed_in_user(request), name=name,
-            slug=data.validated_data["slug"], description=draft.get("description", ""), draft=draft,
+            slug=data["slug"], description=draft.get("description", ""), draft=draft,
         )  # fmt: skip
-        return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
+        assert isinstance(workflow, Workflow)
+        return workflow
 
     @extend_schema(request=DifyImportSerializer, responses={201: DifyImportResultSerializer})
     @action(detail=False, methods=["post"], url_path="import-dify")
@@ -126,11 +131,7 @@ class WorkflowViewSet(VersionedResourceViewSet):
         conversion = convert_dify(data.validated_data["document"])
         if conversion.workflow is None:
             return dify_import_failure(conversion.report)
-        draft = validated_definition(conversion.workflow)
-        name = data.validated_data.get("name") or draft.get("name") or data.validated_data["slug"]
-        workflow = versioning.resource_create(
-            model=Workflow, workspace=self.workspace, user=signed_in_user(request), name=name,
-            slug=data.validated_data["slug"], description=draft.get("description", ""), draft=draft,
-        )  # fmt: skip
+        # convert_dify has already validated and normalised the graph with the engine.
+        workflow = self._create_from(request, data.validated_data, conversion.workflow)
         body = {"workflow": WorkflowSerializer(workflow).data, "report": conversion.report.to_dict()}
         return Response(body, status=status.HTTP_201_CREATED)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rest_framework import serializers
 
 from llmops.usage.models import UsageRecord
@@ -39,13 +37,3 @@ class UsageRecordSerializer(serializers.ModelSerializer[UsageRecord]):
             "currency",
         ]
         read_only_fields = fields
-
-
-class UsageTotalsSerializer(serializers.Serializer[Any]):
-    currency = serializers.CharField()
-    calls = serializers.IntegerField()
-    errors = serializers.IntegerField()  # type: ignore[assignment]
-    prompt_tokens = serializers.IntegerField()
-    completion_tokens = serializers.IntegerField()
-    cached_tokens = serializers.IntegerField()
-    cost = serializers.DecimalField(max_digits=20, decimal_places=10)
