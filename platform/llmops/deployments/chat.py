@@ -9,9 +9,10 @@ text input). A chain gets it as the ``query`` variable. Other inputs come from `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from llmops.core.errors import ValidationError
+from workflows import ChatMessage
 
 MESSAGE_INPUT_NAMES = ("query", "message", "question", "input", "prompt", "text")
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -53,3 +54,8 @@ def chat_turn_for_workflow(
 def chat_inputs_for_chain(messages: list[dict[str, Any]], inputs: dict[str, Any]) -> dict[str, Any]:
     """A chain's variables: the extra inputs plus ``query`` (the last user message)."""
     return {"query": messages[-1]["content"], **inputs}
+
+
+def chat_history(history: list[dict[str, str]]) -> list[ChatMessage]:
+    """A stored chat turn's earlier messages as the engine's ``ChatMessage`` list."""
+    return [ChatMessage(role=cast(Any, m["role"]), content=m["content"]) for m in history]

@@ -54,13 +54,14 @@ def _allowed(key: ApiKey, deployments: QuerySet[Deployment]) -> QuerySet[Deploym
 
 def deployment_for_key(*, key: ApiKey, slug: str) -> Deployment:
     """The deployment ``slug`` of the key's workspace: 404 when unknown, 403 when the key may not call it."""
-    deployment = (
-        Deployment.objects.select_related("workflow", "chain")
-        .filter(workspace_id=key.workspace_id, slug=slug)
-        .first()
-    )
-    if deployment is None:
-        raise NotFound(f"No deployment {slug!r}.")
+    try:
+        deployment = (
+            Deployment.objects.select_related("workflow", "chain")
+            .defer("workflow__draft", "chain__draft")
+            .get(workspace_id=key.workspace_id, slug=slug)
+        )
+    except Deployment.DoesNotExist:
+        raise NotFound(f"No deployment {slug!r}.") from None
     if not key.all_deployments and not key.deployments.filter(pk=deployment.pk).exists():
         raise PermissionDenied(f"This API key may not call deployment {slug!r}.")
     deployment.workspace = key.workspace

@@ -30,6 +30,7 @@ from llmops.core.errors import (
     ValidationError,
 )
 from llmops.deployments import keys
+from llmops.deployments.instant import instant_run
 from llmops.deployments.limits import concurrency_admit
 from llmops.deployments.models import (
     ALL_SCOPES,
@@ -40,9 +41,11 @@ from llmops.deployments.models import (
     Execution,
     IdempotencyRecord,
 )
+from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.studio.models import WorkflowVersion
+from workflows import WorkflowValidationError
 
 # Node types that finish in microseconds: a workflow of only these may run inside the web process.
 FAST_NODE_TYPES = frozenset(
@@ -159,7 +162,10 @@ def api_key_authenticate(*, token: str) -> ApiKey:
     ``last_used_at`` is written at most once a minute per key (a conditional update), not on every call.
     """
     prefix = keys.token_prefix(token)
-    key = ApiKey.objects.select_related("workspace").filter(prefix=prefix).first() if prefix else None
+    try:
+        key = ApiKey.objects.select_related("workspace").get(prefix=prefix) if prefix else None
+    except ApiKey.DoesNotExist:
+        key = None
     if key is None or not keys.token_matches(token, key.digest):
         raise AuthenticationRequired("Invalid API key.")
     if key.revoked_at is not None:
@@ -201,14 +207,14 @@ class RunRequest:
 @dataclass
 class Admitted:
     """An admitted run: ``claim`` is set when this process executes it inline; ``replayed`` for a
-    repeated idempotency key."""
+    repeated idempotency key; ``events`` for an instant run, already finished and stored."""
 
     run: Run
     version: WorkflowVersion
     claim: uuid.UUID | None = None
     replayed: bool = False
     context: DeploymentRun | None = None
-    buffered: bool = False  # inline and side-effect free: persist in one transaction at the end
+    events: list[dict[str, Any]] | None = None
 
 
 def deployment_version(*, deployment: Deployment) -> WorkflowVersion:
@@ -265,15 +271,36 @@ def _idempotent_replay(request: RunRequest) -> Run | None:
     return record.run
 
 
-@transaction.atomic
 def deployment_run_admit(*, request: RunRequest) -> Admitted:
-    """Validate, apply the concurrency limit, create the run and claim it (inline) or enqueue it (worker)."""
+    """Validate, apply the concurrency limit, create the run and claim it (inline) or enqueue it (worker).
+
+    A small workflow of fast nodes called without an ``Idempotency-Key`` runs instantly instead: executed in
+    memory, then stored finished (``llmops.deployments.instant``).
+    """
+    if request.idempotency_key or request.mode == "async":
+        return _admit(request, request.version)
+    version = request.version or deployment_version(deployment=request.deployment)
+    if not runs_inline(deployment=request.deployment, version=version, mode=request.mode) or not fast_graph(
+        version
+    ):
+        return _admit(request, version)
+    try:
+        graph = compiled_graph(version)
+    except WorkflowValidationError:
+        return _admit(request, version)  # the regular path fails the run with the reason
+    inputs = run_inputs_validate(version, request.inputs)
+    instant = instant_run(request=request, version=version, graph=graph, inputs=inputs)
+    return Admitted(instant.run, version, events=instant.events)
+
+
+@transaction.atomic
+def _admit(request: RunRequest, version: WorkflowVersion | None) -> Admitted:
     deployment = request.deployment
     if request.idempotency_key and (earlier := _idempotent_replay(request)) is not None:
         return Admitted(earlier, earlier.workflow_version, replayed=True)
     workflow = deployment.workflow
     assert workflow is not None
-    version = request.version or deployment_version(deployment=deployment)
+    version = version or deployment_version(deployment=deployment)
     inputs = run_inputs_validate(version, request.inputs)
     concurrency_admit(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
     run = Run.objects.create(
@@ -294,7 +321,6 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
         claimed = run_claim(run_id=str(run.id), claim=admitted.claim)
         assert claimed, "a run created in this transaction is visible to nobody else"
         run.status, run.claim = RunStatus.RUNNING, admitted.claim
-        admitted.buffered = fast_graph(version)
     else:
         from llmops.deployments.tasks import deployment_run_execute
 

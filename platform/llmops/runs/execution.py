@@ -15,6 +15,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from llmops.runs.events import RunEventWriter
+from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
 from llmops.runs.ports import build_ports
 from llmops.runs.services import run_claim
@@ -63,7 +64,7 @@ class RunExecution:
         writer, self.store = await self._prepare()
         try:
             executor = Executor(
-                self.run.workflow_version.content,
+                compiled_graph(self.run.workflow_version),
                 ports=self._ports(),
                 store=self.store,
                 limits=RunLimits(max_seconds=settings.LLMOPS_RUN_MAX_SECONDS),

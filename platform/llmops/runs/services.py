@@ -21,10 +21,10 @@ from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, ValidationError
 from llmops.core.models import ResourceVersion
 from llmops.runs.events import run_event_append
+from llmops.runs.graphs import workflow_definition
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
 from llmops.studio.models import Workflow
 from workflows import InputValidationError
-from workflows import Workflow as WorkflowDefinition
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ def run_inputs_validate(version: ResourceVersion, inputs: dict[str, Any]) -> dic
     if not isinstance(inputs, dict):
         raise ValidationError("Inputs must be an object.", fields={"inputs": ["Expected an object."]})
     try:
-        return WorkflowDefinition.from_dict(version.content).validate_inputs(inputs)
+        return workflow_definition(version).validate_inputs(inputs)
     except InputValidationError as exc:
         fields = {p.path or "inputs": [p.message] for p in exc.problems}
         raise ValidationError(

@@ -10,14 +10,14 @@ from llmops.runs.models import NodeRun, Run, RunStatus
 from workflows import NodeRecord, RunRecord, Usage
 
 # Engine run states -> platform run states.
-_STATUS = {
+STATUS = {
     "running": RunStatus.RUNNING,
     "succeeded": RunStatus.SUCCEEDED,
     "partial_succeeded": RunStatus.PARTIAL,
     "failed": RunStatus.FAILED,
     "cancelled": RunStatus.CANCELLED,
 }
-_ENGINE_STATUS: dict[str, str] = {str(value): key for key, value in _STATUS.items()}
+_ENGINE_STATUS: dict[str, str] = {str(value): key for key, value in STATUS.items()}
 
 
 def node_fields(record: NodeRecord) -> dict[str, Any]:
@@ -100,7 +100,7 @@ class DjangoRunStore:
         if self.claim is not None:
             rows = rows.filter(claim=self.claim)
         fields: dict[str, Any] = {
-            "status": _STATUS[record.status],
+            "status": STATUS[record.status],
             "inputs": record.inputs,
             "outputs": record.outputs,
             "error": record.error,

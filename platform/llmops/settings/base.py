@@ -45,7 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "servestatic.middleware.ServeStaticMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -81,11 +81,12 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
-# WhiteNoise serves static files from the ASGI app itself; in development straight from the apps' folders,
+# ServeStatic (an async-capable WhiteNoise fork: a sync middleware would cost every request two thread hops)
+# serves static files from the ASGI app itself; in development straight from the apps' folders,
 # so `make run` needs no collectstatic.
-WHITENOISE_USE_FINDERS = not PRODUCTION
+SERVESTATIC_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request when it is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # ServeStatic warns on every request when it is missing
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOG_LEVEL = env_choice("LLMOPS_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()

@@ -132,21 +132,23 @@ class PublicAPIView(APIView):
 
 def _blocking_result(admitted: services.Admitted) -> Run:
     run = admitted.run
+    if admitted.events is not None:  # an instant run: finished and stored already
+        return run
     if admitted.claim is not None:
-        execution = async_to_sync(run_inline)(
-            run, admitted.claim, context=admitted.context, buffered=admitted.buffered
-        )
-        final = getattr(execution, "final_fields", None)
-        if final is not None:  # written in this request: no need to read the row back
-            for name, value in final.items():
-                setattr(run, name, value)
-            return run
+        async_to_sync(run_inline)(admitted.run, admitted.claim, context=admitted.context)
     elif not run.is_final:
         async_to_sync(wait_finished)(str(admitted.run.id), settings.LLMOPS_API_BLOCKING_TIMEOUT_SECONDS)
     return _fresh_run(admitted.run.id)
 
 
+async def _replay(events: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any] | None]:
+    for event in events:
+        yield event
+
+
 def _events(admitted: services.Admitted) -> AsyncIterator[dict[str, Any] | None]:
+    if admitted.events is not None:
+        return _replay(admitted.events)
     if admitted.claim is not None:
         return inline_events(admitted.run, admitted.claim, context=admitted.context)
     return run_events(str(admitted.run.id))
