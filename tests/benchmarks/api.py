@@ -4,8 +4,9 @@ Publishes a start -> template -> end workflow as a deployment with an API key, s
 ``make run`` starts (uvicorn with the ASGI app, one Celery worker; dev settings, Redis db 14) and drives
 ``POST /v1/workflows/{slug}/run`` for ``--seconds`` with ``--concurrency`` clients, first in blocking and then in
 streaming mode, with a compiled load generator (``hey``, else ``wrk``; a Python generator would steal the CPU
-it measures). Every call is a real run: a ``Run`` row, claimed by compare-and-set, executed inline by the
-engine with the PostgreSQL RunStore (a checkpoint per node, every event stored and published).
+it measures). Every call is a real run stored in PostgreSQL: this workflow is made of fast nodes only, so it
+runs instantly (``llmops.deployments.instant``): executed by the engine in memory, then its final ``Run``, three
+``NodeRun`` rows and its numbered events are written in one transaction before the answer is sent.
 
 Time to first event (TTFE: request sent -> first ``event:`` line) is measured by one extra Python client that
 sends sequential streaming calls: alone (the latency of an idle server) and during the streaming load.
