@@ -140,6 +140,7 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["api_key", "key"], name="deployments_idempotency_unique")
         ]
+        indexes = [models.Index(fields=["created_at"], name="deployments_idem_created")]  # the hourly purge
 
     def __str__(self) -> str:
         return self.key

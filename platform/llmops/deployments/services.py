@@ -72,9 +72,14 @@ def _check_target(*, workspace: Workspace, data: dict[str, Any]) -> None:
 def deployment_create(*, workspace: Workspace, user: User | None, **data: Any) -> Deployment:
     """Publish a workflow or chain version (or label) under a slug; the version must resolve now."""
     _check_target(workspace=workspace, data=data)
+    taken = Conflict(f"A deployment {data['slug']!r} already exists.")
     if Deployment.objects.filter(workspace=workspace, slug=data["slug"]).exists():
-        raise Conflict(f"A deployment {data['slug']!r} already exists.")
-    return Deployment.objects.create(workspace=workspace, created_by=user, **data)
+        raise taken
+    try:
+        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
+            return Deployment.objects.create(workspace=workspace, created_by=user, **data)
+    except IntegrityError:
+        raise taken from None
 
 
 @transaction.atomic
@@ -84,14 +89,19 @@ def deployment_update(*, deployment: Deployment, **data: Any) -> Deployment:
     merged.update({k: v for k, v in data.items() if k in merged})
     _check_target(workspace=deployment.workspace, data=merged)
     slug = data.get("slug", deployment.slug)
+    taken = Conflict(f"A deployment {slug!r} already exists.")
     if (
         slug != deployment.slug
         and Deployment.objects.filter(workspace_id=deployment.workspace_id, slug=slug).exists()
     ):
-        raise Conflict(f"A deployment {data['slug']!r} already exists.")
+        raise taken
     for name, value in data.items():
         setattr(deployment, name, value)
-    deployment.save()
+    try:
+        with transaction.atomic():  # a concurrent rename to the same slug loses here: 409, not a 500
+            deployment.save()
+    except IntegrityError:
+        raise taken from None
     return deployment
 
 
@@ -326,6 +336,13 @@ def _admit(request: RunRequest, version: WorkflowVersion | None) -> Admitted:
 
         enqueue_on_commit(deployment_run_execute, str(run.id), robust=True)
     return admitted
+
+
+def idempotency_records_purge() -> int:
+    """Delete ``Idempotency-Key`` records older than the replay window (a periodic task); returns how many."""
+    horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=horizon).delete()
+    return deleted
 
 
 def deployment_paused_check(*, deployment: Deployment) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.deployments.execution import execute_on_worker
 from llmops.deployments.payloads import run_payload
+from llmops.deployments.services import idempotency_records_purge
 from llmops.deployments.webhooks import WebhookFailed, webhook_send, webhook_target
 from llmops.runs.models import Run
 from workflows import BlockedURLError
@@ -58,3 +59,9 @@ def deployment_webhook_deliver(self: object, run_id: str) -> None:
         )
     except BlockedURLError as exc:  # not transient: never retried
         logger.warning("webhook of run %s refused by the SSRF guard: %s", run_id, exc)
+
+
+@shared_task(name="llmops.deployments.idempotency_purge", ignore_result=True)
+def idempotency_records_purge_task() -> int:
+    """Forget ``Idempotency-Key`` records past their window (beat, hourly)."""
+    return idempotency_records_purge()

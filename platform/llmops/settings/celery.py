@@ -41,4 +41,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "llmops.runs.sweep",
         "schedule": float(env_int("LLMOPS_RUN_SWEEP_SECONDS", 5, minimum=1)),
     },
+    # Idempotency-Key records older than LLMOPS_IDEMPOTENCY_HOURS can no longer replay: delete them hourly.
+    "deployments-idempotency-purge": {"task": "llmops.deployments.idempotency_purge", "schedule": 3600.0},
 }
