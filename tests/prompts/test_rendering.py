@@ -168,3 +168,33 @@ async def test_engine_resolver_renders_pinned_versions(workspace: Workspace) -> 
     with pytest.raises(ValidationError) as missing:
         await resolver.render("p", {}, context)
     assert list(missing.value.fields) == ["variables.topic"]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_label_moved_mid_run_does_not_change_the_version_that_run_renders(
+    workspace: Workspace,
+) -> None:
+    from asgiref.sync import sync_to_async
+
+    from llmops.core import services as versioning
+
+    def publish_two_versions_labelled_v1() -> Any:
+        prompt = published_prompt(workspace=workspace, slug="p", draft=chat_content())
+        prompt.draft = chat_content(messages=[{"role": "user", "content": "Explain {{ topic }}."}])
+        prompt.save()
+        versioning.version_publish(resource=prompt, user=None)
+        versioning.label_set(resource=prompt, name="production", number=1, user=None)
+        return prompt
+
+    prompt = await sync_to_async(publish_two_versions_labelled_v1)()
+    resolver = PlatformPromptResolver(workspace)
+    run, other_run = CallContext(run_id="run-1", node_id="a"), CallContext(run_id="run-2", node_id="a")
+    first = await resolver.render("p@production", {"topic": "owls"}, run)
+    await sync_to_async(versioning.label_set)(resource=prompt, name="production", number=2, user=None)
+    later_node = await resolver.render(
+        "p@production", {"topic": "bats"}, CallContext(run_id="run-1", node_id="b")
+    )
+    assert (first.version, later_node.version) == ("1", "1")
+    assert later_node.messages[-1].content == "Tell me about bats."
+    # another run resolves the label afresh
+    assert (await resolver.render("p@production", {"topic": "owls"}, other_run)).version == "2"
