@@ -1,33 +1,400 @@
-"""Chain deployments: a chain call attributed to the deployment, key and end user (no ``Run`` row: chains
-run to completion in the request, like the studio's chain run API)."""
+"""Chain deployments: a chain call attributed to the deployment, key and end user.
+
+A chain call has no ``Run`` row: it runs inside the request, like the studio's chain run API. What a workflow
+call gets from its run row, a chain call gets here:
+
+- ``Idempotency-Key``: the same ``IdempotencyRecord`` and ``services.idempotency_claim`` as workflow calls.
+  The call that records the key runs the chain and stores its response body in the record's ``result``; the
+  same key and body later get that body back without a model call (a stream replays it as one delta, with
+  the same ids), another body gets 422, and a duplicate sent while the first still runs gets 409. A call
+  that fails (bad inputs, a model error, an answer its parser refuses) forgets the key: it produced nothing
+  to replay, and a retry with that key should run. A record whose caller died mid-call (no live lease, see
+  below, and older than one lease) is taken over, compare-and-set, by the next duplicate: a crash never pins
+  a key at 409 for the whole replay window.
+- ``max_concurrent_runs``: each call holds a leased slot in the deployment's in-flight set, renewed while it
+  runs and released when it ends, however it ends (``llmops.deployments.limits`` says why a lease).
+- Streaming: ``ChainExecutor.stream`` hands over the gateway's deltas as the model produces them, sent as
+  ``text_chunk`` events (``/v1/workflows/{slug}/run``, the workflow runs' SSE vocabulary and framing) or
+  ``chat.completion.chunk`` deltas (``/v1/chat/completions``). A chain with a JSON or list parser, or with
+  output moderation, streams only its final result, in one delta, after it was parsed and checked.
+
+Usage rows are written by the gateway as before, with the deployment, key and end user; their run id is
+the call's id (``chain-<hex>``).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
+import time
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import Any, Protocol
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
+from django.utils import timezone
 
-from llmops.deployments.models import ApiKey, Deployment
+from llmops.core.errors import Conflict, LLMOpsError
+from llmops.deployments import services
+from llmops.deployments.limits import chain_slot_held, chain_slot_release, chain_slot_renew, chain_slot_take
+from llmops.deployments.models import ApiKey, Deployment, IdempotencyRecord
+from llmops.deployments.payloads import completion_body, completion_chunk, openai_usage
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.studio.chain_runner import ChainExecutor, ChainOutcome
-from llmops.studio.chain_selectors import chain_snapshot
-from workflows import CallContext
+from llmops.runs.streaming import sse_frame
+from llmops.studio.chain_runner import ChainExecutor, ChainOutcome, PreparedChain
+from llmops.studio.chain_selectors import ChainSnapshot, chain_snapshot
+from workflows import CallContext, ErrorEvent, RunFinished, TextChunk, Usage
+
+logger = logging.getLogger(__name__)
+ChainItem = str | ChainOutcome  # a delta of the answer, or the call's outcome (last)
 
 
-def chain_call(
-    *, deployment: Deployment, key: ApiKey, inputs: dict[str, Any], end_user: str, conversation_id: str | None
-) -> ChainOutcome:
-    """Run the deployed chain version once; usage rows carry the deployment, key and end user."""
-    chain = deployment.chain
-    assert chain is not None
-    workspace = key.workspace
-    snapshot = chain_snapshot(chain=chain, version=deployment.version)
-    run_id = f"chain-{uuid.uuid4().hex}"
-    gateway = PlatformModelGateway(
-        workspace=workspace, source="api", run_id=run_id, node_id=chain.slug,
-        deployment_id=str(deployment.pk), api_key_id=str(key.pk), end_user=end_user,
-    )  # fmt: skip
-    context = CallContext(run_id, chain.slug, user_id=end_user or None, workspace_id=str(workspace.pk))
-    executor = ChainExecutor(workspace, gateway, context, metered_run_id=run_id)
-    return async_to_sync(executor.execute)(snapshot, inputs, conversation_id=conversation_id)
+@dataclass
+class ChainCall:
+    """One call of a chain deployment: admitted (holding ``slot``), or answered by an earlier one (``replay``)."""
+
+    deployment: Deployment
+    key: ApiKey
+    end_user: str
+    snapshot: ChainSnapshot
+    id: str = field(default_factory=lambda: f"chain-{uuid.uuid4().hex}")  # also its usage rows' run id
+    slot: str = ""  # its member of the deployment's in-flight set
+    record_id: int | None = None  # the IdempotencyRecord it answers for
+    replay: dict[str, Any] | None = None  # the stored body of the earlier call with the same key and body
+    stored: bool = False
+    settled: bool = False
+    started: float = field(default_factory=time.perf_counter)
+
+    @cached_property
+    def executor(self) -> ChainExecutor:
+        """The chain executor metering under this call's id, with the deployment, key and end user."""
+        workspace, slug = self.key.workspace, self.snapshot.chain.slug
+        gateway = PlatformModelGateway(
+            workspace=workspace, source="api", run_id=self.id, node_id=slug, deployment_id=str(self.deployment.pk),
+            api_key_id=str(self.key.pk), end_user=self.end_user,
+        )  # fmt: skip
+        context = CallContext(self.id, slug, user_id=self.end_user or None, workspace_id=str(workspace.pk))
+        return ChainExecutor(workspace, gateway, context, metered_run_id=self.id)
+
+    @property
+    def elapsed_ms(self) -> float:
+        """Milliseconds since the call was admitted."""
+        return (time.perf_counter() - self.started) * 1000
+
+
+# --- admission ---------------------------------------------------------------------------------------------
+def chain_call_admit(
+    *, deployment: Deployment, key: ApiKey, end_user: str, idempotency_key: str, body: Any
+) -> ChainCall:
+    """Resolve the chain version, replay or record the ``Idempotency-Key``, then take a concurrency slot
+    (``RateLimited`` when the deployment's ``max_concurrent_runs`` calls are in flight)."""
+    assert deployment.chain is not None
+    snapshot = chain_snapshot(chain=deployment.chain, version=deployment.version)
+    call = ChainCall(deployment, key, end_user, snapshot)
+    if idempotency_key:
+        record = _idempotency_record(call, idempotency_key, body)
+        if record.result is not None:
+            call.replay = record.result
+            return call
+        call.record_id = record.pk
+    call.slot = _record_slot(call.record_id) if call.record_id else call.id
+    try:
+        chain_slot_take(deployment=deployment, member=call.slot)
+    except BaseException:
+        call.slot = ""
+        _settle(call)
+        raise
+    return call
+
+
+def _record_slot(record_id: int) -> str:
+    # The slot of a call with a key is named by its record, so a duplicate can tell whether it still runs.
+    return f"idempotency-{record_id}"
+
+
+def _idempotency_record(call: ChainCall, idempotency_key: str, body: Any) -> IdempotencyRecord:
+    record, created = services.idempotency_claim(
+        key=call.key, idempotency_key=idempotency_key, deployment=call.deployment, body=body
+    )
+    if created or record.result is not None:
+        return record
+    lease = timedelta(seconds=settings.LLMOPS_API_CHAIN_LEASE_SECONDS)
+    abandoned = record.created_at < timezone.now() - lease and not chain_slot_held(
+        deployment=call.deployment, member=_record_slot(record.pk)
+    )
+    # Its caller died mid-call: take the key over (compare-and-set, so only one duplicate does).
+    if not abandoned or not IdempotencyRecord.objects.filter(
+        pk=record.pk, result__isnull=True, created_at=record.created_at
+    ).update(created_at=timezone.now()):
+        raise Conflict(services.IDEMPOTENCY_IN_FLIGHT)
+    return record
+
+
+def _store(call: ChainCall, body: dict[str, Any]) -> None:
+    if call.record_id is not None:
+        IdempotencyRecord.objects.filter(pk=call.record_id).update(result=body)
+    call.stored = True
+
+
+def _settle(call: ChainCall) -> None:
+    """The call ended: free its slot, and forget its key unless a result was stored (once; idempotent)."""
+    if call.settled:
+        return
+    call.settled = True
+    if call.slot:
+        chain_slot_release(deployment=call.deployment, member=call.slot)
+        call.slot = ""
+    if call.record_id is not None and not call.stored:
+        IdempotencyRecord.objects.filter(pk=call.record_id, result__isnull=True).delete()
+
+
+@asynccontextmanager
+async def _leased(call: ChainCall) -> AsyncIterator[None]:
+    """Renew the call's slot while the body runs (a process that dies stops renewing: the slot frees itself)."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(settings.LLMOPS_API_CHAIN_LEASE_SECONDS / 3)
+            try:
+                chain_slot_renew(deployment=call.deployment, member=call.slot)
+            except Exception:  # Redis away for a moment: the call goes on, its lease may lapse
+                logger.warning("could not renew the slot of chain call %s", call.id, exc_info=True)
+
+    task = asyncio.ensure_future(renew())
+    try:
+        yield
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+# --- replies -------------------------------------------------------------------------------------------------
+class ChainReply(Protocol):
+    """How one endpoint shows a chain call: its response body, and that body as SSE frames."""
+
+    def body(self, outcome: ChainOutcome) -> dict[str, Any]:
+        """The blocking response body (stored for replays, streamed or not)."""
+
+    def opening(self) -> list[str]:
+        """Frames sent before the answer."""
+
+    def delta(self, text: str) -> str:
+        """A frame of answer text."""
+
+    def closing(self, body: dict[str, Any], *, streamed: bool) -> list[str]:
+        """The frames that end a stream that produced ``body`` (its text too, when not ``streamed``)."""
+
+    def failure(self, code: str, message: str) -> list[str]:
+        """The frames that end a stream that failed."""
+
+    def ping(self) -> str:
+        """A keep-alive frame."""
+
+
+class RunReply:
+    """``/v1/workflows/{slug}/run``: a ``chain_result`` body; SSE events numbered like a workflow run's
+    (``run_started``, ``text_chunk``, ``run_finished`` with the body as ``outputs``, ``error``)."""
+
+    def __init__(self, call: ChainCall, inputs: dict[str, Any]) -> None:
+        self.call = call
+        self.inputs = inputs
+        self.id = str(call.replay["id"]) if call.replay else call.id
+        self.node_id = call.snapshot.chain.slug
+        self.seq = 0
+
+    def _frame(self, event: dict[str, Any]) -> str:
+        self.seq += 1
+        return sse_frame({"seq": self.seq, **event})
+
+    def body(self, outcome: ChainOutcome) -> dict[str, Any]:
+        return {"object": "chain_result", "id": self.id, "deployment_id": self.call.deployment.pk,
+                **outcome.to_dict()}  # fmt: skip
+
+    def opening(self) -> list[str]:
+        return [self._frame({"type": "run_started", "run_id": self.id, "at": time.time(),
+                             "chain": self.node_id, "inputs": self.inputs, "resumed": False})]  # fmt: skip
+
+    def delta(self, text: str) -> str:
+        return self._frame(TextChunk(run_id=self.id, node_id=self.node_id, text=text).to_dict())
+
+    def closing(self, body: dict[str, Any], *, streamed: bool) -> list[str]:
+        frames = [] if streamed or not body.get("text") else [self.delta(str(body["text"]))]
+        finished = RunFinished(run_id=self.id, status="succeeded", outputs=body, elapsed_ms=self.call.elapsed_ms,
+                               usage=Usage.from_dict(body.get("usage")), steps=1)  # fmt: skip
+        return [*frames, self._frame(finished.to_dict())]
+
+    def failure(self, code: str, message: str) -> list[str]:
+        error = ErrorEvent(run_id=self.id, error_type=code, message=message, node_id=self.node_id)
+        finished = RunFinished(run_id=self.id, status="failed", outputs={}, elapsed_ms=self.call.elapsed_ms,
+                               error={"type": code, "message": message})  # fmt: skip
+        return [self._frame(error.to_dict()), self._frame(finished.to_dict())]
+
+    def ping(self) -> str:
+        return sse_frame(None)
+
+
+class ChatReply:
+    """``/v1/chat/completions``: a ``chat.completion`` body; ``chat.completion.chunk`` frames, the finish
+    chunk, the usage chunk (``stream_options.include_usage``) and ``data: [DONE]``."""
+
+    def __init__(self, call: ChainCall, *, model: str, include_usage: bool) -> None:
+        self.id = str(call.replay["id"]) if call.replay else "chatcmpl-" + call.id.removeprefix("chain-")
+        self.model = model
+        self.include_usage = include_usage
+
+    def _chunk(self, delta: dict[str, Any] | None, **extra: Any) -> str:
+        return completion_chunk(completion_id=self.id, model=self.model, delta=delta, **extra)
+
+    def body(self, outcome: ChainOutcome) -> dict[str, Any]:
+        text = outcome.text if outcome.verdict is None else outcome.verdict.message
+        usage = openai_usage(outcome.usage.prompt_tokens, outcome.usage.completion_tokens,
+                             outcome.cost or Decimal(0))  # fmt: skip
+        return completion_body(completion_id=self.id, model=self.model, text=text, finish="stop", usage=usage)
+
+    def opening(self) -> list[str]:
+        return [self._chunk({"role": "assistant", "content": ""})]
+
+    def delta(self, text: str) -> str:
+        return self._chunk({"content": text})
+
+    def closing(self, body: dict[str, Any], *, streamed: bool) -> list[str]:
+        frames = [] if streamed else [self.delta(str(body["choices"][0]["message"]["content"]))]
+        frames.append(self._chunk({}, finish="stop"))
+        if self.include_usage:
+            frames.append(self._chunk(None, usage=body["usage"]))
+        return [*frames, "data: [DONE]\n\n"]
+
+    def failure(self, code: str, message: str) -> list[str]:
+        # The error object OpenAI sends mid-stream (the SDKs raise it), in our code/message shape.
+        error = json.dumps({"error": {"code": code, "message": message}})
+        return [f"data: {error}\n\n", "data: [DONE]\n\n"]
+
+    def ping(self) -> str:
+        return ": ping\n\n"
+
+
+# --- running -------------------------------------------------------------------------------------------------
+def chain_call_blocking(
+    call: ChainCall, inputs: dict[str, Any], *, conversation_id: str | None, reply: ChainReply
+) -> dict[str, Any]:
+    """Run the chain and return the response body (stored for the key, if any); or the replayed body."""
+    if call.replay is not None:
+        return call.replay
+    try:
+        outcome = async_to_sync(_execute)(call, inputs, conversation_id)
+        body = reply.body(outcome)
+        _store(call, body)
+        return body
+    finally:
+        _settle(call)
+
+
+async def _execute(call: ChainCall, inputs: dict[str, Any], conversation_id: str | None) -> ChainOutcome:
+    async with _leased(call):
+        return await call.executor.execute(call.snapshot, inputs, conversation_id=conversation_id)
+
+
+def chain_call_stream(
+    call: ChainCall, inputs: dict[str, Any], *, conversation_id: str | None, reply: ChainReply
+) -> AsyncIterator[str]:
+    """The SSE frames of a streamed call (or of the replayed body). The chain is prepared here, before the
+    response starts, so bad inputs are a 400 like in blocking mode, not an event."""
+    if call.replay is not None:
+        return _frames_of([*reply.opening(), *reply.closing(call.replay, streamed=False)])
+    try:
+        prepared = async_to_sync(_prepare)(call, inputs, conversation_id)
+    except BaseException:
+        _settle(call)
+        raise
+    return _stream(call, prepared, reply)
+
+
+async def _frames_of(frames: list[str]) -> AsyncIterator[str]:
+    for frame in frames:
+        yield frame
+
+
+async def _prepare(
+    call: ChainCall, inputs: dict[str, Any], conversation_id: str | None
+) -> PreparedChain | ChainOutcome:
+    async with _leased(call):
+        return await call.executor.prepare(call.snapshot, inputs, conversation_id=conversation_id)
+
+
+async def _stream(
+    call: ChainCall, prepared: PreparedChain | ChainOutcome, reply: ChainReply
+) -> AsyncIterator[str]:
+    try:
+        for frame in reply.opening():
+            yield frame
+        streamed, closing = False, []
+        try:
+            async for item in _items(call, prepared):
+                if item is None:
+                    yield reply.ping()
+                elif isinstance(item, str):
+                    streamed = True
+                    yield reply.delta(item)
+                else:
+                    body = reply.body(item)
+                    await sync_to_async(_store)(call, body)
+                    closing = reply.closing(body, streamed=streamed)
+        except LLMOpsError as exc:
+            closing = reply.failure(exc.code, exc.message)
+        except Exception as exc:  # a stream has no status line left to fail with: report, then end cleanly
+            logger.exception("chain deployment stream failed")
+            closing = reply.failure("internal", f"{type(exc).__name__}: {exc}"[:500])
+        # Settled before the last frames: a client that reads the end and calls again finds the slot free
+        # and the result stored.
+        await sync_to_async(_settle)(call)
+        for frame in closing:
+            yield frame
+    finally:
+        await sync_to_async(_settle)(call)
+
+
+_END = object()
+
+
+async def _items(call: ChainCall, prepared: PreparedChain | ChainOutcome) -> AsyncIterator[ChainItem | None]:
+    """The call's deltas and outcome, produced by a task of its own (the model stream lives in one task) and
+    handed over through a queue; ``None`` marks a keep-alive tick. A client that goes away cancels the task."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def produce() -> None:
+        try:
+            async with _leased(call):
+                if isinstance(prepared, ChainOutcome):
+                    queue.put_nowait(prepared)
+                else:
+                    async for item in call.executor.stream(prepared):
+                        queue.put_nowait(item)
+        except Exception as exc:
+            queue.put_nowait(exc)
+        else:
+            queue.put_nowait(_END)
+
+    task = asyncio.ensure_future(produce())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), settings.LLMOPS_API_KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)

@@ -128,12 +128,14 @@ class ApiKey(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """An ``Idempotency-Key`` seen from one API key: the body's hash and the run it started."""
+    """An ``Idempotency-Key`` seen from one API key: the body's hash and what it produced: the run it started
+    (a workflow call) or the response body it answered (``result``, a chain call; empty while it runs)."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     body_hash = models.CharField(max_length=64)
     run = models.ForeignKey("runs.Run", null=True, on_delete=models.CASCADE, related_name="+")
+    result = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -52,6 +52,7 @@ FAST_NODE_TYPES = frozenset(
     {"start", "end", "answer", "template", "if_else", "variable_aggregator", "list_operator"}
 )
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+IDEMPOTENCY_IN_FLIGHT = "A request with this Idempotency-Key is still being processed."
 
 
 # --- deployments -------------------------------------------------------------------------------------------
@@ -252,32 +253,50 @@ def _body_hash(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _idempotent_replay(request: RunRequest) -> Run | None:
-    """Record the idempotency key; return the earlier run when it was seen with the same body."""
+def idempotency_claim(
+    *, key: ApiKey, idempotency_key: str, deployment: Deployment, body: Any
+) -> tuple[IdempotencyRecord, bool]:
+    """Record an ``Idempotency-Key`` (``True``: new, this call owns it) or return the earlier record of the
+    same key and body (``False``); the same key with another body is ``UnprocessableEntity`` (422).
+
+    Used by workflow calls (the record points at the run) and chain calls (it stores the response body).
+    """
     # The deployment is part of what is replayed: the same key and body sent to another slug is a new call.
-    digest = _body_hash({"deployment": request.deployment.pk, "body": request.body})
+    digest = _body_hash({"deployment": deployment.pk, "body": body})
     horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
-    IdempotencyRecord.objects.filter(
-        api_key=request.key, key=request.idempotency_key, created_at__lt=horizon
-    ).delete()
-    try:
-        # A concurrent request with the same key blocks on the unique index until the first one commits.
-        with transaction.atomic():
-            IdempotencyRecord.objects.create(
-                api_key=request.key, key=request.idempotency_key, body_hash=digest
+    IdempotencyRecord.objects.filter(api_key=key, key=idempotency_key, created_at__lt=horizon).delete()
+    record = None
+    while record is None:
+        try:
+            # A concurrent request with the same key blocks on the unique index until the first one commits.
+            with transaction.atomic():
+                created = IdempotencyRecord.objects.create(api_key=key, key=idempotency_key, body_hash=digest)
+            return created, True
+        except IntegrityError:
+            # None when the holder forgot it meanwhile (a chain call that failed): claim it again.
+            record = (
+                IdempotencyRecord.objects.select_related("run")
+                .filter(api_key=key, key=idempotency_key)
+                .first()
             )
-        return None
-    except IntegrityError:
-        record = IdempotencyRecord.objects.select_related("run").get(
-            api_key=request.key, key=request.idempotency_key
-        )
     if record.body_hash != digest:
         raise UnprocessableEntity(
             "This Idempotency-Key was used with a different request body.",
             fields={"Idempotency-Key": ["Reused with a different body."]},
         )
+    return record, False
+
+
+def _idempotent_replay(request: RunRequest) -> Run | None:
+    """Record the idempotency key; return the earlier run when it was seen with the same body."""
+    record, created = idempotency_claim(
+        key=request.key, idempotency_key=request.idempotency_key, deployment=request.deployment,
+        body=request.body,
+    )  # fmt: skip
+    if created:
+        return None
     if record.run is None:
-        raise Conflict("A request with this Idempotency-Key is still being processed.")
+        raise Conflict(IDEMPOTENCY_IN_FLIGHT)
     return record.run
 
 

@@ -9,6 +9,8 @@
 - ``LLMOPS_WEBHOOK_ALLOWLIST``: private hosts/CIDRs webhooks may reach anyway (empty: public addresses only).
 - ``LLMOPS_WEBHOOK_MAX_RETRIES`` / ``LLMOPS_WEBHOOK_TIMEOUT_SECONDS``: delivery retries (exponential backoff).
 - ``LLMOPS_IDEMPOTENCY_HOURS``: how long an ``Idempotency-Key`` is remembered.
+- ``LLMOPS_API_CHAIN_LEASE_SECONDS``: the lease of a chain call's concurrency slot, renewed while the call
+  runs; a slot of a process that died frees itself after this long.
 """
 
 from __future__ import annotations
@@ -24,3 +26,4 @@ LLMOPS_WEBHOOK_ALLOWLIST = env_list("LLMOPS_WEBHOOK_ALLOWLIST", [])
 LLMOPS_WEBHOOK_MAX_RETRIES = env_int("LLMOPS_WEBHOOK_MAX_RETRIES", 8, minimum=0)
 LLMOPS_WEBHOOK_TIMEOUT_SECONDS = env_int("LLMOPS_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
 LLMOPS_IDEMPOTENCY_HOURS = env_int("LLMOPS_IDEMPOTENCY_HOURS", 24, minimum=1)
+LLMOPS_API_CHAIN_LEASE_SECONDS = env_int("LLMOPS_API_CHAIN_LEASE_SECONDS", 30, minimum=1)

@@ -1,13 +1,14 @@
 """Running a chain: moderate, retrieve, render with memory, call the model, moderate, parse, remember.
 
-:class:`ChainExecutor` does one run; :func:`llmops.studio.chain_services.chain_run` drives it for the API and
-:class:`PlatformChainRunner` is the engine's ``ChainRunner`` port (the chain node of a workflow).
+:class:`ChainExecutor` does one run (``execute``; or ``prepare`` then ``stream`` for a streamed answer);
+:func:`llmops.studio.chain_services.chain_run` drives it for the API and :class:`PlatformChainRunner` is the
+engine's ``ChainRunner`` port (the chain node of a workflow).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -74,6 +75,22 @@ class ChainOutcome:
         if self.verdict is not None:
             return ChainResult(output=self.verdict.to_dict(), text=self.verdict.message, usage=self.usage)
         return ChainResult(output=self.output, text=self.text, usage=self.usage)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedChain:
+    """A chain run up to its model call: the request to send, and what the rest of the run needs."""
+
+    snapshot: ChainSnapshot
+    request: ChatRequest
+    user_text: str
+    conversation_id: str | None
+
+    @property
+    def streams_text(self) -> bool:
+        """Whether the answer may be shown while it is produced: plain text, no output moderation."""
+        content = self.snapshot.content
+        return content.output_parser.type == "text" and not (content.moderation and content.moderation.output)
 
 
 def _inputs_error(exc: ValidationError) -> ValidationError:
@@ -151,10 +168,11 @@ class ChainExecutor:
         rules = config.input if stage == "input" else config.output
         return await moderate(stage, rules, text, endpoint_moderator(self.workspace))
 
-    async def execute(
+    async def prepare(
         self, snapshot: ChainSnapshot, inputs: Mapping[str, Any], *, conversation_id: str | None
-    ) -> ChainOutcome:
-        """Run ``snapshot`` with ``inputs``; memory (if configured) is keyed by ``conversation_id``."""
+    ) -> PreparedChain | ChainOutcome:
+        """Everything before the model call: moderate the inputs, retrieve, load memory and render. Returns
+        the request to send, or the outcome of an input moderation block."""
         content, version = snapshot.content, snapshot.version_label
         moderation = content.moderation or ModerationConfig()
         if content.memory and not conversation_id:
@@ -174,17 +192,50 @@ class ChainExecutor:
             context=self.context,
             parameters={**rendered.parameters, **content.parameters},
         )
-        result = await self.gateway.chat(request)
+        return PreparedChain(snapshot, request, user_text, conversation_id)
+
+    async def finish(self, prepared: PreparedChain, text: str, usage: Usage) -> ChainOutcome:
+        """Everything after the model call: moderate the answer, parse it, remember the turn, price it."""
+        snapshot, conversation_id = prepared.snapshot, prepared.conversation_id
+        content, version = snapshot.content, snapshot.version_label
         notes = tuple(self.notes)
-        if verdict := await self._moderate("output", moderation, result.text):
-            return ChainOutcome(None, "", version, result.usage, conversation_id, verdict, notes=notes)
-        output = output_parse(content.output_parser, result.text)
+        moderation = content.moderation or ModerationConfig()
+        if verdict := await self._moderate("output", moderation, text):
+            return ChainOutcome(None, "", version, usage, conversation_id, verdict, notes=notes)
+        output = output_parse(content.output_parser, text)
         if content.memory and conversation_id:
-            await sync_to_async(_remember)(snapshot, conversation_id, user_text, result.text)
+            await sync_to_async(_remember)(snapshot, conversation_id, prepared.user_text, text)
         cost = None
         if self.metered_run_id:
             cost = await recorded_cost(workspace=self.workspace, run_id=self.metered_run_id)
-        return ChainOutcome(output, result.text, version, result.usage, conversation_id, None, cost, notes)
+        return ChainOutcome(output, text, version, usage, conversation_id, None, cost, notes)
+
+    async def execute(
+        self, snapshot: ChainSnapshot, inputs: Mapping[str, Any], *, conversation_id: str | None
+    ) -> ChainOutcome:
+        """Run ``snapshot`` with ``inputs``; memory (if configured) is keyed by ``conversation_id``."""
+        prepared = await self.prepare(snapshot, inputs, conversation_id=conversation_id)
+        if isinstance(prepared, ChainOutcome):
+            return prepared
+        result = await self.gateway.chat(prepared.request)
+        return await self.finish(prepared, result.text, result.usage)
+
+    async def stream(self, prepared: PreparedChain) -> AsyncIterator[str | ChainOutcome]:
+        """The model's answer through the gateway's stream: text deltas as they arrive, then the outcome.
+
+        Only a chain whose answer is plain text and unmoderated streams deltas (``prepared.streams_text``).
+        A JSON or list parser, or output moderation, needs the whole answer before any of it may be shown:
+        such a chain yields no delta, only the outcome (callers send its final, parsed and checked result).
+        """
+        parts: list[str] = []
+        usage: Usage | None = None
+        async for chunk in self.gateway.stream(prepared.request):
+            if chunk.text:
+                parts.append(chunk.text)
+                if prepared.streams_text:
+                    yield chunk.text
+            usage = chunk.usage or usage
+        yield await self.finish(prepared, "".join(parts), usage or Usage())
 
 
 def _remember(snapshot: ChainSnapshot, conversation_id: str, user_text: str, answer: str) -> None:

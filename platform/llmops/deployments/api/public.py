@@ -30,7 +30,13 @@ from llmops.deployments.api.serializers import (
     PublicRunSerializer,
     RunCallSerializer,
 )
-from llmops.deployments.chains import chain_call
+from llmops.deployments.chains import (
+    ChatReply,
+    RunReply,
+    chain_call_admit,
+    chain_call_blocking,
+    chain_call_stream,
+)
 from llmops.deployments.chat import chat_inputs_for_chain, chat_turn_for_workflow
 from llmops.deployments.execution import inline_events, run_inline, wait_finished
 from llmops.deployments.limits import rate_take
@@ -80,6 +86,10 @@ def _sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
+
+
+def _idempotency_key(request: Request) -> str:
+    return request.headers.get("Idempotency-Key", "")[:255]
 
 
 def _fresh_run(run_id: Any) -> Run:
@@ -171,7 +181,8 @@ class WorkflowRunView(PublicAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Same key and body within 24 h: the same run.",
+                description="Same key and body within 24 h: the same run (a chain deployment: the same "
+                "result); another body: 422; while the first call runs: 409.",
             )
         ],
         responses={
@@ -214,14 +225,13 @@ class WorkflowRunView(PublicAPIView):
         deployment = self.deployment(slug, Scope.RUN)
         data = self.validated(RunCallSerializer)
         mode = data["response_mode"]
+        webhook_url = self._webhook_url(data, mode)
         if deployment.chain_id:
             return self._chain(deployment, data)
-        webhook_url = self._webhook_url(data, mode)
         admitted = services.deployment_run_admit(
             request=services.RunRequest(
                 deployment=deployment, key=self.key, inputs=data["inputs"], mode=mode, end_user=data["user"],
-                webhook_url=webhook_url, idempotency_key=request.headers.get("Idempotency-Key", "")[:255],
-                body=data,
+                webhook_url=webhook_url, idempotency_key=_idempotency_key(request), body=data,
             )
         )  # fmt: skip
         if mode == "streaming":
@@ -250,14 +260,18 @@ class WorkflowRunView(PublicAPIView):
             ) from None
         return url
 
-    def _chain(self, deployment: Deployment, data: dict[str, Any]) -> Response:
-        if data["response_mode"] != "blocking":
+    def _chain(self, deployment: Deployment, data: dict[str, Any]) -> Response | StreamingHttpResponse:
+        if data["response_mode"] == "async":
             raise ValidationError(
-                "Chain deployments answer in blocking mode.", fields={"response_mode": ["Use blocking."]}
+                "Chain deployments answer in blocking or streaming mode.",
+                fields={"response_mode": ["Use blocking or streaming."]},
             )
-        outcome = chain_call(deployment=deployment, key=self.key, inputs=data["inputs"], end_user=data["user"],
-                             conversation_id=None)  # fmt: skip
-        return Response({"object": "chain_result", "deployment_id": deployment.pk, **outcome.to_dict()})
+        call = chain_call_admit(deployment=deployment, key=self.key, end_user=data["user"],
+                                idempotency_key=_idempotency_key(self.request), body=data)  # fmt: skip
+        reply = RunReply(call, data["inputs"])
+        if data["response_mode"] == "streaming":
+            return _sse_response(chain_call_stream(call, data["inputs"], conversation_id=None, reply=reply))
+        return Response(chain_call_blocking(call, data["inputs"], conversation_id=None, reply=reply))
 
 
 class RunDetailView(PublicAPIView):
@@ -318,6 +332,9 @@ class ChatCompletionsView(PublicAPIView):
         request=ChatCompletionSerializer,
         responses={200: OpenApiResponse(description="chat.completion, or chat.completion.chunk SSE ending "
                                         "with `data: [DONE]`; usage carries our `cost` too")},
+        parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                     description="Chain deployments: same key and body within 24 h: the same "
+                                     "completion; another body: 422; while the first call runs: 409.")],
         examples=[OpenApiExample("chat", request_only=True, value={
             "model": "support-bot", "messages": [{"role": "user", "content": "Hi!"}], "stream": True,
             "stream_options": {"include_usage": True}})],
@@ -325,9 +342,9 @@ class ChatCompletionsView(PublicAPIView):
     def post(self, request: Request) -> Response | StreamingHttpResponse:
         data = self.validated(ChatCompletionSerializer)
         deployment = self.deployment(data["model"], Scope.CHAT)
-        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         if deployment.chain_id:
-            return self._chain(deployment, data, completion_id)
+            return self._chain(deployment, data)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
         version = services.deployment_version(deployment=deployment)
         turn = chat_turn_for_workflow(version.content, data["messages"], data["inputs"])
         mode = "streaming" if data["stream"] else "blocking"
@@ -353,34 +370,18 @@ class ChatCompletionsView(PublicAPIView):
         return Response(completion_body(completion_id=completion_id, model=data["model"],
                                         text=answer_text(run.outputs), finish="stop", usage=usage))  # fmt: skip
 
-    def _chain(
-        self, deployment: Deployment, data: dict[str, Any], completion_id: str
-    ) -> Response | StreamingHttpResponse:
-        outcome = chain_call(
-            deployment=deployment, key=self.key, inputs=chat_inputs_for_chain(data["messages"], data["inputs"]),
-            end_user=data["user"], conversation_id=data["conversation_id"] or None,
-        )  # fmt: skip
-        text = outcome.text if outcome.verdict is None else outcome.verdict.message
-        usage = openai_usage(outcome.usage.prompt_tokens, outcome.usage.completion_tokens, outcome.cost or 0)  # type: ignore[arg-type]
-        model = data["model"]
-        if not data["stream"]:
-            return Response(
-                completion_body(
-                    completion_id=completion_id, model=model, text=text, finish="stop", usage=usage
-                )
-            )
+    def _chain(self, deployment: Deployment, data: dict[str, Any]) -> Response | StreamingHttpResponse:
+        call = chain_call_admit(deployment=deployment, key=self.key, end_user=data["user"],
+                                idempotency_key=_idempotency_key(self.request), body=data)  # fmt: skip
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-
-        async def frames() -> AsyncIterator[str]:
-            yield completion_chunk(
-                completion_id=completion_id, model=model, delta={"role": "assistant", "content": text}
+        reply = ChatReply(call, model=data["model"], include_usage=include_usage)
+        inputs = chat_inputs_for_chain(data["messages"], data["inputs"])
+        conversation_id = data["conversation_id"] or None
+        if data["stream"]:
+            return _sse_response(
+                chain_call_stream(call, inputs, conversation_id=conversation_id, reply=reply)
             )
-            yield completion_chunk(completion_id=completion_id, model=model, delta={}, finish="stop")
-            if include_usage:
-                yield completion_chunk(completion_id=completion_id, model=model, delta=None, usage=usage)
-            yield "data: [DONE]\n\n"
-
-        return _sse_response(frames())
+        return Response(chain_call_blocking(call, inputs, conversation_id=conversation_id, reply=reply))
 
 
 async def _chat_stream(
