@@ -308,3 +308,15 @@ def test_bad_chat_requests_are_400_naming_the_field(
     assert response.status_code == 400
     assert any(name.startswith(field) for name in response.json()["error"]["fields"])
     assert not Run.objects.exists()
+
+
+def test_a_chat_completion_with_an_idempotency_key_replays_the_same_run(client: APIClient) -> None:
+    body = {"model": "greet", "messages": [{"role": "user", "content": "Ada"}]}
+    first = client.post("/v1/chat/completions", body, format="json", HTTP_IDEMPOTENCY_KEY="chat-1")
+    again = client.post("/v1/chat/completions", body, format="json", HTTP_IDEMPOTENCY_KEY="chat-1")
+    assert first.json()["choices"][0]["message"]["content"] == "Hello Ada"
+    assert again.json()["choices"][0]["message"] == first.json()["choices"][0]["message"]
+    assert Run.objects.count() == 1
+    other = client.post("/v1/chat/completions", {**body, "messages": [{"role": "user", "content": "Bob"}]},
+                        format="json", HTTP_IDEMPOTENCY_KEY="chat-1")  # fmt: skip
+    assert (other.status_code, Run.objects.count()) == (422, 1)

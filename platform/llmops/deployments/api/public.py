@@ -333,8 +333,9 @@ class ChatCompletionsView(PublicAPIView):
         responses={200: OpenApiResponse(description="chat.completion, or chat.completion.chunk SSE ending "
                                         "with `data: [DONE]`; usage carries our `cost` too")},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                                     description="Chain deployments: same key and body within 24 h: the same "
-                                     "completion; another body: 422; while the first call runs: 409.")],
+                                     description="Same key and body within 24 h: the same run (a chain "
+                                     "deployment: the same completion); another body: 422; while the first "
+                                     "call runs: 409.")],
         examples=[OpenApiExample("chat", request_only=True, value={
             "model": "support-bot", "messages": [{"role": "user", "content": "Hi!"}], "stream": True,
             "stream_options": {"include_usage": True}})],
@@ -352,6 +353,7 @@ class ChatCompletionsView(PublicAPIView):
             request=services.RunRequest(
                 deployment=deployment, key=self.key, inputs=turn.inputs, mode=mode, end_user=data["user"],
                 query=turn.query, history=turn.history, conversation_id=data["conversation_id"], version=version,
+                idempotency_key=_idempotency_key(request), body=data,
             )
         )  # fmt: skip
         if data["stream"]:
