@@ -10,8 +10,10 @@ returned yet, and there is nothing to resume.
 
 What a caller and the console see is the same as for any run: a ``Run`` with its ``NodeRun`` rows and its
 numbered ``RunEvent`` sequence (``run_started`` ... ``run_finished``), created through the same deployment
-checks (inputs, concurrency limit). If the process dies before the commit, the call fails and leaves no
-trace, as if it had never arrived; a run is never half-written.
+checks (inputs; the concurrency limit refuses a call while ``max_concurrent_runs`` other runs of the deployment
+are unfinished, but an instant run never holds a slot itself: it is stored finished). If the process dies
+before the commit, the call fails and leaves no trace, as if it had never arrived; a run is never
+half-written.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from llmops.deployments.chat import chat_history
-from llmops.deployments.limits import concurrency_admit
+from llmops.deployments.limits import concurrency_check
 from llmops.deployments.models import DeploymentRun
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.store import STATUS, node_fields
@@ -129,6 +131,7 @@ def instant_run(
 ) -> InstantRun:
     """Execute a fast workflow in memory, then store the finished run in one transaction."""
     deployment = request.deployment
+    concurrency_check(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
     run_id = uuid.uuid4()
     recorder = _Recorder()
     events = async_to_sync(_execute)(graph, str(run_id), inputs, request, recorder)
@@ -152,7 +155,6 @@ def instant_run(
     else:  # the engine always records a final state; be defensive rather than store a "running" row
         run.status, run.error = RunStatus.FAILED, {"type": "EngineError", "message": "the run did not finish"}
     with transaction.atomic():
-        concurrency_admit(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
         run.save(force_insert=True)
         if request.query or request.history or request.conversation_id:
             DeploymentRun.objects.create(

@@ -131,6 +131,14 @@ def concurrency_admit(*, deployment_id: int, limit: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_ADMISSION_LOCK, deployment_id])
+    concurrency_check(deployment_id=deployment_id, limit=limit)
+
+
+def concurrency_check(*, deployment_id: int, limit: int) -> None:
+    """Refuse when ``limit`` runs of the deployment are unfinished, without taking the admission lock: for
+    instant runs, which are stored finished and so never hold a slot themselves (nothing to serialize)."""
+    if not limit:
+        return
     active = Run.objects.filter(
         status__in=(RunStatus.QUEUED, RunStatus.RUNNING), deployment_id=deployment_id
     ).count()
