@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import subprocess
+import threading
+import time
 from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection, connections, transaction
 from django.test import override_settings
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from llmops.accounts.models import Role, User, Workspace
+from llmops.core.errors import Conflict
 from llmops.knowledge.models import Document, DocumentStatus, KnowledgeBase
+from llmops.knowledge.services import knowledge_base_update
 from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.conftest import client_for
 from tests.knowledge.conftest import ingest_text, wait_document
@@ -58,6 +63,63 @@ def test_invalid_settings_are_refused_with_field_errors(workspace: Workspace, ow
     response = client_for(owner).post(BASE, body, format="json")
     assert response.status_code == 400
     assert set(response.json()["error"]["fields"]) >= {"retrieval.mode", "retrieval.top_k"}
+
+
+def _wait_for_a_blocked_insert(timeout: float = 10) -> None:
+    """Wait until another session of the test database waits on a lock (our uncommitted row)."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # activity is otherwise frozen per transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+
+
+def test_creating_a_taken_slug_is_a_conflict_even_when_two_requests_race(
+    workspace: Workspace, owner: User
+) -> None:
+    # given: another request has inserted "race" and not committed yet, so this one's existence check passes
+    client = client_for(owner)
+    inserted = threading.Event()
+
+    def other_request() -> None:
+        try:
+            with transaction.atomic():
+                KnowledgeBaseFactory(workspace=workspace, slug="race")
+                inserted.set()
+                _wait_for_a_blocked_insert()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_request)
+    thread.start()
+    assert inserted.wait(10)
+    # when: this request inserts the same slug (it waits on the unique index until the other commits)
+    response = client.post(BASE, {"slug": "race", "name": "Race", "embedding_model": "minilm"}, format="json")
+    thread.join()
+    # then: 409 in the one error shape, and one knowledge base
+    assert response.status_code == 409
+    error = response.json()["error"]
+    assert error["code"] == "conflict" and error["fields"] == {"slug": ["Already taken."]}
+    assert KnowledgeBase.objects.filter(workspace=workspace, slug="race").count() == 1
+
+
+def test_creating_or_renaming_to_a_taken_slug_is_a_conflict(workspace: Workspace, owner: User) -> None:
+    KnowledgeBaseFactory(workspace=workspace, slug="taken")
+    mine = KnowledgeBaseFactory(workspace=workspace, slug="mine")
+    response = client_for(owner).post(
+        BASE, {"slug": "taken", "name": "Again", "embedding_model": "minilm"}, format="json"
+    )
+    assert response.status_code == 409 and response.json()["error"]["fields"] == {"slug": ["Already taken."]}
+    with pytest.raises(Conflict) as renamed:
+        knowledge_base_update(knowledge_base=mine, slug="taken")
+    assert renamed.value.fields == {"slug": ["Already taken."]}
+    assert KnowledgeBase.objects.get(pk=mine.pk).slug == "mine"
 
 
 def upload(client: APIClient, slug: str, name: str, content: bytes, **extra: Any) -> Any:

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import subprocess
 import threading
+import time
+from collections.abc import Iterator
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, connections
+from django.test import override_settings
 
 from llmops.accounts.events import workspace_group
 from llmops.knowledge.indexes import index_name
@@ -193,6 +197,84 @@ def test_url_source_is_fetched_through_the_guard_and_indexed(kb: KnowledgeBase) 
 def test_url_that_resolves_to_a_private_address_fails_at_fetch(kb: KnowledgeBase) -> None:
     document = make_document(kb, "", b"", source="url", source_url="http://10.1.2.3/internal", title="x")
     document_ingest_run(document_id=document.pk)
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED and "not allowed" in document.error
+    assert not Chunk.objects.filter(document=document).exists()
+
+
+@contextlib.contextmanager
+def serve(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """Serve ``handler`` on a free loopback port for the duration of the ``with``; yields the base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PAGE_LIMIT = 4096
+PAGE_CHUNK = 64 * 1024
+PAGE_TOTAL = 256 * PAGE_CHUNK  # 16 MiB, about 2.5 s to stream whole at the pace below
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-content-length"])
+@override_settings(LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES=PAGE_LIMIT)
+def test_url_page_over_the_limit_is_not_downloaded_and_the_document_fails(
+    kb: KnowledgeBase, declared: bool
+) -> None:
+    # given: a page streaming far more than the limit, saying its size or not
+    sent: list[int] = []
+    finished = threading.Event()
+
+    class Huge(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                if declared:
+                    self.send_header("Content-Length", str(PAGE_TOTAL))
+                self.end_headers()
+                for _ in range(PAGE_TOTAL // PAGE_CHUNK):
+                    self.wfile.write(b"owls " * (PAGE_CHUNK // 5) + b"o" * (PAGE_CHUNK % 5))
+                    self.wfile.flush()
+                    sent.append(PAGE_CHUNK)
+                    time.sleep(0.01)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up
+            finally:
+                finished.set()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(Huge) as base:
+        document = make_document(kb, "", b"", source="url", source_url=f"{base}/huge.txt", title="Huge")
+        # when
+        document_ingest_run(document_id=document.pk)
+        assert finished.wait(10)
+    # then: the fetch stopped early, the document failed with the reason, and nothing was stored
+    assert sum(sent) < PAGE_TOTAL // 4
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED
+    assert document.error == f"The page is over the {PAGE_LIMIT}-byte limit."
+    assert bytes(document.content) == b"" and not Chunk.objects.filter(document=document).exists()
+
+
+def test_url_that_redirects_to_a_private_address_fails_at_fetch(kb: KnowledgeBase) -> None:
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(302)
+            self.send_header("Location", "http://10.1.2.3/internal")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(Redirect) as base:
+        document = make_document(kb, "", b"", source="url", source_url=f"{base}/page", title="x")
+        document_ingest_run(document_id=document.pk)
     document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED and "not allowed" in document.error
     assert not Chunk.objects.filter(document=document).exists()

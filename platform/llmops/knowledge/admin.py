@@ -12,7 +12,14 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["slug", "name", "workspace", "embedding_model", "dims", "distance"]
     list_filter = ["workspace"]
     search_fields = ["slug", "name"]
-    readonly_fields = ["dims", "created_at", "updated_at"]
+    readonly_fields = [
+        "active_embedding_model",
+        "active_distance",
+        "dims",
+        "pending_dims",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["workspace"]
 
 
@@ -29,6 +36,7 @@ class DocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "size",
         "latest_generation",
         "active_generation",
+        "staged_generation",
         "created_at",
         "updated_at",
     ]

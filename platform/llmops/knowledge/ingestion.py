@@ -1,11 +1,19 @@
 """The ingestion pipeline of one document: fetch/parse -> clean -> chunk -> embed -> bulk write -> flip.
 
 Idempotent and safe under concurrency: each run takes a new generation number (``latest_generation + 1``,
-one UPDATE), writes its chunks under it with binary COPY, then flips ``active_generation`` forward with a
-compare-and-set (``WHERE active_generation < gen``) and deletes older generations. Two concurrent runs of
-one document both write; the higher generation wins, the loser deletes its own chunks. Readers join on
+one UPDATE), writes its chunks under it with binary COPY, then flips ``active_generation`` forward unless a
+newer generation is already there and deletes older generations. Two concurrent runs of one document both
+write; the higher generation wins, the loser deletes its own chunks. Readers join on
 ``active_generation`` and never see a half-written generation. Status and progress are only written by the
 newest generation, so an overtaken run cannot overwrite a newer run's state.
+
+Re-embedding (a new embedding endpoint or distance) reuses the generations: while the knowledge base's
+searchable vectors were made with other settings than this run's, the run *stages* its generation
+(``staged_generation``) and the previous one stays active; the run that stages the last missing one flips every
+document of the knowledge base and its searchable settings in one transaction (``knowledge_base_reembed_finish``).
+Every write of ``active_generation``/``staged_generation`` and of the searchable settings holds the knowledge
+base's row lock (``FOR NO KEY UPDATE``: the foreign-key checks of concurrent COPYs are not blocked), so
+finishing runs, settings changes and deletions serialize and exactly one sees the re-embed complete. A run that finishes after the settings changed under it drops its chunks: a newer run is queued.
 """
 
 from __future__ import annotations
@@ -50,17 +58,21 @@ class IngestError(Exception):
 
 
 def embed_texts(
-    knowledge_base: KnowledgeBase, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
+    knowledge_base: KnowledgeBase,
+    texts: Sequence[str],
+    *,
+    model: str | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> list[list[float]]:
-    """Embed ``texts`` through the metered gateway in batches of ``LLMOPS_KNOWLEDGE_EMBED_BATCH``."""
+    """Embed ``texts`` through the metered gateway in batches of ``LLMOPS_KNOWLEDGE_EMBED_BATCH``, with
+    ``model`` (an endpoint slug; the knowledge base's ``embedding_model`` when not given)."""
     gateway = PlatformModelGateway(workspace=knowledge_base.workspace_id, source="ingest")
     context = CallContext(run_id="", node_id=f"knowledge:{knowledge_base.slug}")
     size = settings.LLMOPS_KNOWLEDGE_EMBED_BATCH
+    model = model or knowledge_base.embedding_model
     vectors: list[list[float]] = []
     for start in range(0, len(texts), size):
-        result = async_to_sync(gateway.embed)(
-            knowledge_base.embedding_model, texts[start : start + size], context
-        )
+        result = async_to_sync(gateway.embed)(model, texts[start : start + size], context)
         vectors.extend(result.vectors)
         if on_batch:
             on_batch(len(vectors))
@@ -125,23 +137,41 @@ def _progress(document: Document, generation: int, status: str, progress: int, *
 
 
 def _fetch(url: str) -> tuple[bytes, str, str]:
-    """GET ``url`` through the SSRF guard; (content, file name, MIME type)."""
-    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
+    """GET ``url`` through the SSRF guard (every redirect hop is checked and pinned by the transport);
+    (content, file name, MIME type). The body is streamed and the fetch stops as soon as it passes
+    ``LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES`` (decoded bytes, so a compressed bomb stops too)."""
     transport = SSRFGuardSyncTransport(allow=allowlist())
     try:
-        with httpx.Client(transport=transport, timeout=20, follow_redirects=True) as client:
-            response = client.get(url)
+        with (
+            httpx.Client(transport=transport, timeout=20, follow_redirects=True) as client,
+            client.stream("GET", url) as response,
+        ):
+            if response.status_code >= 400:
+                raise IngestError(f"Fetching {url} answered HTTP {response.status_code}.")
+            content = _capped_body(response)
     except BlockedURLError as exc:
         raise IngestError(f"URL not allowed: {exc}") from None
     except httpx.HTTPError as exc:
         raise IngestError(f"Cannot fetch {url}: {type(exc).__name__}") from None
-    if response.status_code >= 400:
-        raise IngestError(f"Fetching {url} answered HTTP {response.status_code}.")
-    if len(response.content) > limit:
-        raise IngestError(f"The page is over the {limit}-byte limit.")
     mime = response.headers.get("content-type", "text/html").split(";")[0].strip()
     extension = {"application/pdf": "pdf", "text/plain": "txt", "application/json": "json"}.get(mime, "html")
-    return response.content, f"page.{extension}", mime
+    return content, f"page.{extension}", mime
+
+
+def _capped_body(response: httpx.Response) -> bytes:
+    """The body of a streamed ``response``, refused once it is over the upload limit (closing the stream
+    drops the connection; nothing read so far is kept)."""
+    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
+    too_large = IngestError(f"The page is over the {limit}-byte limit.")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    for part in response.iter_bytes():
+        body += part
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
 
 
 def _pieces(document: Document, content: bytes, name: str, mime: str) -> list[Piece]:
@@ -161,29 +191,108 @@ def _pieces(document: Document, content: bytes, name: str, mime: str) -> list[Pi
     return pieces
 
 
-def _learn_dims(kb: KnowledgeBase, dims: int) -> None:
-    """Record the knowledge base's dimension on first use and make sure its HNSW index exists."""
-    KnowledgeBase.objects.filter(id=kb.pk, dims__isnull=True).update(dims=dims)
-    kb.refresh_from_db(fields=["dims"])
-    if kb.dims != dims:
+def _expected_dims(kb: KnowledgeBase) -> int | None:
+    """The dimension the vectors of ``kb``'s current settings have (None until the first of them)."""
+    return kb.pending_dims if kb.reembedding else kb.dims
+
+
+def _check_dims(kb: KnowledgeBase, dims: int) -> None:
+    expected = _expected_dims(kb)
+    if expected is not None and expected != dims:
         raise IngestError(
-            f"The embedding model returned {dims} dimensions; this knowledge base has {kb.dims}."
+            f"The embedding model returned {dims} dimensions; this knowledge base has {expected}."
         )
-    hnsw_index_ensure(dims=dims, distance=kb.distance)
 
 
-def _flip(document: Document, generation: int, count: int) -> bool:
-    """Make ``generation`` the searchable one unless a newer one already is; drop superseded chunks."""
+def _learn_dims(kb: KnowledgeBase, dims: int) -> None:
+    """Under ``kb``'s row lock: record the dimension (and, for the first vectors, the searchable settings)."""
+    _check_dims(kb, dims)
+    if not kb.active_embedding_model:  # the knowledge base's first vectors
+        kb.active_embedding_model, kb.active_distance, kb.dims = kb.embedding_model, kb.distance, dims
+    elif kb.reembedding and kb.pending_dims is None:
+        kb.pending_dims = dims
+    elif not kb.reembedding and kb.dims is None:
+        kb.dims = dims
+    else:
+        return
+    KnowledgeBase.objects.filter(pk=kb.pk).update(
+        active_embedding_model=kb.active_embedding_model, active_distance=kb.active_distance, dims=kb.dims,
+        pending_dims=kb.pending_dims,
+    )  # fmt: skip
+
+
+def _flip(document: Document, generation: int, count: int, kb: KnowledgeBase) -> bool:
+    """Under ``kb``'s row lock: make ``generation`` searchable, or stage it while ``kb`` re-embeds a document
+    that has searchable vectors of the previous settings; drop superseded chunks. False if overtaken."""
+    doc = Document.objects.only("active_generation", "staged_generation").get(pk=document.pk)
+    if generation <= max(doc.active_generation, doc.staged_generation):
+        Chunk.objects.filter(document_id=document.pk, generation=generation).delete()
+        return False
+    older = Chunk.objects.filter(document_id=document.pk, generation__lt=generation)
+    if kb.reembedding and doc.active_generation not in (0, doc.staged_generation):
+        older.exclude(generation=doc.active_generation).delete()
+        Document.objects.filter(pk=document.pk).update(staged_generation=generation)
+        return True
+    older.delete()
+    # a document without vectors of the previous settings is searchable at once (its own vectors join
+    # vector search when the knowledge base flips); it counts as staged
+    staged = generation if kb.reembedding else 0
+    Document.objects.filter(pk=document.pk).update(
+        active_generation=generation, staged_generation=staged, chunk_count=count
+    )
+    return True
+
+
+def knowledge_base_reembed_finish(knowledge_base: KnowledgeBase) -> bool:
+    """Under the knowledge base's row lock: if it re-embeds and every document that has searchable vectors
+    has a staged generation, flip them all and the searchable settings at once; True if it flipped."""
+    kb = knowledge_base
+    if not kb.reembedding:
+        return False
+    waiting = Document.objects.filter(knowledge_base_id=kb.pk, active_generation__gt=0, staged_generation=0)
+    if waiting.exists():
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE knowledge_document d SET active_generation = d.staged_generation, chunk_count = ("
+            "SELECT count(*) FROM knowledge_chunk c WHERE c.document_id = d.id AND c.generation = d.staged_generation"
+            ") WHERE d.knowledge_base_id = %s AND d.staged_generation > d.active_generation",
+            [kb.pk],
+        )
+        cursor.execute(
+            "DELETE FROM knowledge_chunk c USING knowledge_document d WHERE d.id = c.document_id "
+            "AND d.knowledge_base_id = %s AND c.generation < d.active_generation",
+            [kb.pk],
+        )
+    Document.objects.filter(knowledge_base_id=kb.pk, staged_generation__gt=0).update(staged_generation=0)
+    kb.active_embedding_model, kb.active_distance = kb.embedding_model, kb.distance
+    kb.dims, kb.pending_dims = kb.pending_dims, None
+    KnowledgeBase.objects.filter(pk=kb.pk).update(
+        active_embedding_model=kb.active_embedding_model, active_distance=kb.active_distance, dims=kb.dims,
+        pending_dims=None,
+    )  # fmt: skip
+    return True
+
+
+def _finish(document: Document, generation: int, count: int, dims: int) -> None:
+    """Flip or stage ``generation`` (see the module docstring), then report the document ready."""
+    started = document.knowledge_base  # the settings this run embedded with
     with transaction.atomic():
-        flipped = Document.objects.filter(id=document.pk, active_generation__lt=generation).update(
-            active_generation=generation
-        )
-        if flipped:
-            Chunk.objects.filter(document_id=document.pk, generation__lt=generation).delete()
-        else:
+        kb = KnowledgeBase.objects.select_for_update(no_key=True).filter(pk=started.pk).first()
+        if kb is None:  # deleted meanwhile, with the document and its chunks
+            return
+        if (kb.embedding_model, kb.distance) != (started.embedding_model, started.distance):
             Chunk.objects.filter(document_id=document.pk, generation=generation).delete()
-    _progress(document, generation, DocumentStatus.READY, 100, chunk_count=count, error="")
-    return bool(flipped)
+            stale = True
+        else:
+            _learn_dims(kb, dims)
+            stale = False
+            if _flip(document, generation, count, kb):
+                knowledge_base_reembed_finish(kb)
+    if stale:  # the settings changed while this run embedded; the run queued by that change takes over
+        _progress(document, generation, DocumentStatus.QUEUED, 0)
+    else:
+        _progress(document, generation, DocumentStatus.READY, 100, error="")
 
 
 def _next_generation(document_id: int) -> int | None:
@@ -218,10 +327,13 @@ def document_ingest_run(*, document_id: int) -> None:
         def on_batch(done: int) -> None:
             _progress(document, generation, DocumentStatus.EMBEDDING, 20 + 70 * done // total)
 
-        vectors = embed_texts(document.knowledge_base, children, on_batch=on_batch)
-        _learn_dims(document.knowledge_base, len(vectors[0]))
+        kb = document.knowledge_base
+        vectors = embed_texts(kb, children, on_batch=on_batch)
+        dims = len(vectors[0])
+        _check_dims(kb, dims)  # early, before an index is built for it; _finish checks again under the lock
+        hnsw_index_ensure(dims=dims, distance=kb.distance)  # outside a transaction: CONCURRENTLY
         count = chunks_copy(document=document, generation=generation, pieces=pieces, vectors=vectors)
-        _flip(document, generation, count)
+        _finish(document, generation, count, dims)
     except (ParseError, IngestError, LLMOpsError) as exc:
         _fail(document, generation, getattr(exc, "message", None) or str(exc))
     except Exception as exc:

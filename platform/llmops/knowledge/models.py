@@ -10,6 +10,15 @@ Queries cast to the same expression and repeat the predicate so the planner pick
 Atomic re-ingest: each ingestion writes its chunks under a fresh ``generation`` and then flips
 ``Document.active_generation`` in one UPDATE; readers join on ``chunk.generation = document.active_generation``,
 so a reader sees either the whole old index of a document or the whole new one, never a mix.
+
+Atomic re-embed: the same design one level up. ``KnowledgeBase.embedding_model``/``distance`` are what new
+vectors are made with; ``active_embedding_model``/``active_distance``/``dims`` describe the vectors searched
+now. When a change makes them differ (the knowledge base is *re-embedding*), each document's new generation is
+*staged* (``Document.staged_generation``) instead of flipped, and the run that stages the last missing one
+flips every document and the active settings together, in one transaction under the knowledge base's row
+lock (``llmops.knowledge.ingestion``). Until then searches embed the query with the previous endpoint and
+read the previous, complete generation; a document that fails to re-embed holds the switch (its reason is
+on the document) rather than leaving it without vectors.
 """
 
 from __future__ import annotations
@@ -92,9 +101,21 @@ class KnowledgeBase(models.Model):
     slug = models.SlugField(max_length=100)
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
-    embedding_model = models.CharField(max_length=200, help_text="Embedding endpoint reference (slug).")
-    dims = models.PositiveIntegerField(null=True, blank=True, help_text="Learnt from the first vectors.")
+    embedding_model = models.CharField(
+        max_length=200, help_text="Embedding endpoint reference (slug) new vectors are made with."
+    )
     distance = models.CharField(max_length=20, choices=Distance.choices, default=Distance.COSINE)
+    # The searchable vectors: made by ``active_embedding_model``, compared with ``active_distance``, of
+    # ``dims`` dimensions. Empty/NULL until the first vectors; behind ``embedding_model``/``distance`` while
+    # re-embedding (see the module docstring).
+    active_embedding_model = models.CharField(max_length=200, blank=True)
+    active_distance = models.CharField(max_length=20, choices=Distance.choices, blank=True)
+    dims = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Dimension of the searchable vectors."
+    )
+    pending_dims = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Dimension of the new vectors while re-embedding."
+    )
     chunking = models.JSONField(default=default_chunking)
     retrieval = models.JSONField(default=default_retrieval)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -106,6 +127,12 @@ class KnowledgeBase(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def reembedding(self) -> bool:
+        """Whether searchable vectors exist but were made with other settings than new ones are."""
+        active = (self.active_embedding_model, self.active_distance)
+        return bool(self.active_embedding_model) and active != (self.embedding_model, self.distance)
 
 
 class Document(models.Model):
@@ -127,6 +154,10 @@ class Document(models.Model):
     chunk_count = models.PositiveIntegerField(default=0)
     latest_generation = models.PositiveIntegerField(default=0)
     active_generation = models.PositiveIntegerField(default=0)
+    # While the knowledge base re-embeds: a complete generation made with its new settings, made active with
+    # every other document's when the last one is complete (equal to ``active_generation`` when the active
+    # one already is). 0 otherwise.
+    staged_generation = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -1,12 +1,30 @@
-"""Search across knowledge bases (hit testing, the Retriever port, the Dify external-knowledge API)."""
+"""Search across knowledge bases (hit testing, the Retriever port, the Dify external-knowledge API).
+
+Vectors are searched with the settings of the *searchable* generation (``active_embedding_model``,
+``active_distance``, ``dims``): while a knowledge base re-embeds, the query is embedded with the previous
+endpoint and compared with the previous, complete vectors, until the knowledge base switches to the new ones
+all at once (``llmops.knowledge.models``). Embedding the query and reading the chunks are two steps; a search
+that a switch falls between runs again with the new settings, so it never reads one generation with the
+other's query vector.
+
+When the previous vectors cannot be searched during a re-embed (the previous endpoint is gone, unreachable,
+or now answers another dimension, typically the very reason it was replaced), comparing the new endpoint's
+query vector with them would be meaningless and the new vectors are not complete. The knowledge base's vector
+half is then left out and the search says so in ``SearchResult.notices``: hybrid search answers with its
+full-text half, and a vector-only search that has no knowledge base left to search raises
+``ServiceUnavailable`` (503) with the reason, rather than answering an empty list that looks like "nothing
+matched". Outside a re-embed an embedding failure is raised as before.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from llmops.core.errors import ValidationError
+from llmops.core.errors import LLMOpsError, ServiceUnavailable, ValidationError
 from llmops.knowledge.ingestion import embed_texts
 from llmops.knowledge.models import KnowledgeBase, RetrievalMode
 from llmops.knowledge.rerank import rerank_scores
@@ -19,28 +37,107 @@ from llmops.knowledge.retrieval import (
     vector_search,
 )
 
+logger = logging.getLogger(__name__)
+SWITCH_ATTEMPTS = 3  # a search overtaken by a switch this many times in a row keeps its last answer
+
+
+@dataclass(slots=True)
+class SearchResult:
+    """Hits, best first, and notices about knowledge bases whose vectors could not be searched."""
+
+    hits: list[Hit]
+    notices: list[str] = field(default_factory=list)
+
+
+def _space(kb: KnowledgeBase) -> tuple[str, str, int | None]:
+    return kb.active_embedding_model, kb.active_distance, kb.dims
+
+
+def _unavailable(kbs: Sequence[KnowledgeBase], model: str, reason: str) -> str:
+    slugs = ", ".join(repr(kb.slug) for kb in kbs)
+    new = ", ".join(sorted({repr(kb.embedding_model) for kb in kbs}))
+    return (
+        f"Vector search of {slugs} is unavailable: re-embedding with {new} is not complete and the previous "
+        f"endpoint {model!r} {reason}. Full-text search still works."
+    )
+
 
 def _vector_hits(
     knowledge_bases: Sequence[KnowledgeBase], query: str, limit: int, filters: dict[str, Any] | None
-) -> list[Hit]:
-    """Vector hits over knowledge bases grouped by (model, dims, distance): one query embedding per model."""
-    groups: dict[tuple[str, int, str], list[KnowledgeBase]] = defaultdict(list)
+) -> tuple[list[Hit], list[str], int]:
+    """Vector hits over knowledge bases grouped by their searchable (model, dims, distance): one query
+    embedding per model; with notices, and how many knowledge bases were searched."""
+    groups: dict[tuple[str, str, int | None], list[KnowledgeBase]] = defaultdict(list)
     for kb in knowledge_bases:
-        if kb.dims:
-            groups[(kb.embedding_model, kb.dims, kb.distance)].append(kb)
+        if kb.dims and kb.active_embedding_model:
+            groups[_space(kb)].append(kb)
     hits: list[Hit] = []
-    for (model, _, distance), kbs in groups.items():
-        vector = embed_texts(kbs[0], [query])[0]
-        if len(vector) != kbs[0].dims:
-            continue  # the endpoint changed and re-embedding is under way; its new vectors are not ready
-        ids = [kb.pk for kb in kbs]
+    notices: list[str] = []
+    searched = 0
+    for (model, distance, dims), kbs in groups.items():
+        try:
+            vector = embed_texts(kbs[0], [query], model=model)[0]
+        except LLMOpsError as exc:
+            if not all(kb.reembedding for kb in kbs):
+                raise
+            notices.append(_unavailable(kbs, model, f"cannot embed the query ({exc.message})"))
+            continue
+        if len(vector) != dims:
+            notices.append(_unavailable(kbs, model, f"now answers {len(vector)} dimensions, not {dims}"))
+            continue
+        searched += len(kbs)
         hits += vector_search(
-            kb_ids=ids, vector=vector, distance=distance, limit=limit, filters=filters, embedding_model=model
-        )
-    return sorted(hits, key=lambda h: -h.score)[:limit]
+            kb_ids=[kb.pk for kb in kbs], vector=vector, distance=distance, limit=limit, filters=filters,
+            embedding_model=model,
+        )  # fmt: skip
+    return sorted(hits, key=lambda h: -h.score)[:limit], notices, searched
 
 
-def knowledge_search(
+def _switched(knowledge_bases: Sequence[KnowledgeBase]) -> list[KnowledgeBase] | None:
+    """The knowledge bases reloaded if any switched its searchable vectors since they were loaded."""
+    fresh = KnowledgeBase.objects.in_bulk([kb.pk for kb in knowledge_bases])
+    if all(kb.pk in fresh and _space(fresh[kb.pk]) == _space(kb) for kb in knowledge_bases):
+        return None
+    return [fresh[kb.pk] for kb in knowledge_bases if kb.pk in fresh]
+
+
+def _both_modes(
+    knowledge_bases: Sequence[KnowledgeBase],
+    query: str,
+    mode: str,
+    limit: int,
+    filters: dict[str, Any] | None,
+) -> tuple[list[Hit], list[Hit], list[str], int]:
+    vector: tuple[list[Hit], list[str], int] = ([], [], 0)
+    if mode != RetrievalMode.FULL_TEXT:
+        vector = _vector_hits(knowledge_bases, query, limit, filters)
+    text_hits: list[Hit] = []
+    if mode != RetrievalMode.VECTOR:
+        kb_ids = [kb.pk for kb in knowledge_bases]
+        text_hits = full_text_search(kb_ids=kb_ids, query=query, limit=limit, filters=filters)
+    return vector[0], text_hits, vector[1], vector[2]
+
+
+def _candidates(
+    knowledge_bases: Sequence[KnowledgeBase],
+    query: str,
+    mode: str,
+    limit: int,
+    filters: dict[str, Any] | None,
+) -> tuple[list[Hit], list[Hit], list[str]]:
+    """Both modes' candidates, searched again when a switch of generations fell between the steps."""
+    for _ in range(SWITCH_ATTEMPTS):
+        vector_hits, text_hits, notices, searched = _both_modes(knowledge_bases, query, mode, limit, filters)
+        fresh = _switched(knowledge_bases) if mode != RetrievalMode.FULL_TEXT else None
+        if fresh is None:
+            break
+        knowledge_bases = fresh
+    if mode == RetrievalMode.VECTOR and notices and not searched:
+        raise ServiceUnavailable(" ".join(notices))
+    return vector_hits, text_hits, notices
+
+
+def knowledge_search_result(
     *,
     knowledge_bases: Sequence[KnowledgeBase],
     query: str,
@@ -48,14 +145,15 @@ def knowledge_search(
     top_k: int | None = None,
     score_threshold: float | None = None,
     filters: dict[str, Any] | None = None,
-) -> list[Hit]:
-    """The best chunks for ``query``, best first, each with its final score and per-mode scores.
+) -> SearchResult:
+    """The best chunks for ``query``, best first, each with its final score and per-mode scores, and notices
+    about vector halves that could not be searched (see the module docstring).
 
     Settings not given come from the first knowledge base's retrieval settings. In parent-child mode a hit's
     ``text`` is its parent's text (the child that matched is kept in ``metadata["matched_text"]``).
     """
     if not knowledge_bases or not query.strip():
-        return []
+        return SearchResult([])
     settings = knowledge_bases[0].retrieval
     mode = mode or settings["mode"]
     top_k = int(top_k or settings["top_k"])
@@ -64,15 +162,9 @@ def knowledge_search(
         raise ValidationError(
             f"Unknown retrieval mode {mode!r}.", fields={"mode": [f"One of {RetrievalMode.values}."]}
         )
-    kb_ids = [kb.pk for kb in knowledge_bases]
     widen = mode == RetrievalMode.HYBRID or bool(settings.get("rerank_model"))
     candidates = top_k * HYBRID_CANDIDATES_FACTOR if widen else top_k
-    vector_hits = _vector_hits(knowledge_bases, query, candidates, filters) if mode != "full_text" else []
-    text_hits = (
-        full_text_search(kb_ids=kb_ids, query=query, limit=candidates, filters=filters)
-        if mode != "vector"
-        else []
-    )
+    vector_hits, text_hits, notices = _candidates(knowledge_bases, query, mode, candidates, filters)
     if mode == RetrievalMode.HYBRID:
         hits = fuse(
             vector_hits,
@@ -90,7 +182,26 @@ def knowledge_search(
     if threshold:
         hits = [hit for hit in hits if hit.score >= threshold]
     _with_parents(hits)
-    return hits
+    return SearchResult(hits, notices)
+
+
+def knowledge_search(
+    *,
+    knowledge_bases: Sequence[KnowledgeBase],
+    query: str,
+    mode: str | None = None,
+    top_k: int | None = None,
+    score_threshold: float | None = None,
+    filters: dict[str, Any] | None = None,
+) -> list[Hit]:
+    """``knowledge_search_result``'s hits, for callers that cannot show notices (they are logged)."""
+    result = knowledge_search_result(
+        knowledge_bases=knowledge_bases, query=query, mode=mode, top_k=top_k, score_threshold=score_threshold,
+        filters=filters,
+    )  # fmt: skip
+    for notice in result.notices:
+        logger.warning("knowledge search: %s", notice)
+    return result.hits
 
 
 def _reranked(

@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from llmops.accounts.models import Workspace
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, PayloadTooLarge, ValidationError
+from llmops.knowledge.ingestion import embed_texts, knowledge_base_reembed_finish
 from llmops.knowledge.models import (
     Chunk,
     Distance,
@@ -78,41 +79,80 @@ def knowledge_base_create(
     chunking: dict[str, Any] | None = None,
     retrieval: dict[str, Any] | None = None,
 ) -> KnowledgeBase:
-    """Create a knowledge base; the slug is unique in the workspace."""
+    """Create a knowledge base; the slug is unique in the workspace (a taken one is a 409 naming the field)."""
+    taken = _slug_taken(slug)
     if KnowledgeBase.objects.filter(workspace=workspace, slug=slug).exists():
-        raise Conflict(f"A knowledge base {slug!r} exists already.", fields={"slug": ["Already taken."]})
-    return KnowledgeBase.objects.create(
-        workspace=workspace,
-        slug=slug,
-        name=name,
-        description=description,
-        embedding_model=embedding_model,
-        distance=distance,
-        chunking=_validated_chunking(chunking),
-        retrieval=_validated_retrieval(retrieval),
-    )
+        raise taken
+    try:
+        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
+            return KnowledgeBase.objects.create(
+                workspace=workspace,
+                slug=slug,
+                name=name,
+                description=description,
+                embedding_model=embedding_model,
+                distance=distance,
+                chunking=_validated_chunking(chunking),
+                retrieval=_validated_retrieval(retrieval),
+            )
+    except IntegrityError:
+        raise taken from None
+
+
+def _slug_taken(slug: str) -> Conflict:
+    return Conflict(f"A knowledge base {slug!r} exists already.", fields={"slug": ["Already taken."]})
 
 
 @transaction.atomic
 def knowledge_base_update(*, knowledge_base: KnowledgeBase, **changes: Any) -> KnowledgeBase:
-    """Update settings. A new embedding endpoint or distance re-embeds every document in the background
-    (each document swaps to its new chunks atomically when its re-ingestion finishes)."""
+    """Update settings; a slug taken in the workspace is a 409.
+
+    A new embedding endpoint or distance re-embeds every document in the background; searches keep using the
+    previous vectors until every document has new ones, then switch all at once (see ``models``).
+    """
+    # the row lock orders this change with finishing ingestions (which learn dims and flip generations);
+    # reloading under it means ``save`` never writes back searchable settings read before one finished
+    kb = knowledge_base
+    kb.refresh_from_db(from_queryset=KnowledgeBase.objects.select_for_update(no_key=True))
     if "chunking" in changes:
-        changes["chunking"] = _validated_chunking({**knowledge_base.chunking, **changes["chunking"]})
+        changes["chunking"] = _validated_chunking({**kb.chunking, **changes["chunking"]})
     if "retrieval" in changes:
-        changes["retrieval"] = _validated_retrieval({**knowledge_base.retrieval, **changes["retrieval"]})
+        changes["retrieval"] = _validated_retrieval({**kb.retrieval, **changes["retrieval"]})
+    slug = changes.get("slug", kb.slug)
+    if slug != kb.slug and KnowledgeBase.objects.filter(workspace_id=kb.workspace_id, slug=slug).exists():
+        raise _slug_taken(slug)
     reembed = any(
-        key in changes and changes[key] != getattr(knowledge_base, key)
-        for key in ("embedding_model", "distance")
+        key in changes and changes[key] != getattr(kb, key) for key in ("embedding_model", "distance")
     )
     for key, value in changes.items():
-        setattr(knowledge_base, key, value)
+        setattr(kb, key, value)
+    fields = [*changes, "updated_at"]
     if reembed:
-        knowledge_base.dims = None
-    knowledge_base.save()
+        kb.pending_dims = None  # learnt again from the first vectors of the new settings
+        fields.append("pending_dims")
+    try:
+        with transaction.atomic():  # a concurrent rename to the same slug loses here: 409, not a 500
+            kb.save(update_fields=fields)
+    except IntegrityError:
+        raise _slug_taken(slug) from None
     if reembed:
-        _documents_reingest(knowledge_base.documents.all())
-    return knowledge_base
+        _reembed_start(kb)
+    return kb
+
+
+def _reembed_start(kb: KnowledgeBase) -> None:
+    """Drop generations staged for the settings just replaced, queue every document, and switch at once if
+    nothing needs re-embedding (no document has searchable vectors)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "DELETE FROM knowledge_chunk c USING knowledge_document d WHERE d.id = c.document_id "
+            "AND d.knowledge_base_id = %s AND d.staged_generation > d.active_generation "
+            "AND c.generation = d.staged_generation",
+            [kb.pk],
+        )
+    kb.documents.filter(staged_generation__gt=0).update(staged_generation=0)
+    _documents_reingest(kb.documents.all())
+    knowledge_base_reembed_finish(kb)
 
 
 def knowledge_base_delete(*, knowledge_base: KnowledgeBase) -> None:
@@ -235,9 +275,12 @@ def _documents_reingest(documents: Any) -> None:
         enqueue_on_commit(document_ingest, document_id)
 
 
+@transaction.atomic
 def document_delete(*, document: Document) -> None:
-    """Delete a document and its chunks."""
+    """Delete a document and its chunks (the last one holding a re-embed back lets it switch)."""
+    kb = KnowledgeBase.objects.select_for_update(no_key=True).get(pk=document.knowledge_base_id)
     document.delete()
+    knowledge_base_reembed_finish(kb)
 
 
 def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
@@ -252,13 +295,13 @@ def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None 
     if text is not None and text != chunk.text:
         if not text.strip():
             raise ValidationError("A chunk cannot be empty.", fields={"text": ["Empty."]})
-        from llmops.knowledge.ingestion import embed_texts
-
         chunk.text, chunk.segmented = text, segment(text)
         if not chunk.is_parent:
-            kb = chunk.knowledge_base
-            vector = embed_texts(kb, [text])[0]
-            chunk.embedding, chunk.dims, chunk.embedding_model = vector, len(vector), kb.embedding_model
+            # with the endpoint that made the chunk's generation: during a re-embed that is the previous one,
+            # which searches of this generation embed the query with
+            kb, model = chunk.knowledge_base, chunk.embedding_model or chunk.knowledge_base.embedding_model
+            vector = embed_texts(kb, [text], model=model)[0]
+            chunk.embedding, chunk.dims, chunk.embedding_model = vector, len(vector), model
         fields += ["text", "segmented", "embedding", "dims", "embedding_model"]
     if fields:
         chunk.save(update_fields=fields)

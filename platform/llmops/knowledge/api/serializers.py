@@ -10,15 +10,27 @@ from llmops.knowledge.models import Chunk, Document, KnowledgeBase, RetrievalMod
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
+    """``embedding_model``/``distance`` make new vectors; ``active_*``/``dims`` describe the searched ones
+    (they differ, and ``reembedding`` is true, until a re-embed is complete)."""
+
     document_count = serializers.IntegerField(read_only=True, required=False)
+    reembedding = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = KnowledgeBase
         fields = [
-            "id", "slug", "name", "description", "embedding_model", "dims", "distance", "chunking", "retrieval",
-            "document_count", "created_at", "updated_at",
+            "id", "slug", "name", "description", "embedding_model", "dims", "distance", "active_embedding_model",
+            "active_distance", "reembedding", "chunking", "retrieval", "document_count", "created_at",
+            "updated_at",
         ]  # fmt: skip
-        read_only_fields = ["id", "dims", "created_at", "updated_at"]
+        read_only_fields = [
+            "id",
+            "dims",
+            "active_embedding_model",
+            "active_distance",
+            "created_at",
+            "updated_at",
+        ]
         extra_kwargs = {"chunking": {"required": False}, "retrieval": {"required": False}}
 
 
@@ -74,6 +86,12 @@ class HitSerializer(serializers.Serializer[Any]):
     score = serializers.FloatField()
     scores = serializers.DictField(child=serializers.FloatField())
     metadata = serializers.DictField()
+
+
+class HitTestingSerializer(serializers.Serializer[Any]):
+    query = serializers.CharField()
+    records = HitSerializer(many=True)
+    notices = serializers.ListField(child=serializers.CharField())
 
 
 class ExternalRetrievalSettingSerializer(serializers.Serializer[Any]):

@@ -26,13 +26,13 @@ from llmops.knowledge.api.serializers import (
     DocumentSerializer,
     ExternalRecordsSerializer,
     ExternalRetrievalSerializer,
-    HitSerializer,
+    HitTestingSerializer,
     KnowledgeBaseSerializer,
     SearchInputSerializer,
 )
 from llmops.knowledge.models import Chunk, Document, KnowledgeBase
 from llmops.knowledge.retrieval import Hit
-from llmops.knowledge.search import knowledge_search
+from llmops.knowledge.search import knowledge_search, knowledge_search_result
 
 
 def _hit_data(hit: Hit) -> dict[str, Any]:
@@ -73,15 +73,19 @@ class KnowledgeBaseViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Knowledge
     def perform_destroy(self, instance: KnowledgeBase) -> None:
         services.knowledge_base_delete(knowledge_base=instance)
 
-    @extend_schema(request=SearchInputSerializer, responses=HitSerializer(many=True))
+    @extend_schema(request=SearchInputSerializer, responses=HitTestingSerializer)
     @action(detail=True, methods=["post"], url_path="hit-testing")
     def hit_testing(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Query -> ranked chunks with the final score and each mode's score."""
+        """Query -> ranked chunks with the final score and each mode's score, and notices (e.g. a re-embed
+        whose previous vectors cannot be searched)."""
         kb = self.get_object()
         data = SearchInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        hits = knowledge_search(knowledge_bases=[kb], **data.validated_data)
-        return Response({"query": data.validated_data["query"], "records": [_hit_data(h) for h in hits]})
+        result = knowledge_search_result(knowledge_bases=[kb], **data.validated_data)
+        records = [_hit_data(h) for h in result.hits]
+        return Response(
+            {"query": data.validated_data["query"], "records": records, "notices": result.notices}
+        )
 
 
 class _InKnowledgeBase(WorkspaceScopedMixin):
