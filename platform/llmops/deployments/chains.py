@@ -29,7 +29,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -47,7 +47,7 @@ from llmops.deployments.limits import chain_slot_held, chain_slot_release, chain
 from llmops.deployments.models import ApiKey, Deployment, IdempotencyRecord
 from llmops.deployments.payloads import completion_body, completion_chunk, openai_usage
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.runs.streaming import sse_frame
+from llmops.runs.streaming import sse_frame, with_keepalive
 from llmops.studio.chain_runner import ChainExecutor, ChainOutcome, PreparedChain
 from llmops.studio.chain_selectors import ChainSnapshot, chain_snapshot
 from workflows import CallContext, ErrorEvent, RunFinished, TextChunk, Usage
@@ -360,41 +360,17 @@ async def _stream(
         await sync_to_async(_settle)(call)
 
 
-_END = object()
-
-
 async def _items(call: ChainCall, prepared: PreparedChain | ChainOutcome) -> AsyncIterator[ChainItem | None]:
-    """The call's deltas and outcome, produced by a task of its own (the model stream lives in one task) and
-    handed over through a queue; ``None`` marks a keep-alive tick. A client that goes away cancels the task."""
-    queue: asyncio.Queue[Any] = asyncio.Queue()
+    """The call's deltas and outcome, produced by a task of its own (the model stream lives in one task);
+    ``None`` marks a keep-alive tick. A client that goes away cancels the task."""
 
-    async def produce() -> None:
-        try:
-            async with _leased(call):
-                if isinstance(prepared, ChainOutcome):
-                    queue.put_nowait(prepared)
-                else:
-                    async for item in call.executor.stream(prepared):
-                        queue.put_nowait(item)
-        except Exception as exc:
-            queue.put_nowait(exc)
-        else:
-            queue.put_nowait(_END)
+    async def produce(emit: Callable[[ChainItem], None]) -> None:
+        async with _leased(call):
+            if isinstance(prepared, ChainOutcome):
+                emit(prepared)
+            else:
+                async for item in call.executor.stream(prepared):
+                    emit(item)
 
-    task = asyncio.ensure_future(produce())
-    try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), settings.LLMOPS_API_KEEPALIVE_SECONDS)
-            except TimeoutError:
-                yield None
-                continue
-            if item is _END:
-                return
-            if isinstance(item, Exception):
-                raise item
-            yield item
-    finally:
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async for item in with_keepalive(produce, settings.LLMOPS_API_KEEPALIVE_SECONDS):
+        yield item

@@ -27,7 +27,7 @@ from llmops.runs.execution import RunExecution
 from llmops.runs.models import FINAL_STATUSES, Run
 from llmops.runs.services import run_claim
 from llmops.runs.store import DjangoRunStore
-from llmops.runs.streaming import run_events
+from llmops.runs.streaming import run_events, with_keepalive
 from workflows import Executor, NodeRecord, RunRecord
 
 logger = logging.getLogger(__name__)
@@ -140,32 +140,16 @@ async def wait_finished(run_id: str, timeout: float) -> bool:
 async def inline_events(
     run: Run, claim: uuid.UUID, *, context: DeploymentRun | None
 ) -> AsyncIterator[dict[str, Any] | None]:
-    """Execute inline and yield each event as soon as it is stored; ``None`` marks a keep-alive tick."""
-    queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    """Execute inline and yield each event as soon as it is stored; ``None`` marks a keep-alive tick.
 
-    async def listen(message: dict[str, Any]) -> None:
-        await queue.put(message)
+    A client that goes away cancels the execution; the sweeper resumes the run on a worker (see the docstring).
+    """
 
-    async def drive() -> None:
-        try:
-            await run_inline(run, claim, context=context, listener=listen)
-        finally:
-            await queue.put(None)
+    async def produce(emit: Callable[[dict[str, Any]], None]) -> None:
+        async def listen(message: dict[str, Any]) -> None:
+            emit(message)
 
-    task = asyncio.ensure_future(drive())
-    try:
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), settings.LLMOPS_API_KEEPALIVE_SECONDS)
-            except TimeoutError:
-                yield None
-                continue
-            if item is None:
-                break
-            yield item
-        await task
-    finally:
-        if not task.done():
-            # The client went away: stop here; the sweeper resumes the run on a worker (see the docstring).
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await run_inline(run, claim, context=context, listener=listen)
+
+    async for item in with_keepalive(produce, settings.LLMOPS_API_KEEPALIVE_SECONDS):
+        yield item

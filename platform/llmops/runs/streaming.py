@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
@@ -20,6 +20,50 @@ from llmops.runs.events import TERMINAL_EVENT, run_group
 from llmops.runs.models import FINAL_STATUSES, Run, RunEvent
 
 KEEPALIVE_SECONDS = 15.0
+
+T = TypeVar("T")
+_END = object()
+
+
+async def with_keepalive(
+    produce: Callable[[Callable[[T], None]], Awaitable[None]], interval: float
+) -> AsyncIterator[T | None]:
+    """Run ``produce(emit)`` in a task of its own and yield what it emits as it comes, with ``None`` after every
+    ``interval`` seconds without an item (a keep-alive tick for SSE). An exception of ``produce`` is raised
+    here after the items emitted before it; closing the iterator (the client went away) cancels the task."""
+    queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def run() -> None:
+        try:
+            await produce(queue.put_nowait)
+        except BaseException as exc:
+            queue.put_nowait(_Failed(exc))
+            raise
+        else:
+            queue.put_nowait(_END)
+
+    task = asyncio.ensure_future(run())
+    try:
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), interval)
+            except TimeoutError:
+                yield None
+                continue
+            if item is _END:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        if not task.done():
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+class _Failed:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
 
 
 async def _backlog(run_id: str, after: int, upto: int | None = None) -> list[dict[str, Any]]:
