@@ -12,7 +12,11 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["slug", "name", "workspace", "embedding_model", "dims", "distance"]
     list_filter = ["workspace"]
     search_fields = ["slug", "name"]
+    # The embedding endpoint and the distance change through the API, which re-embeds the documents; an edit
+    # here would silently leave the stored vectors behind.
     readonly_fields = [
+        "embedding_model",
+        "distance",
         "active_embedding_model",
         "active_distance",
         "dims",
