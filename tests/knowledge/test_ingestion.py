@@ -262,6 +262,39 @@ def test_url_page_over_the_limit_is_not_downloaded_and_the_document_fails(
     assert bytes(document.content) == b"" and not Chunk.objects.filter(document=document).exists()
 
 
+@override_settings(LLMOPS_KNOWLEDGE_FETCH_SECONDS=1)
+def test_a_page_trickled_slower_than_the_fetch_deadline_fails_the_document(kb: KnowledgeBase) -> None:
+    # given: a small page sent one byte every 0.2 s (each read is quick, the whole would take 40 s)
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            try:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.end_headers()
+                for _ in range(200):
+                    self.wfile.write(b"o")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    with serve(Trickle) as base:
+        document = make_document(kb, "", b"", source="url", source_url=f"{base}/slow.txt", title="Slow")
+        started = time.monotonic()
+        # when
+        document_ingest_run(document_id=document.pk)
+        elapsed = time.monotonic() - started
+    # then: the fetch gave up at the deadline, with the reason, and stored nothing
+    assert elapsed < 5
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED
+    assert document.error == "The page took longer than 1 s to download."
+    assert not Chunk.objects.filter(document=document).exists()
+
+
 def test_url_that_redirects_to_a_private_address_fails_at_fetch(kb: KnowledgeBase) -> None:
     class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

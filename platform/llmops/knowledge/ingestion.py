@@ -19,6 +19,7 @@ finishing runs, settings changes and deletions serialize and exactly one sees th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
@@ -141,6 +142,7 @@ def _fetch(url: str) -> tuple[bytes, str, str]:
     (content, file name, MIME type). The body is streamed and the fetch stops as soon as it passes
     ``LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES`` (decoded bytes, so a compressed bomb stops too)."""
     transport = SSRFGuardSyncTransport(allow=allowlist())
+    started = time.monotonic()
     try:
         with (
             httpx.Client(transport=transport, timeout=20, follow_redirects=True) as client,
@@ -148,7 +150,7 @@ def _fetch(url: str) -> tuple[bytes, str, str]:
         ):
             if response.status_code >= 400:
                 raise IngestError(f"Fetching {url} answered HTTP {response.status_code}.")
-            content = _capped_body(response)
+            content = _capped_body(response, started)
     except BlockedURLError as exc:
         raise IngestError(f"URL not allowed: {exc}") from None
     except httpx.HTTPError as exc:
@@ -158,10 +160,11 @@ def _fetch(url: str) -> tuple[bytes, str, str]:
     return content, f"page.{extension}", mime
 
 
-def _capped_body(response: httpx.Response) -> bytes:
-    """The body of a streamed ``response``, refused once it is over the upload limit (closing the stream
-    drops the connection; nothing read so far is kept)."""
-    limit = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES
+def _capped_body(response: httpx.Response, started: float) -> bytes:
+    """The body of a streamed ``response``, refused once it is over the upload limit or the fetch has taken
+    longer than ``LLMOPS_KNOWLEDGE_FETCH_SECONDS`` (closing the stream drops the connection; nothing read so
+    far is kept)."""
+    limit, deadline = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES, settings.LLMOPS_KNOWLEDGE_FETCH_SECONDS
     too_large = IngestError(f"The page is over the {limit}-byte limit.")
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -171,6 +174,8 @@ def _capped_body(response: httpx.Response) -> bytes:
         body += part
         if len(body) > limit:
             raise too_large
+        if time.monotonic() - started > deadline:
+            raise IngestError(f"The page took longer than {deadline} s to download.")
     return bytes(body)
 
 

@@ -11,3 +11,6 @@ LLMOPS_KNOWLEDGE_EMBED_BATCH = env_int("LLMOPS_KNOWLEDGE_EMBED_BATCH", 128, mini
 LLMOPS_KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT = env_int(
     "LLMOPS_KNOWLEDGE_MAX_CHUNKS_PER_DOCUMENT", 200_000, minimum=1
 )
+# A URL document's whole download (headers and body) must finish within this many seconds: a server that
+# trickles its page byte by byte cannot hold an ingest worker (each read also times out after 20 s).
+LLMOPS_KNOWLEDGE_FETCH_SECONDS = env_int("LLMOPS_KNOWLEDGE_FETCH_SECONDS", 60, minimum=1, maximum=3600)
