@@ -11,7 +11,6 @@ from llmops.core.errors import NotFound, ValidationError
 from llmops.prompts.content import prompt_content_normalize
 from llmops.prompts.rendering import cache_size, compiled_prompt, render_compiled
 from llmops.prompts.resolver import PlatformPromptResolver
-from llmops.prompts.selectors import PromptRef, prompt_ref_parse
 from llmops.prompts.templating import TemplateRenderError, compile_template, render_template
 from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content, published_prompt, text_content
@@ -139,18 +138,6 @@ def test_templates_are_compiled_once_per_content_hash() -> None:
     size = cache_size()
     again = compiled_prompt(dict(content))
     assert again is first and cache_size() == size
-
-
-@pytest.mark.parametrize(
-    ("ref", "parsed"),
-    [
-        ("p", PromptRef("p", "latest")),
-        ("p@production", PromptRef("p", "production")),
-        ("p:3", PromptRef("p", 3)),
-    ],
-)
-def test_prompt_references_parse(ref: str, parsed: PromptRef) -> None:
-    assert prompt_ref_parse(ref) == parsed and str(parsed) == ref
 
 
 @pytest.mark.django_db(transaction=True)

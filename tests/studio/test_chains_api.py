@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from llmops.accounts.models import User, Workspace
+from llmops.core.refs import REF_PATTERN
 from llmops.studio.models import Chain
 from tests.api_contract import VersionedResourceAPIContract
 from tests.conftest import client_for
@@ -59,11 +60,7 @@ class TestChainAPI(VersionedResourceAPIContract):
         (chain_content(memory={"k": 0}), {"draft.memory.k": ["Input should be greater than or equal to 1"]}),
         (
             chain_content(model="bad ref!"),
-            {
-                "draft.model": [
-                    "String should match pattern '^[-a-zA-Z0-9_]+(?:@[a-z0-9][a-z0-9_.-]{0,62}|:v?\\d+)?$'"
-                ]
-            },
+            {"draft.model": [f"String should match pattern '{REF_PATTERN}'"]},
         ),
         (
             chain_content(retriever={"knowledge_base_ids": ["kb"], "context_variable": "context"}),

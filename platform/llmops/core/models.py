@@ -21,13 +21,15 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 
-LABEL_NAME_VALIDATOR = RegexValidator(
-    r"^[a-z0-9][a-z0-9_.-]{0,62}$",
-    "Labels are lowercase letters, digits, '-', '_' or '.', up to 63 characters.",
-)
+from llmops.core.refs import LABEL_NAME, LABEL_RULE, label_name_reserved
+
+# The field's validator (its regex and message are frozen in migrations); ``label_set`` applies the full rule
+# of ``llmops.core.refs``, and ``ResourceLabel.clean`` adds the reserved names for forms (the admin).
+LABEL_NAME_VALIDATOR = RegexValidator(rf"^{LABEL_NAME}$", LABEL_RULE)
 
 
 def content_hash(content: Any) -> str:
@@ -123,3 +125,8 @@ class ResourceLabel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse the names a reference would read as a version (``latest``, ``draft``, ``3``, ``v3``)."""
+        if label_name_reserved(self.name):
+            raise DjangoValidationError({"name": f"{self.name!r} is reserved."})

@@ -6,23 +6,14 @@ services validate their content first and then call these.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import jsonpatch
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 
 from llmops.core.errors import Conflict, NotFound, ValidationError
-from llmops.core.models import (
-    LABEL_NAME_VALIDATOR,
-    ResourceLabel,
-    ResourceVersion,
-    VersionedResource,
-    content_hash,
-)
-
-_VERSION_REF = re.compile(r"^v?(\d+)$")
+from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource, content_hash
+from llmops.core.refs import LATEST, label_name_problem, version_parse
 
 
 @transaction.atomic
@@ -56,30 +47,32 @@ def version_get(*, resource: VersionedResource, number: int) -> ResourceVersion:
 
 
 def version_resolve(*, resource: VersionedResource, ref: str | int) -> ResourceVersion:
-    """Resolve ``3``, ``"v3"``, ``"latest"`` or a label name to a version."""
-    if isinstance(ref, int):
-        return version_get(resource=resource, number=ref)
-    match = _VERSION_REF.match(ref)
-    if match:
-        return version_get(resource=resource, number=int(match.group(1)))
-    if ref == "latest":
+    """Resolve a version part (``3``, ``"3"``, ``"v3"``, ``"latest"`` or a label name) to a version.
+
+    The grammar is ``llmops.core.refs.version_parse``'s; a ref it refuses names no version or label, and is
+    ``NotFound`` like any other unknown one.
+    """
+    try:
+        version = version_parse(ref)
+    except ValidationError:
+        raise NotFound(f"{resource} has no version or label {ref!r}.") from None
+    if isinstance(version, int):
+        return version_get(resource=resource, number=version)
+    if version == LATEST:
         latest = resource.versions.order_by("-number").first()
         if latest is None:
             raise NotFound(f"{resource} has no published version yet.")
         return latest  # type: ignore[no-any-return]
-    label = resource.labels.select_related("version").filter(name=ref).first()
+    label = resource.labels.select_related("version").filter(name=version).first()
     if label is None:
         raise NotFound(f"{resource} has no version or label {ref!r}.")
     return label.version  # type: ignore[no-any-return]
 
 
 def _check_label_name(name: str) -> None:
-    try:
-        LABEL_NAME_VALIDATOR(name)
-    except DjangoValidationError as exc:
-        raise ValidationError("Invalid label name.", fields={"name": list(exc.messages)}) from None
-    if name == "latest" or _VERSION_REF.match(name):
-        raise ValidationError("Invalid label name.", fields={"name": [f"{name!r} is reserved."]})
+    problem = label_name_problem(name)
+    if problem is not None:
+        raise ValidationError("Invalid label name.", fields={"name": [problem]})
 
 
 @transaction.atomic

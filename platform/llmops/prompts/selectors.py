@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,26 +10,11 @@ from django.db.models import QuerySet
 
 from llmops.accounts.models import Workspace
 from llmops.core import services as versioning
-from llmops.core.errors import NotFound, ValidationError
+from llmops.core.errors import NotFound
+from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.prompts.models import Prompt
 from llmops.prompts.rendering import CompiledPrompt, compiled_prompt, render_compiled
 from workflows._ports import RenderedPrompt
-
-DRAFT = "draft"
-_REF = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)(?:@(?P<label>[a-z0-9][a-z0-9_.-]*)|:(?P<number>\d+))?$")
-
-
-@dataclass(frozen=True, slots=True)
-class PromptRef:
-    """A parsed reference: ``slug`` (latest), ``slug@label`` or ``slug:3``."""
-
-    slug: str
-    version: str | int = "latest"
-
-    def __str__(self) -> str:
-        if isinstance(self.version, int):
-            return f"{self.slug}:{self.version}"
-        return self.slug if self.version == "latest" else f"{self.slug}@{self.version}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +29,6 @@ class PromptSnapshot:
     def version_label(self) -> str:
         """``"3"`` or ``"draft"``, as a rendered prompt reports it."""
         return DRAFT if self.version is None else str(self.version)
-
-
-def prompt_ref_parse(ref: str) -> PromptRef:
-    """Parse ``slug``, ``slug@label`` or ``slug:3``; anything else is a ``ValidationError``."""
-    match = _REF.match(ref.strip())
-    if match is None:
-        raise ValidationError(
-            f"Invalid prompt reference {ref!r}.", fields={"ref": ["Use slug, slug@label or slug:3."]}
-        )
-    if match["number"]:
-        return PromptRef(match["slug"], int(match["number"]))
-    return PromptRef(match["slug"], match["label"] or "latest")
 
 
 def prompts_for_workspace(*, workspace: Workspace) -> QuerySet[Prompt]:
@@ -80,9 +52,9 @@ def prompt_snapshot(*, prompt: Prompt, version: str | int | None) -> PromptSnaps
     return PromptSnapshot(prompt, pinned.number, compiled_prompt(pinned.content, pinned.content_hash))
 
 
-def prompt_snapshot_by_ref(*, workspace: Workspace, ref: str | PromptRef) -> PromptSnapshot:
-    """Resolve a reference (``slug``, ``slug@label``, ``slug:3``) in ``workspace`` to a pinned version."""
-    parsed = prompt_ref_parse(ref) if isinstance(ref, str) else ref
+def prompt_snapshot_by_ref(*, workspace: Workspace, ref: str | ResourceRef) -> PromptSnapshot:
+    """Resolve a reference (``slug``, ``slug@label``, ``slug:3``; see ``llmops.core.refs``) in ``workspace``."""
+    parsed = ref_parse(ref, kind="prompt") if isinstance(ref, str) else ref
     return prompt_snapshot(prompt=prompt_get(workspace=workspace, slug=parsed.slug), version=parsed.version)
 
 

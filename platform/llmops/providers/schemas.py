@@ -6,7 +6,6 @@ Validated with pydantic; errors become ``ValidationError`` with paths under ``dr
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,13 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from llmops.core.errors import ValidationError
+from llmops.core.refs import ref_problem
 from llmops.providers.kinds import DEFAULT_BASE_URLS, ModelType, ProviderKind
 from llmops.providers.ssrf import check_base_url
-
-# ``slug``, ``slug@label`` or ``slug:3`` / ``slug:v3``.
-ENDPOINT_REF = re.compile(
-    r"^(?P<slug>[-a-zA-Z0-9_]+)(?:@(?P<label>[a-z0-9][a-z0-9_.-]{0,62})|:v?(?P<number>\d+))?$"
-)
 
 
 class Prices(BaseModel):
@@ -81,8 +76,11 @@ class EndpointConfig(BaseModel):
     @classmethod
     def _refs(cls, value: list[str]) -> list[str]:
         for ref in value:
-            if not ENDPOINT_REF.match(ref):
-                raise ValueError(f"{ref!r} is not an endpoint reference (slug, slug@label or slug:3)")
+            problem = ref_problem(ref)
+            if problem is not None:
+                raise ValueError(
+                    f"{ref!r} is not an endpoint reference (slug, slug@label or slug:3): {problem}"
+                )
         return value
 
     @property

@@ -11,8 +11,9 @@ from django.db.models import F, QuerySet
 
 from llmops.accounts.models import Workspace
 from llmops.core.errors import NotFound, ValidationError
+from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointVersion
-from llmops.providers.schemas import ENDPOINT_REF, EndpointConfig, config_parse
+from llmops.providers.schemas import EndpointConfig, config_parse
 
 
 @dataclass(frozen=True)
@@ -72,42 +73,43 @@ def _pinned(endpoint: ModelEndpoint, version: ModelEndpointVersion | None) -> Re
     )
 
 
-def endpoint_resolve(*, workspace_id: int, ref: str) -> ResolvedEndpoint:
-    """Resolve ``slug`` (latest version, or the draft while none is published), ``slug@label`` or ``slug:3``.
+def endpoint_resolve(*, workspace_id: int, ref: str | ResourceRef) -> ResolvedEndpoint:
+    """Resolve ``slug``, ``slug@label``, ``slug:3`` or ``slug@draft`` to a pinned configuration.
 
-    One query on the hot path (the version joined with its endpoint); raises ``NotFound`` naming the
-    reference.
+    ``slug`` is the latest version, or the draft while none is published. One query on the hot path (the
+    version joined with its endpoint). A malformed reference (see ``llmops.core.refs``) is a
+    ``ValidationError``; an unknown endpoint, version or label is ``NotFound`` naming it.
     """
-    match = ENDPOINT_REF.match(ref.strip())
-    if not match:
-        raise NotFound(f"{ref!r} is not a model endpoint reference (slug, slug@label or slug:3).")
-    slug, label, number = match.group("slug"), match.group("label"), match.group("number")
-    # The endpoint's own draft is not needed when a version is pinned; skipping it halves the decoding.
-    versions = (
-        ModelEndpointVersion.objects.select_related("resource")
-        .defer("resource__draft", "resource__description")
-        .filter(resource__workspace_id=workspace_id, resource__slug=slug)
-        .order_by()
-    )
-    if number:
-        versions = versions.filter(number=int(number))
-    elif label == "latest":
-        versions = versions.order_by("-number")
-    elif label:
-        versions = versions.filter(labels__name=label)
-    else:
-        versions = versions.filter(number=F("resource__latest_version_number"))
-    version = next(iter(versions[:1]), None)
+    parsed = ref_parse(ref, kind="model endpoint") if isinstance(ref, str) else ref
+    slug, label, number = parsed.slug, parsed.label, parsed.number
+    version = None if parsed.version == DRAFT else _published_version(workspace_id, parsed)
     if version is not None:
         return _pinned(version.resource, version)
     endpoint = ModelEndpoint.objects.filter(workspace_id=workspace_id, slug=slug).first()
     if endpoint is None:
         raise NotFound(f"No model endpoint {slug!r} in this workspace.")
-    if number:
+    if number is not None:
         raise NotFound(f"Model endpoint {slug!r} has no version {number}.")
-    if label:
+    if label is not None:
         raise NotFound(f"Model endpoint {slug!r} has no label {label!r}.")
-    return _pinned(endpoint, None)  # nothing published yet: the draft
+    return _pinned(endpoint, None)  # the draft: asked for, or nothing published yet
+
+
+def _published_version(workspace_id: int, ref: ResourceRef) -> ModelEndpointVersion | None:
+    # The endpoint's own draft is not needed when a version is pinned; skipping it halves the decoding.
+    versions = (
+        ModelEndpointVersion.objects.select_related("resource")
+        .defer("resource__draft", "resource__description")
+        .filter(resource__workspace_id=workspace_id, resource__slug=ref.slug)
+        .order_by()
+    )
+    if ref.number is not None:
+        versions = versions.filter(number=ref.number)
+    elif ref.label is not None:
+        versions = versions.filter(labels__name=ref.label)
+    else:
+        versions = versions.filter(number=F("resource__latest_version_number"))
+    return next(iter(versions[:1]), None)
 
 
 def endpoint_draft_pinned(*, endpoint: ModelEndpoint) -> ResolvedEndpoint:

@@ -12,8 +12,9 @@ from django.db import transaction
 from llmops.accounts.models import User, Workspace
 from llmops.core import services as core_services
 from llmops.core.errors import ValidationError
+from llmops.core.refs import ref_parse
 from llmops.providers.models import CatalogModel, ModelEndpoint
-from llmops.providers.schemas import ENDPOINT_REF, config_validate
+from llmops.providers.schemas import config_validate
 
 
 def credentials_hint(credentials: dict[str, Any] | None) -> str:
@@ -76,8 +77,7 @@ def endpoint_draft_prepare(
 
 def _check_fallbacks(*, workspace: Workspace, slug: str | None, fallbacks: list[str], prefix: str) -> None:
     for index, ref in enumerate(fallbacks):
-        match = ENDPOINT_REF.match(ref)
-        target = match.group("slug") if match else ref
+        target = ref_parse(ref, kind="model endpoint").slug  # config_validate checked every reference
         path = f"{prefix}.fallbacks.{index}"
         if target == slug:
             raise ValidationError(

@@ -11,9 +11,9 @@
      "memory": {"type": "window", "k": 3, "placeholder": "history"},
      "moderation": {"input": {"keywords": ["password"]}}}
 
-``prompt.version`` is a number, a label or ``"latest"``; ``model`` (a model endpoint reference) overrides the
-prompt's; ``parameters`` are merged over the prompt's. Output parsers: ``text``; ``json`` (optionally checked
-against a JSON Schema); ``list`` split by ``lines`` or ``comma``.
+``prompt.version`` is a number, a label or ``"latest"``; ``model`` (a model endpoint reference, see
+``llmops.core.refs``) overrides the prompt's; ``parameters`` are merged over the prompt's. Output parsers:
+``text``; ``json`` (optionally checked against a JSON Schema); ``list`` split by ``lines`` or ``comma``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from llmops.accounts.models import Workspace
 from llmops.core.errors import LLMOpsError, ValidationError
+from llmops.core.refs import REF_MAX_LENGTH, REF_PATTERN, SLUG_PATTERN, ResourceRef, version_parse
 from llmops.prompts.moderation import ModerationConfig
-from llmops.prompts.selectors import PromptRef, prompt_snapshot_by_ref
+from llmops.prompts.selectors import prompt_snapshot_by_ref
 from llmops.prompts.validation import parse_model
 
-MODEL_REF = r"^[-a-zA-Z0-9_]+(?:@[a-z0-9][a-z0-9_.-]{0,62}|:v?\d+)?$"
 IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 
 
@@ -38,14 +38,13 @@ class PromptReference(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    slug: str = Field(pattern=r"^[-a-zA-Z0-9_]+$", max_length=100)
+    slug: str = Field(pattern=SLUG_PATTERN, max_length=100)
     version: int | str = Field(default="latest", description='A number, a label or "latest".')
 
-    def ref(self) -> PromptRef:
-        """As a prompt reference."""
-        if isinstance(self.version, int) or str(self.version).isdigit():
-            return PromptRef(self.slug, int(self.version))
-        return PromptRef(self.slug, str(self.version).removeprefix("@"))
+    def ref(self) -> ResourceRef:
+        """As a prompt reference (a stored ``"@label"`` is read as the label, as it always was)."""
+        version = self.version.removeprefix("@") if isinstance(self.version, str) else self.version
+        return ResourceRef(self.slug, version_parse(version, field="prompt.version"))
 
 
 class OutputParser(BaseModel):
@@ -87,7 +86,7 @@ class ChainContent(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     prompt: PromptReference
-    model: str | None = Field(default=None, pattern=MODEL_REF, max_length=200)
+    model: str | None = Field(default=None, pattern=REF_PATTERN, max_length=REF_MAX_LENGTH)
     parameters: dict[str, Any] = Field(default_factory=dict)
     output_parser: OutputParser = Field(default_factory=OutputParser)
     retriever: RetrieverConfig | None = None

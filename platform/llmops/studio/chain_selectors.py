@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,12 +9,10 @@ from django.db.models import QuerySet
 
 from llmops.accounts.models import Workspace
 from llmops.core import services as versioning
-from llmops.core.errors import NotFound, ValidationError
+from llmops.core.errors import NotFound
+from llmops.core.refs import DRAFT, LATEST, ref_parse
 from llmops.studio.chain_content import ChainContent, chain_content_parse
 from llmops.studio.models import Chain, ChainMessage
-
-DRAFT = "draft"
-_REF = re.compile(r"^(?P<slug>[-a-zA-Z0-9_]+)(?:@(?P<label>[a-z0-9][a-z0-9_.-]*)|:v?(?P<number>\d+))?$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +46,14 @@ def chain_snapshot(*, chain: Chain, version: str | int | None) -> ChainSnapshot:
     """The chain at ``version``: ``None``/``"latest"`` (latest published), a number, a label, ``"draft"``."""
     if version == DRAFT:
         return ChainSnapshot(chain, None, chain_content_parse(chain.draft, prefix="draft"))
-    pinned = versioning.version_resolve(resource=chain, ref=version if version is not None else "latest")
+    pinned = versioning.version_resolve(resource=chain, ref=version if version is not None else LATEST)
     return ChainSnapshot(chain, pinned.number, chain_content_parse(pinned.content, prefix="content"))
 
 
 def chain_snapshot_by_ref(*, workspace: Workspace, ref: str) -> ChainSnapshot:
-    """Resolve ``slug`` (latest version), ``slug@label`` or ``slug:3`` in ``workspace``."""
-    match = _REF.match(ref.strip())
-    if match is None:
-        raise ValidationError(
-            f"Invalid chain reference {ref!r}.", fields={"ref": ["Use slug, slug@label or slug:3."]}
-        )
-    chain = chain_get(workspace=workspace, slug=match["slug"])
-    version: str | int = int(match["number"]) if match["number"] else (match["label"] or "latest")
-    return chain_snapshot(chain=chain, version=version)
+    """Resolve ``slug`` (latest version), ``slug@label`` or ``slug:3`` (see ``llmops.core.refs``)."""
+    parsed = ref_parse(ref, kind="chain")
+    return chain_snapshot(chain=chain_get(workspace=workspace, slug=parsed.slug), version=parsed.version)
 
 
 def chain_history(*, chain: Chain, conversation_id: str, turns: int) -> list[dict[str, Any]]:

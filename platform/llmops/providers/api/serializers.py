@@ -34,7 +34,10 @@ class ModelEndpointSerializer(VersionedResourceSerializer):
 
 class ConnectionTestInputSerializer(serializers.Serializer[Any]):
     version = serializers.CharField(
-        required=False, allow_blank=True, default="", help_text="A version number or label; empty: the draft."
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text='A version number (3 or v3), "latest" or a label; empty or "draft": the draft.',
     )
 
 

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from llmops.accounts.permissions import signed_in_user
 from llmops.core.api.versioning import VersionedResourceViewSet
 from llmops.core.errors import ValidationError
+from llmops.core.refs import DRAFT, ResourceRef, version_parse
 from llmops.providers import selectors, services
 from llmops.providers.api.serializers import (
     CatalogModelSerializer,
@@ -67,16 +68,16 @@ class ModelEndpointViewSet(VersionedResourceViewSet):
         endpoint = self.get_object()
         data = ConnectionTestInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        ref = data.validated_data["version"].strip()
-        if ref:
-            pinned = selectors.endpoint_resolve(
-                workspace_id=self.workspace.pk, ref=f"{endpoint.slug}{':' if ref.isdigit() else '@'}{ref}"
-            )
-        else:
+        text = data.validated_data["version"].strip()
+        version = version_parse(text) if text else DRAFT
+        if version == DRAFT:
             services.endpoint_draft_prepare(
                 workspace=self.workspace, draft=endpoint.draft, slug=endpoint.slug
             )
             pinned = selectors.endpoint_draft_pinned(endpoint=endpoint)
+        else:
+            ref = ResourceRef(endpoint.slug, version)
+            pinned = selectors.endpoint_resolve(workspace_id=self.workspace.pk, ref=ref)
         gateway = PlatformModelGateway(
             workspace=self.workspace,
             source=UsageSource.TEST_CONNECTION,
