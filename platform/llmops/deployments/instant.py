@@ -81,14 +81,10 @@ async def _execute(
         run_id, inputs, workspace_id=str(request.deployment.workspace_id), query=request.query or None,
         history=chat_history(request.history), conversation_id=request.conversation_id or None,
     )  # fmt: skip
-    return [{"seq": seq, **event.to_dict()} async for seq, event in _numbered(events)]
-
-
-async def _numbered(events: Any) -> Any:
-    seq = 0
+    numbered: list[dict[str, Any]] = []
     async for event in events:
-        seq += 1
-        yield seq, event
+        numbered.append({"seq": len(numbered) + 1, **event.to_dict()})
+    return numbered
 
 
 # The run's node runs and events in one statement: each set travels as one JSON document and is expanded by
@@ -144,12 +140,8 @@ def instant_run(
         elapsed_ms=finished.get("elapsed_ms"),
     )  # fmt: skip
     if final is not None:
-        run.status, run.inputs, run.outputs, run.error = (
-            STATUS[final.status],
-            final.inputs,
-            final.outputs,
-            final.error,
-        )
+        run.status = STATUS[final.status]
+        run.inputs, run.outputs, run.error = final.inputs, final.outputs, final.error
         run.prompt_tokens, run.completion_tokens = final.usage.prompt_tokens, final.usage.completion_tokens
         run.started_at, run.finished_at = final.started_at, final.finished_at
     else:  # the engine always records a final state; be defensive rather than store a "running" row
