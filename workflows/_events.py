@@ -82,11 +82,18 @@ class NodeRetry(_Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeRestored(_Event):
-    """A resumed run took a node's result from the store instead of running it again."""
+    """A resumed run took a node's result from the store instead of running it again.
+
+    For a container's body run (an iteration item, a loop round) ``node_id`` is its body record id
+    (``each#3``), ``parent_id`` the container and ``index`` the item or round; ``outputs`` what the container
+    keeps of it.
+    """
 
     node_id: str
     status: NodeStatus
     outputs: dict[str, Any]
+    parent_id: str | None = None
+    index: int | None = None
     type: Literal["node_restored"] = "node_restored"
 
 

@@ -5,7 +5,8 @@ Scheduling is dead-path elimination: a node becomes ready when every incoming ed
 at least one of them was taken, otherwise it is skipped and its own outgoing edges resolve as not taken.
 Each top-level node is checkpointed before its successors start, so a new executor over the same store can
 continue a run without running finished nodes again. Container bodies (iteration, loop) are nested scopes
-run by the same scheduler; they are checkpointed as part of their container.
+run by the same scheduler; each finished body run (an item, a round) is checkpointed as a body record, so a
+resumed container continues where it stopped, nested ones included (see ``workflows._scope``).
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class Executor:
     """Runs one compiled workflow; reusable across runs (one at a time per instance).
 
     ``async for event in executor.run(run_id, inputs)`` streams typed events; ``run_to_completion`` returns
-    a ``RunResult``. With a ``store`` holding checkpoints for ``run_id``, finished nodes are restored (a
-    ``node_restored`` event each) and only the rest runs.
+    a ``RunResult``. With a ``store`` holding checkpoints for ``run_id``, finished nodes and finished
+    iteration items / loop rounds are restored (a ``node_restored`` event each) and only the rest runs.
     """
 
     def __init__(

@@ -69,6 +69,8 @@ class CompiledGraph:
     declared_outputs: dict[str, Mapping[str, str] | None] = field(default_factory=dict)
     # For each answer node: the nodes whose success guarantees it will run (its text may stream early).
     stream_sources: dict[str, frozenset[str]] = field(default_factory=dict)
+    # Containers whose bodies hold only pure nodes (and such containers): not checkpointed item by item.
+    replayable_bodies: frozenset[str] = frozenset()
 
     @property
     def secret_names(self) -> frozenset[str]:

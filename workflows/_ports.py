@@ -280,9 +280,23 @@ def _parse_dt(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value))
 
 
+BODY_RECORD_MARK = "#"
+BODY_RECORD_ID_MAX = 100
+
+
 @dataclass(frozen=True, slots=True)
 class NodeRecord:
-    """A finished node as checkpointed: enough to resume without running it again."""
+    """A finished node as checkpointed: enough to resume without running it again.
+
+    Body records (``is_body_run``) are the other kind: one finished run of a container's body (an iteration
+    item, a loop round), so a resumed run continues a container where it stopped. Their ``node_id`` is
+    derived from the container's, ``<container>#<index>`` (``<outer>#<i>/<inner>#<j>`` inside another
+    body; a longer path becomes ``<inner>#<j>@<hash of the path>``), at most ``BODY_RECORD_ID_MAX``
+    characters; ``#`` never occurs in a node id. ``node_type`` is ``<container type>_item`` or ``_round``,
+    ``outputs`` what the container keeps of that body run plus ``input_digest`` (restored only while the
+    body's input is unchanged), ``usage`` the body run's model usage. They are checkpointed before their
+    container's own record, so a run's records in checkpoint order read as a timeline.
+    """
 
     node_id: str
     status: NodeStatus
@@ -309,6 +323,11 @@ class NodeRecord:
             "usage": self.usage.to_dict(),
             "branch": self.branch,
         }
+
+    @property
+    def is_body_run(self) -> bool:
+        """Whether this records one run of a container's body (an item or round), not a node."""
+        return BODY_RECORD_MARK in self.node_id
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NodeRecord:
@@ -372,7 +391,8 @@ class RunStore(Protocol):
     """Durable run state. ``checkpoint`` must be durable before it returns: successors start right after.
 
     Contract (checked by ``workflows.testing.conformance``): checkpointing the same node again replaces its
-    record; ``load`` returns records in checkpoint order; runs are isolated from each other.
+    record; ``load`` returns records in checkpoint order; runs are isolated from each other; a record's
+    ``node_id`` may be a body record's (up to ``BODY_RECORD_ID_MAX`` characters, with ``#``, ``/``, ``@``).
     """
 
     async def checkpoint(self, run_id: str, record: NodeRecord) -> None:

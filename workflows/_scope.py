@@ -3,6 +3,10 @@ container body), sharing a ``_RunState``.
 
 Scheduling is dead-path elimination: a node becomes ready when every incoming edge is resolved; it runs when
 at least one of them was taken, otherwise it is skipped and its own outgoing edges resolve as not taken.
+
+Checkpoints: a top-level node's record is written before its successors start; inside container bodies,
+each finished body run (an item, a round) is one body record (``workflows._bodies``), restored on resume with
+a ``node_restored`` event, its usage and handled failures counted again.
 """
 
 from __future__ import annotations
@@ -16,19 +20,21 @@ from datetime import UTC, datetime
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
+from workflows import _bodies
 from workflows._dsl import ErrorStrategy
 from workflows._errors import NodeError
 from workflows._events import Event, NodeFinished, NodeRestored, NodeRetry, NodeStarted, TextChunk
 from workflows._graph import CompiledNode, Scope
 from workflows._ports import CallContext, ChatMessage, NodeRecord, RunStatus, Usage
 from workflows._streaming import AnswerStream
-from workflows.nodes._base import NodeContext, NodeResult
+from workflows.nodes._base import NodeContext, NodeResult, Summarize
 
 if TYPE_CHECKING:
     from workflows._executor import Executor
 
 logger = logging.getLogger("workflows.executor")
 REDACTED = "[REDACTED]"
+_NO_USAGE = Usage()  # frozen: shared as every scope's starting total
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +131,13 @@ class _ScopeRun:
     """Schedules one scope: the top-level graph, or one run of a container body."""
 
     def __init__(
-        self, state: _RunState, scope: Scope, pool: dict[str, Any], parent_id: str | None, index: int | None
+        self,
+        state: _RunState,
+        scope: Scope,
+        pool: dict[str, Any],
+        parent_id: str | None,
+        index: int | None,
+        path: str = "",
     ) -> None:
         self.state = state
         self.scope = scope
@@ -133,6 +145,11 @@ class _ScopeRun:
         self.parent_id = parent_id
         self.index = index
         self.top = parent_id is None
+        # The body record id of this body run ("" at the top); nested body records are named under it.
+        self.path = path
+        # What this scope and the bodies it ran used: the usage and handled failures of its body record.
+        self.usage = _NO_USAGE
+        self.handled = 0
         self.done: asyncio.Queue[Any] = asyncio.Queue()
         self.nodes = state.graph.nodes
         self.pending = {n: len(self.nodes[n].in_edges) for n in scope.node_ids}
@@ -203,10 +220,17 @@ class _ScopeRun:
             if self.top:
                 raise _Abort("failed", error.get("type", "NodeError"), message, node.id)
             raise BodyNodeError(message)
-        if record.status == "failed":
-            self.state.handled_failures += 1
-        self.state.usage += record.usage
+        self._account(record.usage, 1 if record.status == "failed" else 0)
         self._resolve(node, record)
+
+    def _account(self, usage: Usage, handled: int) -> None:
+        """Add to the run's totals, and to this scope's (reported by its body record, when it has one)."""
+        if usage:
+            self.state.usage += usage
+            self.usage += usage
+        if handled:
+            self.state.handled_failures += handled
+            self.handled += handled
 
     def _resolve(self, node: CompiledNode, record: NodeRecord) -> None:
         """Publish a node's outcome to the pool and resolve its outgoing edges."""
@@ -252,9 +276,11 @@ class _ScopeRun:
                 outputs=state.redact(record.outputs),
             )
         )
-        if record.status == "failed":
-            state.handled_failures += 1
-        state.usage += record.usage
+        usage, handled = record.usage, 1 if record.status == "failed" else 0
+        if node.kind.container:
+            body_usage, body_handled = _bodies.restored_totals(state.restored, node.id)
+            usage, handled = usage + body_usage, handled + body_handled
+        self._account(usage, handled)
         self._resolve(node, record)
 
     def _emit_answer_text(self, node_id: str, text: str) -> None:
@@ -330,6 +356,7 @@ class _ScopeRun:
             history=state.history,
             parent_id=self.parent_id,
             index=self.index,
+            run_checkpointed=self._run_body_checkpointed,
         )
         timeout = spec.timeout_seconds or state.limits.node_timeout_seconds
         attempt = 0
@@ -389,9 +416,111 @@ class _ScopeRun:
             node.id, "failed", outputs, error, attempts, started_at, _now(), Usage(), branch, spec.type
         )
 
+    # --- container bodies ----------------------------------------------------------------------------------
+
     async def _run_body(self, ctx: NodeContext, overlay: Mapping[str, Any], index: int) -> dict[str, Any]:
+        path = _bodies.body_record_id(self.path, ctx.node.id, index) if self.state.store else ""
+        body = self._body(ctx.node.id, overlay, index, path)
+        await self._execute_body(body)
+        return body.pool
+
+    def _body(self, container_id: str, overlay: Mapping[str, Any], index: int, path: str) -> _ScopeRun:
         # A shallow copy: body nodes add their own namespaces without touching the outer scope's pool.
         pool = {**self.pool, **overlay}
-        body = _ScopeRun(self.state, self.state.graph.body(ctx.node.id), pool, ctx.node.id, index)
-        await body.execute()
-        return pool
+        return _ScopeRun(self.state, self.state.graph.body(container_id), pool, container_id, index, path)
+
+    async def _execute_body(self, body: _ScopeRun) -> None:
+        try:
+            await body.execute()
+        finally:  # the run's totals have it already; this scope's body record must include it too
+            if body.usage:
+                self.usage += body.usage
+            self.handled += body.handled
+
+    async def _run_body_checkpointed(
+        self,
+        ctx: NodeContext,
+        overlay: Mapping[str, Any],
+        index: int,
+        summarize: Summarize,
+        unit: str,
+        keep_failures: bool,
+    ) -> dict[str, Any]:
+        """``NodeContext.run_body_checkpointed``: restore body run ``index``, or run and checkpoint it."""
+        container_id = ctx.node.id
+        if self.state.store is None or container_id in self.state.graph.replayable_bodies:
+            # Nothing to restore or record (running a replayable body again costs nothing): no digest.
+            body = self._body(container_id, overlay, index, "")
+            await self._execute_body(body)
+            return summarize(body.pool)
+        path = _bodies.body_record_id(self.path, container_id, index)
+        input_digest = _bodies.digest(overlay)
+        restored = _bodies.restorable(self.state.restored, path, input_digest)
+        if restored is not None:
+            return self._restore_body(container_id, index, restored)
+        body = self._body(container_id, overlay, index, path)
+        return await self._run_recorded_body(
+            body, summarize, input_digest, f"{ctx.node.type}_{unit}", keep_failures
+        )
+
+    async def _run_recorded_body(
+        self, body: _ScopeRun, summarize: Summarize, input_digest: str, record_type: str, keep_failures: bool
+    ) -> dict[str, Any]:
+        started_at = _now()
+        try:
+            await self._execute_body(body)
+            summary = summarize(body.pool)
+        except Exception as exc:
+            error = error_dict(exc)
+            await self._checkpoint_body(body, record_type, {}, input_digest, started_at, error, keep_failures)
+            raise
+        await self._checkpoint_body(body, record_type, summary, input_digest, started_at)
+        return summary
+
+    def _restore_body(self, container_id: str, index: int, record: NodeRecord) -> dict[str, Any]:
+        state = self.state
+        summary = _bodies.summary_of(record)
+        state.emit(
+            NodeRestored(
+                run_id=state.run_id,
+                node_id=record.node_id,
+                status=record.status,
+                outputs=state.redact(summary),
+                parent_id=container_id,
+                index=index,
+            )
+        )
+        self._account(record.usage, _bodies.handled_failures(record))
+        if record.status == "failed":
+            raise BodyNodeError((record.error or {}).get("message") or "body run failed")
+        return summary
+
+    async def _checkpoint_body(
+        self,
+        body: _ScopeRun,
+        record_type: str,
+        summary: dict[str, Any],
+        input_digest: str,
+        started_at: datetime,
+        error: dict[str, str] | None = None,
+        failure_kept: bool = False,
+    ) -> None:
+        store = self.state.store
+        assert store is not None
+        record = _bodies.body_record(
+            body.path,
+            record_type,
+            summary,
+            input_digest,
+            usage=body.usage,
+            handled=body.handled,
+            started_at=started_at,
+            finished_at=_now(),
+            error=error,
+            failure_kept=failure_kept,
+        )
+        try:
+            await store.checkpoint(self.state.run_id, record)
+        except Exception as exc:  # as for a node: a run that cannot checkpoint cannot promise resume
+            logger.exception("checkpoint of %s failed", record.node_id)
+            raise _Abort("failed", type(exc).__name__, f"checkpoint failed: {exc}", body.parent_id) from exc

@@ -77,6 +77,7 @@ class _Compiler:
         if acyclic:
             self._references()
             self._stream_sources()
+        self._replayable_bodies()
         return self.graph
 
     # --- nodes and configs -------------------------------------------------------------------------------
@@ -327,6 +328,25 @@ class _Compiler:
         container = self.graph.nodes[container_id]
         visible[container_id] = container.kind.body_names(container.config)  # its item, index, variables
         return visible
+
+    # --- resume ------------------------------------------------------------------------------------------
+
+    def _replayable_bodies(self) -> None:
+        nodes = self.graph.nodes
+        replayable: dict[str, bool] = {}
+
+        def check(container_id: str) -> bool:
+            if container_id not in replayable:
+                replayable[container_id] = False  # a nesting cycle (reported elsewhere) ends here
+                scope = self.graph.scopes.get(container_id)
+                replayable[container_id] = scope is not None and all(
+                    (node := nodes.get(n)) is not None
+                    and (node.kind.pure or (node.kind.container and check(n)))
+                    for n in scope.node_ids
+                )
+            return replayable[container_id]
+
+        self.graph.replayable_bodies = frozenset(n for n, c in nodes.items() if c.kind.container and check(n))
 
     # --- streaming ---------------------------------------------------------------------------------------
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
+from contextlib import aclosing
 from typing import Any
 
 from workflows import NodeConfig, NodeContext, NodeKind, NodeResult, Workflow, register_node_kind
 from workflows._ports import Usage
+from workflows.nodes._base import Selector
 
 
 def wf(nodes: list[dict[str, Any]], edges: list[str], **fields: Any) -> Workflow:
@@ -81,6 +84,65 @@ class ProbeNode(NodeKind[ProbeConfig]):
 
 
 register_node_kind(ProbeNode())
+
+# Calls of the tally node, per run and item: started, and finished (returned a value).
+STARTED: Counter[str] = Counter()
+FINISHED: Counter[str] = Counter()
+
+
+class TallyConfig(NodeConfig):
+    """``item`` selects the value counted (e.g. ``each.item``); ``hang_on`` items never finish their first
+    call (the worker dies meanwhile); ``fail_on`` items fail their first call."""
+
+    item: Selector
+    hang_on: list[Any] = []
+    fail_on: list[Any] = []
+    tokens: int = 0
+
+
+class TallyNode(NodeKind[TallyConfig]):
+    """A body node that counts its calls per item, as a model call would cost."""
+
+    type = "tally"
+    config_model = TallyConfig
+
+    def outputs(self, config: TallyConfig) -> dict[str, str]:
+        return {"value": "string"}
+
+    async def run(self, config: TallyConfig, ctx: NodeContext) -> NodeResult:
+        item = ctx.resolve(config.item)
+        key = f"{ctx.run_id}/{item}"
+        STARTED[key] += 1
+        if item in config.hang_on and STARTED[key] == 1:
+            await asyncio.sleep(3600)
+        if item in config.fail_on and STARTED[key] == 1:
+            raise RuntimeError(f"tally failed on {item}")
+        FINISHED[key] += 1
+        return NodeResult({"value": f"<{item}>"}, usage=Usage(config.tokens, config.tokens))
+
+
+register_node_kind(TallyNode())
+
+
+def tally(node_id: str, item: str, **config: Any) -> dict[str, Any]:
+    extra = {k: config.pop(k) for k in list(config) if k in _NODE_FIELDS}
+    return {"id": node_id, "type": "tally", "config": {"item": item, **config}, **extra}
+
+
+async def interrupt(
+    executor: Any, run_id: str, inputs: dict[str, Any], when: Callable[[Any], bool], how: str
+) -> list[Any]:
+    """Run until ``when(event)``, then ``cancel`` the run, or ``crash``: stop consuming it, as a worker that
+    dies does (running tasks are cancelled, no final state is saved)."""
+    events: list[Any] = []
+    async with aclosing(executor.run(run_id, inputs)) as stream:
+        async for event in stream:
+            events.append(event)
+            if when(event):
+                if how == "crash":
+                    break
+                executor.cancel()
+    return events
 
 
 def events_of(events: list[Any], type_name: str) -> list[Any]:

@@ -92,6 +92,12 @@ class NodeResult:
 
 C = TypeVar("C", bound=NodeConfig)
 
+Summarize = Callable[[dict[str, Any]], dict[str, Any]]
+"""What a container keeps of one body run, from the body's pool (see ``NodeContext.run_body_checkpointed``)."""
+BodyRunner = Callable[
+    ["NodeContext", Mapping[str, Any], int, Summarize, str, bool], Awaitable[dict[str, Any]]
+]
+
 
 class NodeContext:
     """Everything a running node may touch: the pool (read-only), ports, and ways to emit progress."""
@@ -100,6 +106,7 @@ class NodeContext:
         "_emit",
         "_on_text",
         "_run_body",
+        "_run_checkpointed",
         "call",
         "history",
         "index",
@@ -123,6 +130,7 @@ class NodeContext:
         history: tuple[ChatMessage, ...] = (),
         parent_id: str | None = None,
         index: int | None = None,
+        run_checkpointed: BodyRunner | None = None,
     ) -> None:
         self.node = node
         self.pool = pool
@@ -132,6 +140,7 @@ class NodeContext:
         self._emit = emit
         self._on_text = on_text
         self._run_body = run_body
+        self._run_checkpointed = run_checkpointed
         self.history = history
         self.parent_id = parent_id
         self.index = index
@@ -164,6 +173,29 @@ class NodeContext:
         """Run this container's body once with ``overlay`` added to the pool; returns the body's pool."""
         return await self._run_body(self, overlay, index)
 
+    async def run_body_checkpointed(
+        self,
+        overlay: Mapping[str, Any],
+        index: int,
+        summarize: Summarize,
+        *,
+        unit: str = "item",
+        keep_failures: bool = False,
+    ) -> dict[str, Any]:
+        """Run body run ``index`` like ``run_body`` and return ``summarize(body pool)``, resumably.
+
+        The summary is what the container keeps of that body run (JSON-compatible). With a RunStore it is
+        checkpointed as a body record (``NodeRecord.is_body_run``, node type ``<container type>_<unit>``) as
+        soon as the body finishes, and a resumed run returns it again without running the body when the
+        ``overlay`` (the body's input: item, index, loop variables) is unchanged. A failing body raises as
+        with ``run_body``; its failure is checkpointed too, and on resume it is raised again (as
+        ``BodyNodeError``) when ``keep_failures`` (the container carries on past a failed body run), or the
+        body runs again otherwise. A body made only of ``pure`` nodes is never recorded: it just runs again.
+        """
+        if self._run_checkpointed is None:  # a context built outside the executor: nothing to persist
+            return summarize(await self._run_body(self, overlay, index))
+        return await self._run_checkpointed(self, overlay, index, summarize, unit, keep_failures)
+
     def port(self, name: str) -> Any:
         """A configured port, or PortNotConfiguredError naming what is missing."""
         adapter = getattr(self.ports, name)
@@ -178,6 +210,9 @@ class NodeKind(Generic[C]):
     type: ClassVar[str]
     config_model: ClassVar[builtins.type[NodeConfig]]
     container: ClassVar[bool] = False
+    # Cheap, free of side effects, and the same outputs for the same pool: a container body made only of
+    # such nodes runs again on resume instead of checkpointing each item (a row per item buys nothing).
+    pure: ClassVar[bool] = False
     description: ClassVar[str] = ""
 
     def parse_config(self, data: Mapping[str, Any]) -> C:

@@ -33,6 +33,7 @@ class IfElseNode(NodeKind[IfElseConfig]):
     """Outputs ``case``: the handle taken."""
 
     type = "if_else"
+    pure = True
     config_model = IfElseConfig
     description = "Branches on and/or conditions."
 

@@ -1,4 +1,10 @@
-"""iteration: runs its body once per list item (sequentially or in parallel), collecting one value each."""
+"""iteration: runs its body once per list item (sequentially or in parallel), collecting one value each.
+
+Each item is a checkpointed body run (``NodeContext.run_body_checkpointed``): with a RunStore, a finished item
+is recorded as ``<iteration>#<index>`` (outputs ``{"output": <value>}``) and a resumed run restores it instead
+of running the body again, in whatever order parallel workers had finished them. Items failed under
+``continue``/``remove_failed`` are restored as failed; an item that failed a ``terminate`` iteration runs again.
+"""
 
 from __future__ import annotations
 
@@ -66,16 +72,22 @@ class _Progress:
         self.completed = 0
         self.failed = 0
 
+    def summarize(self, pool: dict[str, Any]) -> dict[str, Any]:
+        return {"output": resolve(pool, self.config.output_selector)}
+
     async def run_item(self, index: int) -> None:
-        ctx = self.ctx
+        ctx, config = self.ctx, self.config
+        overlay = {ctx.node.id: {"item": self.items[index], "index": index}}
         try:
-            pool = await ctx.run_body({ctx.node.id: {"item": self.items[index], "index": index}}, index)
-            self.results[index] = resolve(pool, self.config.output_selector)
+            summary = await ctx.run_body_checkpointed(
+                overlay, index, self.summarize, keep_failures=config.error_mode != "terminate"
+            )
+            self.results[index] = summary["output"]
         except Exception as exc:
-            if self.config.error_mode == "terminate":
+            if config.error_mode == "terminate":
                 raise NodeError(f"item {index} failed: {exc}") from exc
             self.failed += 1
-            self.results[index] = _REMOVED if self.config.error_mode == "remove_failed" else None
+            self.results[index] = _REMOVED if config.error_mode == "remove_failed" else None
         self.completed += 1
         ctx.emit(
             IterationProgress(

@@ -27,6 +27,7 @@ class ListOperatorNode(NodeKind[ListOperatorConfig]):
     """Outputs ``result``, ``first``, ``last`` and ``count``."""
 
     type = "list_operator"
+    pure = True
     config_model = ListOperatorConfig
     description = "Filters, sorts and limits a list."
 

@@ -1,4 +1,9 @@
-"""loop: runs its body again and again until a break condition holds or ``max_count`` rounds ran."""
+"""loop: runs its body again and again until a break condition holds or ``max_count`` rounds ran.
+
+Each round is a checkpointed body run (``NodeContext.run_body_checkpointed``): with a RunStore, a finished
+round is recorded as ``<loop>#<index>`` with the loop variables after it and whether the loop broke there, so
+a resumed run replays the finished rounds from their records and continues with the next one.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,15 @@ from pydantic import Field
 from workflows._dsl import NODE_ID_PATTERN
 from workflows._events import LoopProgress
 from workflows._variables import resolve
-from workflows.nodes._base import BodySelector, NodeConfig, NodeContext, NodeKind, NodeResult, TemplateStr
+from workflows.nodes._base import (
+    BodySelector,
+    NodeConfig,
+    NodeContext,
+    NodeKind,
+    NodeResult,
+    Summarize,
+    TemplateStr,
+)
 from workflows.nodes._conditions import ConditionValue, Operator, compare, expected_value
 
 
@@ -62,16 +75,29 @@ class LoopNode(NodeKind[LoopConfig]):
         }
         rounds = 0
         for index in range(config.max_count):
-            pool = await ctx.run_body({node_id: {"index": index, **values}}, index)
+            summarize = _round_summary(config, node_id, index, values)
+            summary = await ctx.run_body_checkpointed(
+                {node_id: {"index": index, **values}}, index, summarize, unit="round"
+            )
             rounds = index + 1
-            values.update({v.name: resolve(pool, v.update) for v in config.variables if v.update})
-            pool[node_id] = {"index": index, **values}
+            values = summary["variables"]
             ctx.emit(
                 LoopProgress(run_id=ctx.run_id, node_id=node_id, index=index, max_count=config.max_count)
             )
-            if config.break_conditions and _should_break(config, pool):
+            if summary["break"]:
                 break
         return NodeResult({**values, "rounds": rounds})
+
+
+def _round_summary(config: LoopConfig, node_id: str, index: int, values: dict[str, Any]) -> Summarize:
+    """What a round leaves for the next: the updated variables, and whether the loop breaks after it."""
+
+    def summarize(pool: dict[str, Any]) -> dict[str, Any]:
+        updated = {**values, **{v.name: resolve(pool, v.update) for v in config.variables if v.update}}
+        pool[node_id] = {"index": index, **updated}
+        return {"variables": updated, "break": bool(config.break_conditions) and _should_break(config, pool)}
+
+    return summarize
 
 
 def _should_break(config: LoopConfig, pool: dict[str, Any]) -> bool:

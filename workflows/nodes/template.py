@@ -21,6 +21,7 @@ class TemplateNode(NodeKind[TemplateConfig]):
     """Outputs ``output``: the rendered text."""
 
     type = "template"
+    pure = True
     config_model = TemplateConfig
     description = "Renders a Jinja2 template."
 

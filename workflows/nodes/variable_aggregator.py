@@ -29,6 +29,7 @@ class VariableAggregatorNode(NodeKind[VariableAggregatorConfig]):
     """Takes the first selector whose node ran (skipped branches have no value)."""
 
     type = "variable_aggregator"
+    pure = True
     config_model = VariableAggregatorConfig
     description = "Joins branches: the first value that exists."
 

@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from workflows._executor import Executor
-from workflows._ports import NodeRecord, RunRecord, RunStore, Usage
+from workflows._ports import BODY_RECORD_ID_MAX, NodeRecord, Ports, RunRecord, RunStore, Usage
+from workflows.testing import FakeModelGateway
 
 Check = Callable[[RunStore], Awaitable[None]]
 
@@ -136,6 +137,66 @@ async def check_executor_resumes_from_the_store(store: RunStore) -> None:
     assert saved is not None and saved.status == "succeeded"
 
 
+async def check_body_record_ids_round_trip(store: RunStore) -> None:
+    """Body records (iteration items, loop rounds) use derived ids up to BODY_RECORD_ID_MAX characters."""
+    run_id = _run_id()
+    at_the_limit = ("o" * 64 + "#1/" + "i" * 64)[: BODY_RECORD_ID_MAX - 2] + "#2"
+    ids = ["each#0", "outer#12/inner#3", "i" * 64 + "#12@0123456789abcdef", at_the_limit]
+    for node_id in [*ids, "each#0"]:  # the second each#0 replaces the first
+        outputs = {"output": node_id}
+        await store.checkpoint(
+            run_id, _record(node_id, node_type="iteration_item", outputs=outputs, usage=Usage(1, 2))
+        )
+    loaded = {r.node_id: r for r in await store.load(run_id)}
+    assert sorted(loaded) == sorted(ids)
+    assert all(r.is_body_run and r.usage == Usage(1, 2) for r in loaded.values())
+    assert all(r.outputs == {"output": r.node_id} for r in loaded.values())
+
+
+async def check_executor_resumes_an_iteration_item_by_item(store: RunStore) -> None:
+    """A run that failed at an iteration's third item resumes there: the first two items are not asked
+    again (their model calls are restored from their body records), and the outputs keep item order."""
+    run_id = _run_id()
+    workflow = {
+        "inputs": [{"name": "items", "type": "json"}],
+        "nodes": [
+            {"id": "start", "type": "start"},
+            {
+                "id": "each",
+                "type": "iteration",
+                "config": {"items": "start.items", "output_selector": "ask.text"},
+            },
+            {
+                "id": "ask",
+                "type": "llm",
+                "parent": "each",
+                "config": {"model": "m", "messages": [{"role": "user", "content": "item {{ each.item }}"}]},
+            },
+            {"id": "end", "type": "end", "config": {"outputs": {"out": "each.output"}}},
+        ],
+        "edges": [{"source": "start", "target": "each"}, {"source": "each", "target": "end"}],
+    }
+    inputs = {"items": ["a", "b", "c", "d"]}
+    gateway = FakeModelGateway(["A", "B", RuntimeError("rate limited")])
+    ports = Ports(models=gateway)
+    failed = await Executor(workflow, ports=ports, store=store).run_to_completion(run_id, inputs)
+    assert failed.status == "failed"
+    statuses = {r.node_id: (r.node_type, r.status) for r in await store.load(run_id)}
+    assert statuses == {
+        "start": ("start", "succeeded"),
+        "each#0": ("iteration_item", "succeeded"),
+        "each#1": ("iteration_item", "succeeded"),
+        "each#2": ("iteration_item", "failed"),
+        "each": ("iteration", "failed"),
+    }
+    resumed = await Executor(workflow, ports=ports, store=store).run_to_completion(run_id, inputs)
+    assert resumed.status == "succeeded"
+    assert resumed.outputs == {"out": ["A", "B", "item c", "item d"]}
+    assert len(gateway.requests) == 5  # three before, two after: items a and b were not asked again
+    restored = [e.node_id for e in resumed.events if e.type == "node_restored"]
+    assert restored == ["start", "each#0", "each#1"]
+
+
 CHECKS: tuple[Check, ...] = (
     check_unknown_run_loads_empty,
     check_checkpoint_round_trips_every_field,
@@ -144,6 +205,8 @@ CHECKS: tuple[Check, ...] = (
     check_runs_are_isolated,
     check_run_record_round_trips_and_updates,
     check_executor_resumes_from_the_store,
+    check_body_record_ids_round_trip,
+    check_executor_resumes_an_iteration_item_by_item,
 )
 
 
@@ -182,12 +245,22 @@ class RunStoreConformance:
         """See ``check_executor_resumes_from_the_store``."""
         await check_executor_resumes_from_the_store(await self.make_store())
 
+    async def test_body_record_ids_round_trip(self) -> None:
+        """See ``check_body_record_ids_round_trip``."""
+        await check_body_record_ids_round_trip(await self.make_store())
+
+    async def test_executor_resumes_an_iteration_item_by_item(self) -> None:
+        """See ``check_executor_resumes_an_iteration_item_by_item``."""
+        await check_executor_resumes_an_iteration_item_by_item(await self.make_store())
+
 
 __all__ = [
     "CHECKS",
     "RunStoreConformance",
+    "check_body_record_ids_round_trip",
     "check_checkpoint_again_replaces",
     "check_checkpoint_round_trips_every_field",
+    "check_executor_resumes_an_iteration_item_by_item",
     "check_executor_resumes_from_the_store",
     "check_load_returns_every_node",
     "check_run_record_round_trips_and_updates",

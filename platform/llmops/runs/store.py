@@ -1,4 +1,10 @@
-"""The engine's RunStore on PostgreSQL: each finished node is a ``NodeRun`` row."""
+"""The engine's RunStore on PostgreSQL: each finished node is a ``NodeRun`` row.
+
+So is each finished iteration item / loop round (the engine's body records, ``NodeRecord.is_body_run``): its
+``node_id`` is ``<container>#<index>`` (``<outer>#<i>/<inner>#<j>`` when nested; ``#`` never occurs in a
+node id) and its ``node_type`` ``iteration_item`` or ``loop_round``. In the run's timeline (checkpoint order)
+a container's items precede the container's own row; the console tells them apart by the ``#``.
+"""
 
 from __future__ import annotations
 
