@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "servestatic",  # its system checks (the middleware serves the files)
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
