@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -9,7 +10,8 @@ from django.db import connection
 from django.test import override_settings
 
 from llmops.accounts.models import User, Workspace
-from llmops.providers.models import ModelEndpoint
+from llmops.providers.models import CatalogModel, ModelEndpoint
+from llmops.providers.pricing import request_priced
 from tests.api_contract import VersionedResourceAPIContract
 from tests.conftest import client_for
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
@@ -148,6 +150,27 @@ def test_a_catalogue_model_fills_window_and_prices_the_draft_leaves_out(
     assert stored["context_window"] == 128000 and stored["max_output_tokens"] == 16384
     assert stored["prices"] == {"input": 0.15, "output": 0.5, "cached_input": 0.075, "currency": "USD"}
     assert stored["base_url"] == ""  # the kind's public default is used at call time
+
+
+def test_a_catalogued_per_request_price_fills_the_draft_where_prices_carry_one(
+    workspace: Workspace, owner: User
+) -> None:
+    # given: a reranker priced per 1,000 searches in the catalogue
+    CatalogModel.objects.create(
+        provider_kind="openai_compatible", model="rerank-v3.5", model_type="rerank", request_price=Decimal(2)
+    )
+    draft = {
+        "provider_kind": "openai_compatible",
+        "model": "rerank-v3.5",
+        "base_url": "https://api.cohere.com/v2",
+    }
+    # when
+    response = client_for(owner).post(URL, {"name": "Rerank", "slug": "rr", "draft": draft}, format="json")
+    # then: the endpoint is created either way; the price is carried once endpoint prices have the field
+    assert response.status_code == 201, response.content
+    stored = response.json()["draft"]
+    assert stored["model_type"] == "rerank"
+    assert stored["prices"].get("request") == (2.0 if request_priced() else None)
 
 
 def test_fallbacks_must_name_other_endpoints_of_the_workspace(workspace: Workspace, owner: User) -> None:

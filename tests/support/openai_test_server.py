@@ -10,10 +10,12 @@ mocked. Each request takes the next behaviour from a FIFO queue (or ``default`` 
         assert len(server.requests) == 2 and server.requests[0].headers["authorization"] == "Bearer sk-test"
 
 Routes: ``POST /v1/chat/completions`` (JSON, or SSE when ``"stream": true``, with a final usage chunk when
-``stream_options.include_usage``), ``POST /v1/embeddings`` and ``GET /v1/models``; the ``/v1`` prefix is
-optional. Behaviours: :func:`ok`, :func:`ok_stream`, :func:`status`, :func:`delay`, :func:`malformed_stream`,
-:func:`disconnect`, :func:`embeddings`. ``ok`` and ``ok_stream`` answer a chat request in the form it asked
-for (streamed or not) and an embeddings request with deterministic vectors.
+``stream_options.include_usage``), ``POST /v1/embeddings``, ``POST /v1/rerank`` (the Cohere/Jina protocol),
+``POST /v1/moderations`` and ``GET /v1/models``; the ``/v1`` prefix is optional. Behaviours: :func:`ok`,
+:func:`ok_stream`, :func:`status`, :func:`delay`, :func:`malformed_stream`, :func:`disconnect`,
+:func:`embeddings`, :func:`rerank`, :func:`moderation`, :func:`answer`. ``ok`` and ``ok_stream`` answer a chat request in
+the form it asked for (streamed or not), an embeddings request with deterministic vectors, a rerank request
+with word-overlap scores and a moderation request with "not flagged".
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ Usage = tuple[int, int]  # (prompt_tokens, completion_tokens)
 _CHAT_PATHS = ("/v1/chat/completions", "/chat/completions")
 _EMBEDDING_PATHS = ("/v1/embeddings", "/embeddings")
 _MODEL_PATHS = ("/v1/models", "/models")
+_RERANK_PATHS = ("/v1/rerank", "/rerank")
+_MODERATION_PATHS = ("/v1/moderations", "/moderations")
 
 
 @dataclass(frozen=True)
@@ -251,6 +255,12 @@ class Ok(Behaviour):
         if exchange.request.path in _EMBEDDING_PATHS:
             _embeddings_reply(exchange, self.dimensions, None)
             return
+        if exchange.request.path in _RERANK_PATHS:
+            Rerank().respond(exchange)
+            return
+        if exchange.request.path in _MODERATION_PATHS:
+            Moderation().respond(exchange)
+            return
         text = "".join(self.chunks)
         usage = self.usage or (exchange.prompt_tokens(), max(1, len(text.split())))
         if self.ttft_delay:
@@ -312,6 +322,100 @@ def embeddings(vectors: Sequence[Sequence[float]] | None = None, dimensions: int
     """Answer an embeddings request with ``vectors`` (one per input, in order) or hash-based unit vectors."""
     fixed = tuple(tuple(float(x) for x in row) for row in vectors) if vectors is not None else None
     return Embeddings(vectors=fixed, dimensions=dimensions)
+
+
+def _overlap(query: str, document: str) -> float:
+    """The share of the query's words found in the document (a deterministic stand-in for relevance)."""
+    words = set(query.lower().split())
+    return len(words & set(document.lower().split())) / len(words) if words else 0.0
+
+
+@dataclass(frozen=True)
+class Rerank(Behaviour):
+    """A ``/rerank`` answer; see :func:`rerank`."""
+
+    prefer: str | None = None
+    scores: tuple[float, ...] | None = None
+    tokens: int | None = None
+    search_units: int | None = None
+
+    def score(self, query: str, index: int, document: str) -> float:
+        if self.scores is not None:
+            return self.scores[index]
+        if self.prefer is not None:
+            return 0.9 if self.prefer.lower() in document.lower() else 0.1
+        return _overlap(query, document)
+
+    def respond(self, exchange: _Exchange) -> None:
+        body = exchange.request.json if isinstance(exchange.request.json, dict) else {}
+        query, documents = str(body.get("query", "")), _inputs(body.get("documents"))
+        rows = [{"index": i, "relevance_score": self.score(query, i, doc)} for i, doc in enumerate(documents)]
+        rows.sort(key=lambda row: -float(row["relevance_score"]))
+        answer: dict[str, Any] = {"id": f"rerank-{exchange.id}", "results": rows[: body.get("top_n") or None]}
+        if self.tokens is not None:
+            answer["usage"] = {"total_tokens": self.tokens}
+        if self.search_units is not None:
+            answer["meta"] = {"billed_units": {"search_units": self.search_units}}
+        exchange.send_json(200, answer)
+
+
+def rerank(
+    prefer: str | None = None,
+    scores: Sequence[float] | None = None,
+    tokens: int | None = None,
+    search_units: int | None = None,
+) -> Rerank:
+    """Answer a rerank request, best first: documents containing ``prefer`` score 0.9 and the others 0.1, or
+    the fixed ``scores`` (one per document, in input order), or else the share of the query's words each
+    document contains. ``tokens`` adds Jina's ``usage.total_tokens``, ``search_units`` Cohere's
+    ``meta.billed_units.search_units``."""
+    fixed = tuple(float(score) for score in scores) if scores is not None else None
+    return Rerank(prefer, fixed, tokens, search_units)
+
+
+@dataclass(frozen=True)
+class Moderation(Behaviour):
+    """A ``/moderations`` answer; see :func:`moderation`."""
+
+    categories: tuple[str, ...] = ()
+
+    def respond(self, exchange: _Exchange) -> None:
+        body = exchange.request.json if isinstance(exchange.request.json, dict) else {}
+        names = sorted({"hate", "violence", *self.categories})
+        result = {
+            "flagged": bool(self.categories),
+            "categories": {name: name in self.categories for name in names},
+            "category_scores": {name: 0.99 if name in self.categories else 0.01 for name in names},
+        }
+        exchange.send_json(
+            200,
+            {
+                "id": f"modr-{exchange.id}",
+                "model": exchange.model,
+                "results": [result] * len(_inputs(body.get("input"))),
+            },
+        )
+
+
+def moderation(*categories: str) -> Moderation:
+    """Answer a moderation request: flagged in ``categories`` (not flagged when none is given)."""
+    return Moderation(tuple(categories))
+
+
+@dataclass(frozen=True)
+class Answer(Behaviour):
+    """A fixed JSON body; see :func:`answer`."""
+
+    code: int
+    body: Any
+
+    def respond(self, exchange: _Exchange) -> None:
+        exchange.send_json(self.code, self.body)
+
+
+def answer(body: Any, code: int = 200) -> Answer:
+    """Answer any route with ``body`` as JSON, as is (for answers that break a protocol)."""
+    return Answer(code, body)
 
 
 _ERROR_TYPES = {
@@ -461,7 +565,8 @@ class _Handler(BaseHTTPRequestHandler):
             card = {"id": "test-model", "object": "model", "created": 0, "owned_by": "test"}
             exchange.send_json(200, {"object": "list", "data": [card]})
             return
-        if self.command != "POST" or path not in (*_CHAT_PATHS, *_EMBEDDING_PATHS):
+        routes = (*_CHAT_PATHS, *_EMBEDDING_PATHS, *_RERANK_PATHS, *_MODERATION_PATHS)
+        if self.command != "POST" or path not in routes:
             status(404, message=f"no route {self.command} {path}", error_code="unknown_url").respond(exchange)
             return
         if parsed is None:

@@ -26,3 +26,23 @@ def test_cost_is_computed_exactly_from_prices_per_million_tokens(
     prompt, completion, cached = tokens
     cost = usage_cost(prices=prices, prompt_tokens=prompt, completion_tokens=completion, cached_tokens=cached)
     assert cost == expected
+
+
+def test_requests_cost_nothing_without_a_per_request_price() -> None:
+    cost = usage_cost(
+        prices=Prices(input=2.5, output=10),
+        prompt_tokens=1000,
+        completion_tokens=0,
+        cached_tokens=0,
+        requests=7,
+    )
+    assert cost == Decimal("0.0025")
+
+
+@pytest.mark.skipif(
+    "request" not in Prices.model_fields, reason="endpoint prices have no per-request field yet"
+)
+def test_requests_are_charged_per_thousand_on_top_of_tokens() -> None:
+    prices = Prices.model_validate({"input": 1, "output": 0, "request": 2})
+    cost = usage_cost(prices=prices, prompt_tokens=1000, completion_tokens=0, cached_tokens=0, requests=3)
+    assert cost == Decimal("0.007")  # 0.001 for the tokens + 3 requests at 2 per 1,000

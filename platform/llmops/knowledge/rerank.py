@@ -1,44 +1,60 @@
-"""Optional rerank of fused candidates through a ``rerank`` model endpoint (Cohere/Jina ``/rerank`` protocol:
-``{model, query, documents, top_n}`` -> ``{results: [{index, relevance_score}]}``), SSRF-guarded.
+"""Optional rerank of search candidates through a ``rerank`` model endpoint, by the metered gateway.
 
-Not metered into the usage ledger yet: the gateway has no rerank operation (see the issue's follow-ups).
+The call (the Cohere/Jina ``/rerank`` protocol, SSRF-guarded), the endpoint's retries with Retry-After,
+fallbacks and limits, and the usage row (operation ``rerank``) are the gateway's
+(:meth:`llmops.providers.gateway.PlatformModelGateway.rerank`). A search made for a caller (a workflow run's
+retriever) passes its :class:`SearchMetering`; otherwise the row is attributed like the search's query
+embedding: to the knowledge base (source ``ingest``, node ``knowledge:<slug>``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-import httpx
+from asgiref.sync import async_to_sync
 
-from llmops.core.errors import ServiceUnavailable, ValidationError
-from llmops.providers.kinds import ModelType
-from llmops.providers.selectors import endpoint_resolve
-from llmops.providers.ssrf import allowlist
-from workflows import BlockedURLError, SSRFGuardSyncTransport
+from llmops.core.errors import ValidationError
+from llmops.knowledge.models import KnowledgeBase
+from llmops.providers.gateway import EndpointTypeMismatch, PlatformModelGateway
+from llmops.usage.models import UsageSource
+from workflows._ports import CallContext
 
 
-def rerank_scores(*, workspace_id: int, model_ref: str, query: str, texts: Sequence[str]) -> list[float]:
-    """A relevance score in [0, 1] per text (in input order) from the rerank endpoint ``model_ref``."""
-    endpoint = endpoint_resolve(workspace_id=workspace_id, ref=model_ref)
-    if endpoint.config.model_type != ModelType.RERANK:
+@dataclass(frozen=True, slots=True)
+class SearchMetering:
+    """Who a search's model calls are metered for: a gateway (workspace, source, deployment, key, end user)
+    and the call context (run and node)."""
+
+    gateway: PlatformModelGateway
+    context: CallContext
+
+
+def knowledge_base_metering(knowledge_base: KnowledgeBase) -> SearchMetering:
+    """The knowledge base's own attribution, as its ingestion and query embeddings have."""
+    gateway = PlatformModelGateway(workspace=knowledge_base.workspace_id, source=UsageSource.INGEST)
+    return SearchMetering(gateway, CallContext(run_id="", node_id=f"knowledge:{knowledge_base.slug}"))
+
+
+def rerank_scores(
+    *,
+    knowledge_base: KnowledgeBase,
+    model_ref: str,
+    query: str,
+    texts: Sequence[str],
+    metering: SearchMetering | None = None,
+) -> list[float]:
+    """A relevance score in [0, 1] per text (in input order) from the rerank endpoint ``model_ref``.
+
+    A failing endpoint raises the gateway's ``ModelCallError`` (HTTP 503) naming it and the cause.
+    """
+    if not texts:
+        return []
+    metering = metering or knowledge_base_metering(knowledge_base)
+    rerank = async_to_sync(metering.gateway.rerank)
+    try:
+        return rerank(model_ref, query, list(texts), metering.context).scores
+    except EndpointTypeMismatch:
         raise ValidationError(
             f"{model_ref!r} is not a rerank endpoint.", fields={"rerank_model": ["Not rerank."]}
-        )
-    api_key = endpoint.credentials.get("api_key") if endpoint.credentials else None
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    body = {"model": endpoint.config.model, "query": query, "documents": list(texts), "top_n": len(texts)}
-    url = str(endpoint.config.base_url).rstrip("/") + "/rerank"
-    try:
-        with httpx.Client(transport=SSRFGuardSyncTransport(allow=allowlist()), timeout=30) as client:
-            response = client.post(url, json=body, headers=headers)
-        response.raise_for_status()
-        results = response.json()["results"]
-    except (httpx.HTTPError, BlockedURLError, KeyError, ValueError) as exc:
-        raise ServiceUnavailable(f"The rerank endpoint {model_ref!r} failed: {type(exc).__name__}.") from None
-    scores = [0.0] * len(texts)
-    for row in results:
-        score = float(row["relevance_score"])
-        # some servers return logits; squash those into (0, 1) so thresholds stay meaningful
-        scores[int(row["index"])] = score if 0.0 <= score <= 1.0 else 1 / (1 + math.exp(-score))
-    return scores
+        ) from None

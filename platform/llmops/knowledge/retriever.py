@@ -9,15 +9,23 @@ from asgiref.sync import sync_to_async
 
 from llmops.core.errors import NotFound
 from llmops.knowledge.models import KnowledgeBase
+from llmops.knowledge.rerank import SearchMetering
 from llmops.knowledge.search import knowledge_search
+from llmops.providers.gateway import PlatformModelGateway
+from llmops.usage.models import UsageSource
 from workflows._ports import CallContext, RetrievedChunk
 
 
 class PlatformRetriever:
-    """Searches the knowledge bases of one workspace (ids or slugs); others are not found."""
+    """Searches the knowledge bases of one workspace (ids or slugs); others are not found.
 
-    def __init__(self, *, workspace_id: int) -> None:
+    A rerank is metered under the caller's run and node, with ``gateway``'s attribution (pass the run's
+    gateway: source, deployment, API key, end user); without one, as a ``run`` of the workspace.
+    """
+
+    def __init__(self, *, workspace_id: int, gateway: PlatformModelGateway | None = None) -> None:
         self.workspace_id = workspace_id
+        self.gateway = gateway
 
     async def retrieve(
         self,
@@ -32,7 +40,7 @@ class PlatformRetriever:
     ) -> list[RetrievedChunk]:
         """The best chunks for ``query``, best first, with document titles and positions for citations."""
         return await sync_to_async(self._retrieve, thread_sensitive=True)(
-            list(knowledge_base_ids), query, top_k, score_threshold, mode, dict(filters)
+            list(knowledge_base_ids), query, top_k, score_threshold, mode, dict(filters), context
         )
 
     def _retrieve(
@@ -43,11 +51,13 @@ class PlatformRetriever:
         score_threshold: float | None,
         mode: str,
         filters: dict[str, Any],
+        context: CallContext,
     ) -> list[RetrievedChunk]:
         kbs = self._knowledge_bases(refs)
+        gateway = self.gateway or PlatformModelGateway(workspace=self.workspace_id, source=UsageSource.RUN)
         hits = knowledge_search(
             knowledge_bases=kbs, query=query, mode=mode, top_k=top_k, score_threshold=score_threshold,
-            filters=filters or None,
+            filters=filters or None, metering=SearchMetering(gateway, context),
         )  # fmt: skip
         return [
             RetrievedChunk(

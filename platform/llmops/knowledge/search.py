@@ -27,7 +27,7 @@ from typing import Any
 from llmops.core.errors import LLMOpsError, ServiceUnavailable, ValidationError
 from llmops.knowledge.ingestion import embed_texts
 from llmops.knowledge.models import KnowledgeBase, RetrievalMode
-from llmops.knowledge.rerank import rerank_scores
+from llmops.knowledge.rerank import SearchMetering, rerank_scores
 from llmops.knowledge.retrieval import (
     HYBRID_CANDIDATES_FACTOR,
     Hit,
@@ -145,12 +145,14 @@ def knowledge_search_result(
     top_k: int | None = None,
     score_threshold: float | None = None,
     filters: dict[str, Any] | None = None,
+    metering: SearchMetering | None = None,
 ) -> SearchResult:
     """The best chunks for ``query``, best first, each with its final score and per-mode scores, and notices
     about vector halves that could not be searched (see the module docstring).
 
     Settings not given come from the first knowledge base's retrieval settings. In parent-child mode a hit's
-    ``text`` is its parent's text (the child that matched is kept in ``metadata["matched_text"]``).
+    ``text`` is its parent's text (the child that matched is kept in ``metadata["matched_text"]``). The
+    rerank call is metered for ``metering`` (a caller's run), by default for the knowledge base.
     """
     if not knowledge_bases or not query.strip():
         return SearchResult([])
@@ -177,7 +179,7 @@ def knowledge_search_result(
         hits = (vector_hits or text_hits)[:top_k]
     if settings.get("rerank_model"):
         hits = _reranked(
-            knowledge_bases[0], settings["rerank_model"], query, vector_hits, text_hits, hits, top_k
+            knowledge_bases[0], settings["rerank_model"], query, vector_hits, text_hits, hits, top_k, metering
         )
     if threshold:
         hits = [hit for hit in hits if hit.score >= threshold]
@@ -193,11 +195,12 @@ def knowledge_search(
     top_k: int | None = None,
     score_threshold: float | None = None,
     filters: dict[str, Any] | None = None,
+    metering: SearchMetering | None = None,
 ) -> list[Hit]:
     """``knowledge_search_result``'s hits, for callers that cannot show notices (they are logged)."""
     result = knowledge_search_result(
         knowledge_bases=knowledge_bases, query=query, mode=mode, top_k=top_k, score_threshold=score_threshold,
-        filters=filters,
+        filters=filters, metering=metering,
     )  # fmt: skip
     for notice in result.notices:
         logger.warning("knowledge search: %s", notice)
@@ -212,13 +215,14 @@ def _reranked(
     text_hits: list[Hit],
     hits: list[Hit],
     top_k: int,
+    metering: SearchMetering | None,
 ) -> list[Hit]:
     """Rerank every candidate the modes found (not only the fused top_k), keep the best ``top_k``."""
     fused = {hit.chunk_id: hit for hit in hits}
     candidates = {hit.chunk_id: fused.get(hit.chunk_id, hit) for hit in [*vector_hits, *text_hits]} or fused
     pool = list(candidates.values())
     scores = rerank_scores(
-        workspace_id=kb.workspace_id, model_ref=model, query=query, texts=[h.text for h in pool]
+        knowledge_base=kb, model_ref=model, query=query, texts=[h.text for h in pool], metering=metering
     )
     for hit, score in zip(pool, scores, strict=True):
         hit.scores = {**hit.scores, "rerank": score}

@@ -2,22 +2,22 @@
 
 A moderation endpoint is a model endpoint of type ``moderation`` speaking the OpenAI protocol: ``POST
 {base_url}/moderations`` with ``{"model", "input"}`` answers ``{"results": [{"flagged", "categories"}]}``.
-It is called with httpx through the providers app's SSRF-guarded client.
+It is called through the metered gateway (:meth:`llmops.providers.gateway.PlatformModelGateway.moderate`):
+SSRF-guarded, with the endpoint's retries, fallbacks and limits, and one usage row (operation
+``moderation``) per attempt, attributed like the call it moderates when the caller passes its gateway.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
 
-import httpx
 from asgiref.sync import sync_to_async
 from django.db.models import Sum
 
 from llmops.accounts.models import Workspace
-from llmops.core.errors import ServiceUnavailable, ValidationError
+from llmops.core.errors import ValidationError
 from llmops.prompts.moderation import EndpointModerator
-from workflows._ports import ModelGateway
+from workflows._ports import CallContext, ModelGateway
 
 
 def gateway_for(
@@ -44,38 +44,30 @@ async def recorded_cost(*, workspace: Workspace, run_id: str) -> Decimal | None:
     return await sync_to_async(_recorded_cost)(workspace.pk, run_id)
 
 
-def _flagged_categories(body: Any) -> list[str]:
-    categories: list[str] = []
-    for result in body.get("results", []) if isinstance(body, dict) else []:
-        if not isinstance(result, dict) or not result.get("flagged"):
-            continue
-        hits = [name for name, hit in (result.get("categories") or {}).items() if hit]
-        categories += hits or ["flagged"]
-    return categories
+def endpoint_moderator(
+    workspace: Workspace, *, gateway: ModelGateway | None = None, context: CallContext | None = None
+) -> EndpointModerator:
+    """A function that asks a moderation endpoint of ``workspace`` about a text (flagged categories).
 
+    Pass the gateway and context of the call being moderated to meter the moderation with it (source, run,
+    node, deployment, API key, end user); without them it is metered as a ``run`` of the workspace.
+    """
+    from llmops.providers.gateway import EndpointTypeMismatch, PlatformModelGateway
 
-def endpoint_moderator(workspace: Workspace) -> EndpointModerator:
-    """A function that asks a moderation endpoint of ``workspace`` about a text (flagged categories)."""
-    from llmops.providers.selectors import endpoint_resolve
-    from llmops.providers.ssrf import BlockedURL, guarded_async_client
+    metered = (
+        gateway
+        if isinstance(gateway, PlatformModelGateway)
+        else PlatformModelGateway(workspace=workspace, source="run")
+    )
+    call_context = context or CallContext(run_id="", node_id="")
 
     async def ask(ref: str, text: str) -> list[str]:
-        resolved = await sync_to_async(endpoint_resolve)(workspace_id=workspace.pk, ref=ref)
-        if resolved.config.model_type != "moderation":
+        try:
+            result = await metered.moderate(ref, text, call_context)
+        except EndpointTypeMismatch:
             raise ValidationError(
                 f"Model endpoint {ref!r} is not a moderation endpoint.", fields={"moderation": [ref]}
-            )
-        api_key = str(resolved.credentials.get("api_key") or "")
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        url = resolved.config.effective_base_url.rstrip("/") + "/moderations"
-        try:
-            async with guarded_async_client(timeout=resolved.config.timeout_seconds) as client:
-                response = await client.post(
-                    url, json={"model": resolved.config.model, "input": text}, headers=headers
-                )
-                response.raise_for_status()
-        except (httpx.HTTPError, BlockedURL) as exc:
-            raise ServiceUnavailable(f"Moderation endpoint {ref!r} failed: {exc}") from None
-        return _flagged_categories(response.json())
+            ) from None
+        return result.categories
 
     return ask

@@ -95,7 +95,7 @@ def usage_body(usage: Usage | None, cost: Decimal | None) -> dict[str, Any]:
 async def playground_complete(call: PlaygroundCall, gateway: ModelGateway | None = None) -> dict[str, Any]:
     """Run the call to completion: the answer, or the moderation verdict that stopped it."""
     gateway = gateway or call.gateway()
-    moderator = endpoint_moderator(call.workspace)
+    moderator = endpoint_moderator(call.workspace, gateway=gateway, context=call.request.context)
     config = call.moderation or ModerationConfig()
     if verdict := await moderate("input", config.input, call.input_text, moderator):
         return {**verdict.to_dict(), "version": call.version}
@@ -130,7 +130,8 @@ async def _answer_events(call: PlaygroundCall, gateway: ModelGateway) -> AsyncIt
         usage = chunk.usage or usage
     text = "".join(parts)
     if buffered:
-        verdict = await moderate("output", config.output, text, endpoint_moderator(call.workspace))
+        moderator = endpoint_moderator(call.workspace, gateway=gateway, context=call.request.context)
+        verdict = await moderate("output", config.output, text, moderator)
         if verdict is not None:
             yield sse("blocked", verdict.to_dict())
             return
@@ -146,7 +147,8 @@ async def playground_events(
     try:
         gateway = gateway or call.gateway()
         config = call.moderation or ModerationConfig()
-        verdict = await moderate("input", config.input, call.input_text, endpoint_moderator(call.workspace))
+        moderator = endpoint_moderator(call.workspace, gateway=gateway, context=call.request.context)
+        verdict = await moderate("input", config.input, call.input_text, moderator)
         if verdict is not None:
             yield sse("blocked", verdict.to_dict())
         else:

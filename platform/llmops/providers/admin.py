@@ -35,7 +35,8 @@ class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(CatalogModel)
 class CatalogModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """The model catalogue: context windows and list prices that new endpoints start from."""
+    """The model catalogue: context windows and list prices (per token, per request) new endpoints start
+    from."""
 
     list_display = [
         "model",
@@ -45,9 +46,10 @@ class CatalogModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "input_price",
         "output_price",
         "cached_input_price",
+        "request_price",
         "currency",
         "is_active",
     ]
     list_filter = ["provider_kind", "model_type", "currency", "is_active"]
-    list_editable = ["input_price", "output_price", "cached_input_price", "is_active"]
+    list_editable = ["input_price", "output_price", "cached_input_price", "request_price", "is_active"]
     search_fields = ["model", "display_name"]

@@ -6,6 +6,11 @@ Redis, concurrency per process: see ``llmops.providers.limits``), calls the prov
 5xx, timeouts and broken connections (honouring Retry-After; backoff with jitter otherwise), falls back to
 the endpoint's fallbacks in order, and writes one usage row per attempt (failures included) after the call.
 
+Chat, streams and embeddings go through LangChain clients (``llmops.providers.calls``). Rerank and
+moderation, which the platform calls outside the engine's port (knowledge search, moderation stages), go
+through plain SSRF-guarded HTTP (``llmops.providers.http_calls``) with the same limits, retries, fallbacks
+and usage rows (operations ``rerank`` and ``moderation``).
+
 A stream cannot be retried once it has delivered text, so errors after the first chunk are raised as is.
 """
 
@@ -26,8 +31,9 @@ from django.conf import settings
 
 from llmops.accounts.models import Workspace
 from llmops.core.errors import LLMOpsError, NotFound, ValidationError
-from llmops.providers import calls
+from llmops.providers import calls, http_calls
 from llmops.providers.errors import ContextWindowExceeded, ModelCallError, classify, redact
+from llmops.providers.http_calls import ModerationResult, RerankResult
 from llmops.providers.kinds import ModelType, langchain_family
 from llmops.providers.limits import concurrency_slot, wait_for_rate
 from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
@@ -51,8 +57,13 @@ _BACKOFF_MAX_SECONDS = 8.0
 _resolve = sync_to_async(endpoint_resolve)
 
 
+class EndpointTypeMismatch(ValidationError):
+    """The reference names an endpoint of another model type (a chat endpoint where a reranker is needed)."""
+
+
 class PlatformModelGateway:
-    """Chat, streaming and embeddings on the workspace's model endpoints, metered into the usage ledger.
+    """Chat, streaming, embeddings, rerank and moderation on the workspace's model endpoints, metered into
+    the usage ledger.
 
     One gateway serves one run, request or evaluation; the ids given here (or a request's ``CallContext``)
     are stored on every usage row. A reference is resolved once per gateway and then pinned: every call of a
@@ -132,28 +143,34 @@ class PlatformModelGateway:
                 errors.append(exc)
         raise self._final(errors)
 
+    # --- outside the port: rerank and moderation ----------------------------------------------------------
+    async def rerank(
+        self, model: str, query: str, documents: Sequence[str], context: CallContext
+    ) -> RerankResult:
+        """Relevance scores in [0, 1] of ``documents`` for ``query`` (input order) from a rerank endpoint.
+
+        A fallback reranks every document: scores of two models are never mixed in one result.
+        """
+        docs = list(documents)
+        return await self._first_answer(
+            model, ModelType.RERANK, "rerank", context,
+            lambda endpoint: partial(self._rerank_metered, endpoint, query, docs),
+        )  # fmt: skip
+
+    async def moderate(self, model: str, text: str, context: CallContext) -> ModerationResult:
+        """A moderation endpoint's verdict on ``text`` (flagged, and the flagged categories)."""
+        return await self._first_answer(
+            model, ModelType.MODERATION, "moderation", context,
+            lambda endpoint: partial(self._moderate_metered, endpoint, text),
+        )  # fmt: skip
+
     async def test_connection(self, endpoint: ResolvedEndpoint) -> calls.ConnectionTest:
-        """A tiny real call (chat: one token; embedding: one short text), metered, without retries."""
+        """A tiny real call (chat: one token; others: the text "ping"), metered, without retries."""
         context = CallContext(run_id=self.run_id, node_id=self.node_id)
         started = time.perf_counter()
         try:
-            if endpoint.config.model_type == ModelType.CHAT:
-                request = ChatRequest(
-                    model=endpoint.slug,
-                    messages=(ChatMessage(role="user", content="ping"),),
-                    context=context,
-                    parameters={"max_tokens": 1},
-                )
-                await self._attempt(
-                    endpoint, context, "chat", 1, partial(self._chat_metered, endpoint, request)
-                )
-            elif endpoint.config.model_type == ModelType.EMBEDDING:
-                await self._attempt(
-                    endpoint, context, "embed", 1, lambda n: self._embed_batch(endpoint, ["ping"], context, n)
-                )
-            else:
-                kind = endpoint.config.model_type
-                raise ValidationError(f"Connection tests support chat and embedding endpoints, not {kind}.")
+            operation, probe = self._probe(endpoint, context)
+            await self._attempt(endpoint, context, operation, 1, probe)
         except (ModelCallError, ValidationError) as exc:
             error_type = getattr(exc, "error_type", exc.code)
             return calls.ConnectionTest(
@@ -161,12 +178,35 @@ class PlatformModelGateway:
             )
         return calls.ConnectionTest(True, calls.elapsed_ms(started), endpoint.config.model)
 
+    def _probe(
+        self, endpoint: ResolvedEndpoint, context: CallContext
+    ) -> tuple[str, Callable[[int], Awaitable[object]]]:
+        """The operation and the smallest real call a connection test makes on ``endpoint``."""
+        kind = endpoint.config.model_type
+        if kind == ModelType.CHAT:
+            request = ChatRequest(
+                model=endpoint.slug,
+                messages=(ChatMessage(role="user", content="ping"),),
+                context=context,
+                parameters={"max_tokens": 1},
+            )
+            return "chat", partial(self._chat_metered, endpoint, request)
+        if kind == ModelType.EMBEDDING:
+            return "embed", lambda n: self._embed_batch(endpoint, ["ping"], context, n)
+        if kind == ModelType.RERANK:
+            return "rerank", partial(self._rerank_metered, endpoint, "ping", ["ping"], context)
+        if kind == ModelType.MODERATION:
+            return "moderation", partial(self._moderate_metered, endpoint, "ping", context)
+        raise ValidationError(f"Connection tests do not support {kind} endpoints.")
+
     # --- resolution and checks ------------------------------------------------------------------------
     async def _candidates(self, ref: str, model_type: str) -> AsyncIterator[ResolvedEndpoint]:
         primary = await self._resolve(ref)
         if primary.config.model_type != model_type:
             kind = primary.config.model_type
-            raise ValidationError(f"Model endpoint {primary.slug!r} is a {kind} endpoint, not {model_type}.")
+            raise EndpointTypeMismatch(
+                f"Model endpoint {primary.slug!r} is a {kind} endpoint, not {model_type}."
+            )
         yield primary
         for fallback_ref in primary.config.fallbacks:
             try:
@@ -214,6 +254,25 @@ class PlatformModelGateway:
         )
         first.args = (first.message,)
         return first
+
+    async def _first_answer(
+        self,
+        ref: str,
+        model_type: str,
+        operation: str,
+        context: CallContext,
+        call_for: Callable[[ResolvedEndpoint], Callable[[CallContext, int], Awaitable[T]]],
+    ) -> T:
+        """The answer of the first endpoint of the fallback chain that gives one, each with its retries."""
+        errors: list[LLMOpsError] = []
+        async for endpoint in self._candidates(ref, model_type):
+            try:
+                return await self._with_retries(
+                    endpoint, context, operation, partial(call_for(endpoint), context)
+                )
+            except ModelCallError as exc:
+                errors.append(exc)
+        raise self._final(errors)
 
     # --- attempts, retries, metering ------------------------------------------------------------------
     def _retry_delay(self, endpoint: ResolvedEndpoint, error: ModelCallError, attempt: int) -> float | None:
@@ -315,7 +374,10 @@ class PlatformModelGateway:
             raise classify(exc) from None
 
     def _classified(self, endpoint: ResolvedEndpoint, exc: BaseException) -> ModelCallError:
-        secrets = [str(v) for v in endpoint.credentials.values() if isinstance(v, str)]
+        credentials = endpoint.credentials
+        headers = credentials.get("headers")
+        secrets = [str(v) for v in credentials.values() if isinstance(v, str)]
+        secrets += [str(v) for v in headers.values()] if isinstance(headers, dict) else []
         error = classify(exc, secrets=secrets)
         error.message = redact(f"Model endpoint {endpoint.label!r}: {error.message}", secrets)
         error.args = (error.message,)
@@ -355,6 +417,26 @@ class PlatformModelGateway:
         await self._meter(endpoint, context, "embed", attempt, usage=usage, latency_ms=measured.latency_ms)
         return vectors, usage
 
+    async def _rerank_metered(
+        self, endpoint: ResolvedEndpoint, query: str, documents: list[str], context: CallContext, attempt: int
+    ) -> RerankResult:
+        result, measured = await http_calls.rerank_once(endpoint, query, documents)
+        await self._meter(
+            endpoint, context, "rerank", attempt, usage=result.usage, requests=result.requests,
+            latency_ms=measured.latency_ms,
+        )  # fmt: skip
+        return result
+
+    async def _moderate_metered(
+        self, endpoint: ResolvedEndpoint, text: str, context: CallContext, attempt: int
+    ) -> ModerationResult:
+        result, measured = await http_calls.moderate_once(endpoint, text)
+        await self._meter(
+            endpoint, context, "moderation", attempt, usage=result.usage, requests=result.requests,
+            latency_ms=measured.latency_ms,
+        )  # fmt: skip
+        return result
+
     async def _meter(
         self,
         endpoint: ResolvedEndpoint,
@@ -366,7 +448,9 @@ class PlatformModelGateway:
         latency_ms: int = 0,
         ttft_ms: int | None = None,
         error: LLMOpsError | None = None,
+        requests: int | None = None,
     ) -> None:
+        """Write the usage row of one attempt; a successful call is one billed request unless told more."""
         usage = usage or Usage()
         call = MeteredCall(
             workspace_id=self.workspace_id,
@@ -387,6 +471,7 @@ class PlatformModelGateway:
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,
             cached_tokens=usage.cached_tokens,
+            requests=(0 if error else 1) if requests is None else requests,
             latency_ms=latency_ms,
             ttft_ms=ttft_ms,
             error_type=getattr(error, "error_type", error.code) if error else "",

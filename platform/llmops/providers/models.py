@@ -9,6 +9,7 @@ from django.db import models
 from llmops.core.fields import EncryptedJSONField
 from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource
 from llmops.providers.kinds import ModelType, ProviderKind
+from llmops.providers.pricing import REQUEST_PRICE, request_priced
 
 
 class ModelEndpoint(VersionedResource):
@@ -50,7 +51,8 @@ class ModelEndpointLabel(ResourceLabel):
 
 
 class CatalogModel(models.Model):
-    """A well-known model with its context window and list prices (per 1M tokens); editable in the admin.
+    """A well-known model with its context window and list prices (per 1M tokens, and per 1,000 requests for
+    models priced per search or call, such as rerankers); editable in the admin.
 
     Creating an endpoint for ``(provider_kind, model)`` fills the values the draft leaves out.
     """
@@ -64,6 +66,13 @@ class CatalogModel(models.Model):
     input_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     output_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
     cached_input_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    request_price = models.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text="Per 1,000 requests (rerank searches, moderation calls); empty: priced per token only.",
+    )
     currency = models.CharField(max_length=3, default="USD")
     is_active = models.BooleanField(default=True)
     notes = models.CharField(max_length=300, blank=True)
@@ -87,6 +96,8 @@ class CatalogModel(models.Model):
         }
         if self.cached_input_price is not None:
             prices["cached_input"] = float(self.cached_input_price)
+        if self.request_price is not None and request_priced():
+            prices[REQUEST_PRICE] = float(self.request_price)
         values: dict[str, Any] = {"model_type": self.model_type, "prices": prices}
         if self.context_window:
             values["context_window"] = self.context_window

@@ -30,5 +30,5 @@ def build_ports(run: Run) -> Ports:
         sandbox=SubprocessSandbox(),
         http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
         tools=DefaultToolRegistry(),
-        retriever=PlatformRetriever(workspace_id=run.workspace_id),
+        retriever=PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway),
     )

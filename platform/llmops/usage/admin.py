@@ -17,6 +17,7 @@ class UsageRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "workspace",
         "endpoint_slug",
         "model_name",
+        "operation",
         "source",
         "status",
         "prompt_tokens",
@@ -26,7 +27,7 @@ class UsageRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "cost",
         "currency",
     ]
-    list_filter = ["status", "source", "provider_kind", "workspace", "created_at"]
+    list_filter = ["status", "operation", "source", "provider_kind", "workspace", "created_at"]
     search_fields = ["endpoint_slug", "model_name", "run_id", "deployment_id", "end_user", "error_type"]
     date_hierarchy = "created_at"
     list_select_related = ["workspace"]

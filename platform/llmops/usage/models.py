@@ -16,6 +16,16 @@ class UsageSource(models.TextChoices):
     INGEST = "ingest", "Knowledge ingestion"
 
 
+class UsageOperation(models.TextChoices):
+    """What kind of model call it was."""
+
+    CHAT = "chat", "Chat"
+    STREAM = "stream", "Streamed chat"
+    EMBED = "embed", "Embedding"
+    RERANK = "rerank", "Rerank"
+    MODERATION = "moderation", "Moderation"
+
+
 class UsageStatus(models.TextChoices):
     """Whether the call succeeded."""
 
@@ -38,7 +48,7 @@ class UsageRecord(models.Model):
     endpoint_version = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the draft.")
     model_name = models.CharField(max_length=200)
     provider_kind = models.CharField(max_length=32)
-    operation = models.CharField(max_length=16, default="chat")  # chat, stream, embed
+    operation = models.CharField(max_length=16, choices=UsageOperation.choices, default=UsageOperation.CHAT)
     source = models.CharField(max_length=20, choices=UsageSource.choices)
     run_id = models.CharField(max_length=64, blank=True, db_index=True)
     node_id = models.CharField(max_length=128, blank=True)

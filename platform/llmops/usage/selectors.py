@@ -1,4 +1,4 @@
-"""Reads on the usage ledger: filtered records and totals by day, endpoint, model and source.
+"""Reads on the usage ledger: filtered records and totals by day, endpoint, model, source and operation.
 
 Every query is scoped to one workspace and a time range, so it runs on the ``(workspace, created_at)`` and
 ``(workspace, endpoint, created_at)`` indexes.
@@ -27,6 +27,7 @@ class UsageFilter:
     source: str = ""
     run_id: str = ""
     status: str = ""
+    operation: str = ""
 
 
 def usage_records_for_workspace(
@@ -44,6 +45,7 @@ def usage_records_for_workspace(
         "source": filters.source,
         "run_id": filters.run_id,
         "status": filters.status,
+        "operation": filters.operation,
     }
     return queryset.filter(**{field: value for field, value in exact.items() if value})
 
@@ -67,7 +69,8 @@ def _grouped(queryset: QuerySet[UsageRecord], *keys: str) -> list[dict[str, Any]
 def usage_summary(
     *, workspace: Workspace, filters: UsageFilter | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """Totals, and the same totals per day, endpoint, model and source (each split by currency)."""
+    """Totals, and the same totals per day, endpoint, model, source and operation (chat, stream, embed,
+    rerank, moderation), each split by currency."""
     queryset = usage_records_for_workspace(workspace=workspace, filters=filters).order_by()
     return {
         "totals": _grouped(queryset),
@@ -75,4 +78,5 @@ def usage_summary(
         "by_endpoint": _grouped(queryset, "endpoint_slug"),
         "by_model": _grouped(queryset, "provider_kind", "model_name"),
         "by_source": _grouped(queryset, "source"),
+        "by_operation": _grouped(queryset, "operation"),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from llmops.providers.pricing import PER_THOUSAND, request_price
 from llmops.providers.schemas import Prices
 from llmops.usage.models import UsageRecord, UsageStatus
 
@@ -33,24 +34,29 @@ class MeteredCall:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     cached_tokens: int = 0
+    requests: int = 0  # billed requests (searches for rerank), priced per 1,000 when the prices say so
     latency_ms: int = 0
     ttft_ms: int | None = None
     error_type: str = ""
     error_message: str = ""
 
 
-def usage_cost(*, prices: Prices, prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> Decimal:
-    """Cost of one call from prices per 1M tokens; cached prompt tokens use the cached-input price if set."""
+def usage_cost(
+    *, prices: Prices, prompt_tokens: int, completion_tokens: int, cached_tokens: int, requests: int = 0
+) -> Decimal:
+    """Cost of one call from prices per 1M tokens (cached prompt tokens use the cached-input price if set)
+    plus, where the prices have one, the price per 1,000 requests (rerank searches, moderation calls)."""
     cached = min(cached_tokens, prompt_tokens)
     cached_price = (
         prices.decimal("cached_input") if prices.cached_input is not None else prices.decimal("input")
     )
-    total = (
+    tokens = (
         (prompt_tokens - cached) * prices.decimal("input")
         + cached * cached_price
         + completion_tokens * prices.decimal("output")
     )
-    return (total / _PER_MILLION).quantize(Decimal("0.0000000001"))
+    total = tokens / _PER_MILLION + requests * request_price(prices) / PER_THOUSAND
+    return total.quantize(Decimal("0.0000000001"))
 
 
 def _row(call: MeteredCall) -> UsageRecord:
@@ -79,6 +85,7 @@ def _row(call: MeteredCall) -> UsageRecord:
             prompt_tokens=call.prompt_tokens,
             completion_tokens=call.completion_tokens,
             cached_tokens=call.cached_tokens,
+            requests=call.requests,
         ),
         currency=call.prices.currency,
         status=UsageStatus.ERROR if call.error_type else UsageStatus.OK,

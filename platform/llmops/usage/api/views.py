@@ -16,7 +16,7 @@ from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMi
 from llmops.core.errors import ValidationError
 from llmops.usage import selectors
 from llmops.usage.api.serializers import UsageRecordSerializer
-from llmops.usage.models import UsageRecord, UsageSource, UsageStatus
+from llmops.usage.models import UsageOperation, UsageRecord, UsageSource, UsageStatus
 
 FILTER_PARAMETERS = [
     OpenApiParameter("from", str, description="ISO date or datetime, inclusive (UTC when no offset)."),
@@ -25,6 +25,7 @@ FILTER_PARAMETERS = [
     OpenApiParameter("source", str, enum=UsageSource.values),
     OpenApiParameter("run_id", str),
     OpenApiParameter("status", str, enum=UsageStatus.values),
+    OpenApiParameter("operation", str, enum=UsageOperation.values),
 ]
 
 
@@ -41,7 +42,12 @@ def _moment(params: Any, name: str) -> datetime | None:
 
 def usage_filter_from(params: Any) -> selectors.UsageFilter:
     """Parse the query string into a :class:`UsageFilter` (400 naming a malformed parameter)."""
-    for name, choices in (("source", UsageSource.values), ("status", UsageStatus.values)):
+    choices_of = {
+        "source": UsageSource.values,
+        "status": UsageStatus.values,
+        "operation": UsageOperation.values,
+    }
+    for name, choices in choices_of.items():
         if params.get(name) and params[name] not in choices:
             raise ValidationError("Invalid filter.", fields={name: [f"One of: {', '.join(choices)}."]})
     return selectors.UsageFilter(
@@ -51,6 +57,7 @@ def usage_filter_from(params: Any) -> selectors.UsageFilter:
         source=params.get("source", ""),
         run_id=params.get("run_id", ""),
         status=params.get("status", ""),
+        operation=params.get("operation", ""),
     )
 
 
@@ -70,7 +77,8 @@ class UsageRecordListView(WorkspaceScopedMixin, generics.ListAPIView[UsageRecord
 
 
 class UsageSummaryView(WorkspaceScopedMixin, APIView):
-    """``/api/workspaces/<ws>/usage/summary/``: totals and per-day/endpoint/model/source breakdowns."""
+    """``/api/workspaces/<ws>/usage/summary/``: totals and per-day/endpoint/model/source/operation
+    breakdowns."""
 
     permission_classes = WORKSPACE_PERMISSIONS
 
