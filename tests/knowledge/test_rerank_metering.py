@@ -15,7 +15,6 @@ from llmops.knowledge.models import KnowledgeBase
 from llmops.knowledge.retriever import PlatformRetriever
 from llmops.knowledge.search import knowledge_search
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.providers.schemas import Prices
 from llmops.runs.models import RunStatus
 from llmops.runs.services import run_start
 from llmops.usage.models import UsageRecord
@@ -159,9 +158,6 @@ def test_a_knowledge_retrieval_node_meters_its_rerank_under_its_run_on_a_worker(
     assert (row.source, row.run_id, row.node_id, row.status) == ("run", str(run.id), "search", "ok")
 
 
-@pytest.mark.skipif(
-    "request" not in Prices.model_fields, reason="endpoint prices have no per-request field yet"
-)
 def test_a_rerank_endpoint_priced_per_search_is_charged_per_billed_search(
     corpus: KnowledgeBase, openai_test_server: OpenAITestServer
 ) -> None:

@@ -6,10 +6,13 @@ from typing import Any
 
 import factory
 
+from llmops.accounts.models import Workspace
 from llmops.core import services as versioning
 from llmops.prompts.content import prompt_content_normalize
 from llmops.prompts.models import Prompt
 from tests.accounts.factories import WorkspaceFactory
+from tests.providers.factories import ModelEndpointFactory, endpoint_config
+from tests.support.openai_test_server import OpenAITestServer
 
 
 def chat_content(**overrides: Any) -> dict[str, Any]:
@@ -57,3 +60,14 @@ def published_prompt(**kwargs: Any) -> Prompt:
     prompt = PromptFactory(**kwargs)
     versioning.version_publish(resource=prompt, user=None, message="v1")
     return prompt  # type: ignore[no-any-return]
+
+
+def scripted_moderation_endpoint(workspace: Workspace, server: OpenAITestServer, **config: Any) -> Any:
+    """Moderation endpoint ``mod`` of ``workspace`` on the scripted OpenAI-protocol server."""
+    draft = endpoint_config(
+        base_url=server.url, model="omni-moderation", model_type="moderation", prices={"input": 0, "output": 0},
+        **config,
+    )  # fmt: skip
+    return ModelEndpointFactory(
+        workspace=workspace, slug="mod", draft=draft, credentials={"api_key": "sk-mod"}
+    )

@@ -22,7 +22,7 @@ from llmops.prompts.moderation import ModerationStage, keyword_verdict, moderate
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage.models import UsageRecord
 from tests.conftest import client_for
-from tests.prompts.factories import PromptFactory, chat_content
+from tests.prompts.factories import PromptFactory, chat_content, scripted_moderation_endpoint
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
 from tests.support.openai_test_server import OpenAITestServer, moderation, ok, status
 from workflows._ports import CallContext
@@ -137,17 +137,6 @@ async def test_a_chat_endpoint_is_not_a_moderation_endpoint(workspace: Workspace
             await endpoint_moderator(workspace)("chat", "hello")
     finally:
         await sync_to_async(connections.close_all)()
-
-
-def scripted_moderation_endpoint(workspace: Workspace, server: OpenAITestServer, **config: Any) -> Any:
-    """Moderation endpoint ``mod`` of ``workspace`` on the scripted OpenAI-protocol server."""
-    draft = endpoint_config(
-        base_url=server.url, model="omni-moderation", model_type="moderation", prices={"input": 0, "output": 0},
-        **config,
-    )  # fmt: skip
-    return ModelEndpointFactory(
-        workspace=workspace, slug="mod", draft=draft, credentials={"api_key": "sk-mod"}
-    )
 
 
 @pytest.mark.django_db(transaction=True)

@@ -11,7 +11,6 @@ from django.test import override_settings
 
 from llmops.accounts.models import User, Workspace
 from llmops.providers.models import CatalogModel, ModelEndpoint
-from llmops.providers.pricing import request_priced
 from tests.api_contract import VersionedResourceAPIContract
 from tests.conftest import client_for
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
@@ -148,7 +147,9 @@ def test_a_catalogue_model_fills_window_and_prices_the_draft_leaves_out(
     assert response.status_code == 201, response.content
     stored = response.json()["draft"]
     assert stored["context_window"] == 128000 and stored["max_output_tokens"] == 16384
-    assert stored["prices"] == {"input": 0.15, "output": 0.5, "cached_input": 0.075, "currency": "USD"}
+    assert stored["prices"] == {
+        "input": 0.15, "output": 0.5, "cached_input": 0.075, "request": None, "currency": "USD",
+    }  # fmt: skip
     assert stored["base_url"] == ""  # the kind's public default is used at call time
 
 
@@ -166,11 +167,11 @@ def test_a_catalogued_per_request_price_fills_the_draft_where_prices_carry_one(
     }
     # when
     response = client_for(owner).post(URL, {"name": "Rerank", "slug": "rr", "draft": draft}, format="json")
-    # then: the endpoint is created either way; the price is carried once endpoint prices have the field
+    # then
     assert response.status_code == 201, response.content
     stored = response.json()["draft"]
     assert stored["model_type"] == "rerank"
-    assert stored["prices"].get("request") == (2.0 if request_priced() else None)
+    assert stored["prices"]["request"] == 2.0
 
 
 def test_fallbacks_must_name_other_endpoints_of_the_workspace(workspace: Workspace, owner: User) -> None:

@@ -18,9 +18,9 @@ from llmops.studio.chain_runner import RETRIEVAL_SKIPPED, PlatformChainRunner
 from llmops.studio.models import ChainMessage
 from llmops.usage.models import UsageRecord
 from tests.conftest import client_for
-from tests.prompts.factories import PromptFactory, chat_content
+from tests.prompts.factories import PromptFactory, chat_content, scripted_moderation_endpoint
 from tests.studio.conftest import MakeChain
-from tests.support.openai_test_server import OpenAITestServer, ok
+from tests.support.openai_test_server import OpenAITestServer, moderation, ok
 from workflows import Executor, Ports
 from workflows._ports import CallContext
 
@@ -291,3 +291,23 @@ async def test_the_engine_runs_prompt_and_chain_nodes_through_the_adapters(
     assert result.outputs["asked"] == "You are a helpful assistant.\n\nTell me about owls."
     assert result.outputs["facts"] == ["hoot", "fly"]
     assert result.usage.total_tokens > 0
+
+
+def test_a_chain_s_moderation_call_is_metered_with_the_chain_call(
+    workspace: Workspace,
+    owner: User,
+    make_chain: MakeChain,
+    openai_server: OpenAITestServer,
+    scripted_endpoint: Any,
+) -> None:
+    # given: a chain whose input stage asks a moderation endpoint on the same scripted server
+    scripted_moderation_endpoint(workspace, openai_server)
+    make_chain(workspace, moderation={"input": {"endpoint": "mod"}})
+    openai_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)))
+    # when
+    response = run(owner, inputs={"topic": "owls"})
+    # then: one moderation row and one chat row, attributed to the same chain call
+    assert response.status_code == 200, response.content
+    rows = list(UsageRecord.objects.filter(workspace=workspace).order_by("id"))
+    assert [(r.operation, r.endpoint_slug) for r in rows] == [("moderation", "mod"), ("chat", "local")]
+    assert rows[0].run_id == rows[1].run_id and rows[0].source == rows[1].source

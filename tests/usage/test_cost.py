@@ -39,9 +39,6 @@ def test_requests_cost_nothing_without_a_per_request_price() -> None:
     assert cost == Decimal("0.0025")
 
 
-@pytest.mark.skipif(
-    "request" not in Prices.model_fields, reason="endpoint prices have no per-request field yet"
-)
 def test_requests_are_charged_per_thousand_on_top_of_tokens() -> None:
     prices = Prices.model_validate({"input": 1, "output": 0, "request": 2})
     cost = usage_cost(prices=prices, prompt_tokens=1000, completion_tokens=0, cached_tokens=0, requests=3)

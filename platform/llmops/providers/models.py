@@ -9,7 +9,6 @@ from django.db import models
 from llmops.core.fields import EncryptedJSONField
 from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource
 from llmops.providers.kinds import ModelType, ProviderKind
-from llmops.providers.pricing import REQUEST_PRICE, request_priced
 
 
 class ModelEndpoint(VersionedResource):
@@ -96,8 +95,8 @@ class CatalogModel(models.Model):
         }
         if self.cached_input_price is not None:
             prices["cached_input"] = float(self.cached_input_price)
-        if self.request_price is not None and request_priced():
-            prices[REQUEST_PRICE] = float(self.request_price)
+        if self.request_price is not None:
+            prices["request"] = float(self.request_price)
         values: dict[str, Any] = {"model_type": self.model_type, "prices": prices}
         if self.context_window:
             values["context_window"] = self.context_window

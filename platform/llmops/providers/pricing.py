@@ -4,9 +4,6 @@ Most rerank providers price a *search* (Cohere: per 1,000 searches of up to 100 
 tokens, and some price moderation or search per request. An endpoint configuration's ``prices.request`` is
 that price, per 1,000 requests, in the endpoint's currency; every successful call is one request unless the
 provider bills more units (Cohere's ``search_units``). A configuration without it is charged per token only.
-
-The field is read by name so that configurations (and the ``Prices`` schema) that do not carry it are
-charged nothing per request.
 """
 
 from __future__ import annotations
@@ -15,16 +12,9 @@ from decimal import Decimal
 
 from llmops.providers.schemas import Prices
 
-REQUEST_PRICE = "request"
 PER_THOUSAND = Decimal(1000)
 
 
 def request_price(prices: Prices) -> Decimal:
     """The price of 1,000 requests (``0`` when the configuration has none)."""
-    value = getattr(prices, REQUEST_PRICE, None)
-    return Decimal(str(value)) if value else Decimal(0)
-
-
-def request_priced() -> bool:
-    """Whether endpoint configurations can carry a per-request price (``Prices`` has the field)."""
-    return REQUEST_PRICE in Prices.model_fields
+    return Decimal(str(prices.request)) if prices.request else Decimal(0)

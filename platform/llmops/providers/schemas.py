@@ -19,13 +19,14 @@ from llmops.providers.ssrf import check_base_url
 
 
 class Prices(BaseModel):
-    """List prices per one million tokens."""
+    """List prices: per one million tokens, and (``request``) per 1,000 requests (rerank searches, ...)."""
 
     model_config = ConfigDict(extra="forbid")
 
     input: float = Field(default=0, ge=0, le=1_000_000)
     output: float = Field(default=0, ge=0, le=1_000_000)
     cached_input: float | None = Field(default=None, ge=0, le=1_000_000)
+    request: float | None = Field(default=None, ge=0, le=1_000_000)  # per 1,000 requests
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
     def decimal(self, name: str) -> Decimal:

@@ -166,7 +166,8 @@ class ChainExecutor:
 
     async def _moderate(self, stage: Any, config: ModerationConfig, text: str) -> ModerationVerdict | None:
         rules = config.input if stage == "input" else config.output
-        return await moderate(stage, rules, text, endpoint_moderator(self.workspace))
+        moderator = endpoint_moderator(self.workspace, gateway=self.gateway, context=self.context)
+        return await moderate(stage, rules, text, moderator)
 
     async def prepare(
         self, snapshot: ChainSnapshot, inputs: Mapping[str, Any], *, conversation_id: str | None
