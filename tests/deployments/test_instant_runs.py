@@ -52,6 +52,7 @@ def test_a_blocking_call_stores_the_finished_run_with_its_nodes_and_events(works
     )  # fmt: skip
     assert run.started_at is not None and run.finished_at is not None and run.started_at <= run.finished_at
     assert run.elapsed_ms is not None and run.worker
+    assert run.created_at is not None and run.cost == 0 and not run.cancel_requested
     nodes = {n.node_id: n for n in run.node_runs.all()}
     assert sorted(nodes) == ["end", "greet", "start"]
     assert nodes["greet"].outputs == {"output": "Hello Ada"} and nodes["greet"].status == "succeeded"

@@ -3,10 +3,11 @@
 A workflow made only of ``FAST_NODE_TYPES`` (no model, code, HTTP or retrieval call) finishes in well under a
 millisecond and has no side effects. Its blocking and streaming calls (without an ``Idempotency-Key``) are
 therefore executed *before* anything is written: the engine runs in memory, then the run row (already final),
-its node runs and its events are inserted in one transaction, and the events are streamed to the caller from
-memory. That is 6 round trips to PostgreSQL instead of ~12 (create, claim, then checkpoints, final state
-and events), and no claim, heartbeat or publishing: nobody can subscribe to a run whose id has not been
-returned yet, and there is nothing to resume.
+its node runs and its events are inserted by one statement, and the events are streamed to the caller from
+memory. A call is then 4 round trips to PostgreSQL (key, deployment, version, the write) instead of ~12
+(create, claim, then checkpoints, final state and events in a second transaction), and no claim, heartbeat
+or publishing: nobody can subscribe to a run whose id has not been returned yet, and there is nothing to
+resume.
 
 What a caller and the console see is the same as for any run: a ``Run`` with its ``NodeRun`` rows and its
 numbered ``RunEvent`` sequence (``run_started`` ... ``run_finished``), created through the same deployment
@@ -87,10 +88,14 @@ async def _execute(
     return numbered
 
 
-# The run's node runs and events in one statement: each set travels as one JSON document and is expanded by
-# PostgreSQL (``bulk_create`` would quote every value of every row in Python, the most expensive step of a call).
-_CHILDREN_SQL = """
-WITH nodes AS (
+# The run, its node runs and its events in one statement (atomic by itself: no BEGIN/COMMIT round trips).
+# The run row's columns come from the model (so a new column needs no change here); node runs and events each
+# travel as one JSON document expanded by PostgreSQL (``bulk_create`` would quote every value of every row in
+# Python, the most expensive step of a call).
+_WRITE_SQL = """
+WITH run AS (
+    INSERT INTO runs_run ({run_columns}) VALUES ({run_values})
+), nodes AS (
     INSERT INTO runs_noderun (run_id, node_id, node_type, status, outputs, error, attempts, branch, started_at,
                               finished_at, prompt_tokens, completion_tokens, cached_tokens, sequence)
     SELECT %(run_id)s, n.node_id, n.node_type, n.status, n.outputs, n.error, n.attempts, n.branch, n.started_at,
@@ -112,14 +117,27 @@ def _timestamp(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _insert_children(run_id: uuid.UUID, nodes: list[NodeRecord], events: list[dict[str, Any]]) -> None:
+def _write(run: Run, nodes: list[NodeRecord], events: list[dict[str, Any]]) -> None:
+    """Insert the finished run with its node runs and events (one statement)."""
+    fields = Run._meta.concrete_fields
+    params: dict[str, Any] = {
+        f"r{i}": field.get_db_prep_save(field.pre_save(run, add=True), connection)
+        for i, field in enumerate(fields)
+    }
+    sql = _WRITE_SQL.format(
+        run_columns=", ".join(connection.ops.quote_name(str(field.column)) for field in fields),
+        run_values=", ".join(f"%(r{i})s" for i in range(len(fields))),
+    )
     node_rows = [{"node_id": r.node_id, **node_fields(r)} for r in nodes]
     event_rows = [{"seq": e["seq"], "type": e["type"], "data": e} for e in events]
+    params.update(
+        run_id=run.pk,
+        nodes=json.dumps(node_rows, default=_timestamp),
+        events=json.dumps(event_rows, default=_timestamp),
+    )
     with connection.cursor() as cursor:
-        cursor.execute(_CHILDREN_SQL, {
-            "run_id": run_id, "nodes": json.dumps(node_rows, default=_timestamp),
-            "events": json.dumps(event_rows, default=_timestamp),
-        })  # fmt: skip
+        cursor.execute(sql, params)
+    run._state.adding, run._state.db = False, connection.alias
 
 
 def instant_run(
@@ -146,12 +164,13 @@ def instant_run(
         run.started_at, run.finished_at = final.started_at, final.finished_at
     else:  # the engine always records a final state; be defensive rather than store a "running" row
         run.status, run.error = RunStatus.FAILED, {"type": "EngineError", "message": "the run did not finish"}
-    with transaction.atomic():
-        run.save(force_insert=True)
-        if request.query or request.history or request.conversation_id:
-            DeploymentRun.objects.create(
-                run=run, deployment=deployment, query=request.query, history=request.history,
-                conversation_id=request.conversation_id,
-            )  # fmt: skip
-        _insert_children(run_id, recorder.nodes, events)
+    if not (request.query or request.history or request.conversation_id):
+        _write(run, recorder.nodes, events)
+        return InstantRun(run, events)
+    with transaction.atomic():  # a chat turn: its context row lands with the run
+        _write(run, recorder.nodes, events)
+        DeploymentRun.objects.create(
+            run=run, deployment=deployment, query=request.query, history=request.history,
+            conversation_id=request.conversation_id,
+        )  # fmt: skip
     return InstantRun(run, events)
