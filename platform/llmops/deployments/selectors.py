@@ -57,7 +57,8 @@ def deployment_for_key(*, key: ApiKey, slug: str) -> Deployment:
     try:
         deployment = (
             Deployment.objects.select_related("workflow", "chain")
-            .defer("workflow__draft", "chain__draft")
+            # drafts can be large, and the webhook secret would be decrypted on every call for nothing
+            .defer("workflow__draft", "chain__draft", "webhook_secret")
             .get(workspace_id=key.workspace_id, slug=slug)
         )
     except Deployment.DoesNotExist:
