@@ -24,7 +24,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "servestatic",  # its system checks (the middleware serves the files)
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
@@ -46,13 +45,14 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "servestatic.middleware.ServeStaticMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "llmops.core.middleware.SyncMiddlewareChain",  # last: the chain runs in one thread (see its docstring)
 ]
 
 ROOT_URLCONF = "llmops.urls"
@@ -82,12 +82,11 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
-# ServeStatic (an async-capable WhiteNoise fork: a sync middleware would cost every request two thread hops)
-# serves static files from the ASGI app itself; in development straight from the apps' folders,
+# WhiteNoise serves static files from the ASGI app itself; in development straight from the apps' folders,
 # so `make run` needs no collectstatic.
-SERVESTATIC_USE_FINDERS = not PRODUCTION
+WHITENOISE_USE_FINDERS = not PRODUCTION
 if not PRODUCTION:
-    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # ServeStatic warns on every request when it is missing
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns on every request when it is missing
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LOG_LEVEL = env_choice("LLMOPS_LOG_LEVEL", "info", ("debug", "info", "warning", "error")).upper()
