@@ -320,3 +320,20 @@ def test_a_chat_completion_with_an_idempotency_key_replays_the_same_run(client: 
     other = client.post("/v1/chat/completions", {**body, "messages": [{"role": "user", "content": "Bob"}]},
                         format="json", HTTP_IDEMPOTENCY_KEY="chat-1")  # fmt: skip
     assert (other.status_code, Run.objects.count()) == (422, 1)
+
+
+def test_the_key_and_deployment_lookups_are_one_query_each_with_their_relations(
+    workspace: Workspace, deployment: Deployment, django_assert_num_queries: Any
+) -> None:
+    from llmops.deployments import selectors
+
+    token = api_key(workspace)
+    key = services.api_key_authenticate(token=token)  # writes last_used_at once
+    with django_assert_num_queries(1):
+        key = services.api_key_authenticate(token=token)
+        assert key.workspace.slug == workspace.slug and key.scopes
+    with django_assert_num_queries(1):
+        found = selectors.deployment_for_key(key=key, slug="greet")
+        assert found.workflow is not None and found.workflow.slug == deployment.workflow.slug  # type: ignore[union-attr]
+        assert found.workspace.pk == workspace.pk
+    assert found.webhook_secret == deployment.webhook_secret  # loaded (and decrypted) only when asked for

@@ -41,6 +41,7 @@ from llmops.deployments.models import (
     Execution,
     IdempotencyRecord,
 )
+from llmops.deployments.selectors import api_key_by_prefix
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.services import run_claim, run_inputs_validate
@@ -173,10 +174,7 @@ def api_key_authenticate(*, token: str) -> ApiKey:
     ``last_used_at`` is written at most once a minute per key (a conditional update), not on every call.
     """
     prefix = keys.token_prefix(token)
-    try:
-        key = ApiKey.objects.select_related("workspace").get(prefix=prefix) if prefix else None
-    except ApiKey.DoesNotExist:
-        key = None
+    key = api_key_by_prefix(prefix=prefix) if prefix else None
     if key is None or not keys.token_matches(token, key.digest):
         raise AuthenticationRequired("Invalid API key.")
     if key.revoked_at is not None:
