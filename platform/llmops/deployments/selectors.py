@@ -73,13 +73,13 @@ def _related(instance: Model, model: type[Model], fields: list[Field[Any, Any]],
     return model.from_db(instance._state.db, [f.attname for f in fields], values)
 
 
-_KEY_FIELDS, _KEY_COLUMNS = _columns(ApiKey, "k")
+_, _KEY_COLUMNS = _columns(ApiKey, "k")
 _KEY_WORKSPACE_FIELDS, _KEY_WORKSPACE_COLUMNS = _columns(Workspace, "w", prefix="workspace_")
 _KEY_SQL = (
     f"SELECT {_KEY_COLUMNS}, {_KEY_WORKSPACE_COLUMNS} FROM {ApiKey._meta.db_table} k"
     f" JOIN {Workspace._meta.db_table} w ON w.id = k.workspace_id WHERE k.prefix = %s"
 )
-_DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", skip="webhook_secret")
+_, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", skip="webhook_secret")
 _WORKFLOW_FIELDS, _WORKFLOW_COLUMNS = _columns(Workflow, "w", skip="draft", prefix="workflow_")
 _DEPLOYMENT_SQL = (
     f"SELECT {_DEPLOYMENT_COLUMNS}, {_WORKFLOW_COLUMNS} FROM {Deployment._meta.db_table} d"
