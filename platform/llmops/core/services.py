@@ -6,7 +6,8 @@ services validate their content first and then call these.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import jsonpatch
 from django.db import IntegrityError, transaction
@@ -14,6 +15,8 @@ from django.db import IntegrityError, transaction
 from llmops.core.errors import Conflict, NotFound, ValidationError
 from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource, content_hash
 from llmops.core.refs import LATEST, label_name_problem, version_parse
+
+T = TypeVar("T")
 
 
 @transaction.atomic
@@ -118,12 +121,21 @@ def resource_create(
     )
     if model._default_manager.filter(workspace=workspace, slug=slug).exists():
         raise taken
+    return unique_write(
+        lambda: model._default_manager.create(
+            workspace=workspace, created_by=user, name=name, slug=slug, description=description,
+            draft=draft or {}, **fields,
+        ),
+        taken,
+    )  # fmt: skip
+
+
+def unique_write(write: Callable[[], T], taken: Conflict) -> T:
+    """Run ``write`` (a create or save a unique constraint may refuse) in a savepoint: when a concurrent
+    request took the value first (after this one's existence check), the loser gets ``taken``, not a 500."""
     try:
-        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
-            return model._default_manager.create(
-                workspace=workspace, created_by=user, name=name, slug=slug, description=description,
-                draft=draft or {}, **fields,
-            )  # fmt: skip
+        with transaction.atomic():
+            return write()
     except IntegrityError:
         raise taken from None
 

@@ -47,7 +47,7 @@ from llmops.deployments.limits import chain_slot_held, chain_slot_release, chain
 from llmops.deployments.models import ApiKey, Deployment, IdempotencyRecord
 from llmops.deployments.payloads import completion_body, completion_chunk, openai_usage
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.runs.streaming import sse_frame, with_keepalive
+from llmops.runs.streaming import from_list, sse_frame, with_keepalive
 from llmops.studio.chain_runner import ChainExecutor, ChainOutcome, PreparedChain
 from llmops.studio.chain_selectors import ChainSnapshot, chain_snapshot
 from workflows import CallContext, ErrorEvent, RunFinished, TextChunk, Usage
@@ -307,18 +307,13 @@ def chain_call_stream(
     """The SSE frames of a streamed call (or of the replayed body). The chain is prepared here, before the
     response starts, so bad inputs are a 400 like in blocking mode, not an event."""
     if call.replay is not None:
-        return _frames_of([*reply.opening(), *reply.closing(call.replay, streamed=False)])
+        return from_list([*reply.opening(), *reply.closing(call.replay, streamed=False)])
     try:
         prepared = async_to_sync(_prepare)(call, inputs, conversation_id)
     except BaseException:
         _settle(call)
         raise
     return _stream(call, prepared, reply)
-
-
-async def _frames_of(frames: list[str]) -> AsyncIterator[str]:
-    for frame in frames:
-        yield frame
 
 
 async def _prepare(

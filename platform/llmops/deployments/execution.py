@@ -104,11 +104,9 @@ class DeploymentRunExecution(RunExecution):
 
 async def run_inline(
     run: Run, claim: uuid.UUID, *, context: DeploymentRun | None, listener: Listener | None = None
-) -> DeploymentRunExecution:
+) -> None:
     """Execute a run this request created and claimed."""
-    execution = DeploymentRunExecution(run, claim, context=context, listener=listener, fresh=True)
-    await execution.execute()
-    return execution
+    await DeploymentRunExecution(run, claim, context=context, listener=listener, fresh=True).execute()
 
 
 def execute_on_worker(*, run_id: str) -> bool:

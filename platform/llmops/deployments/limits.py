@@ -102,11 +102,6 @@ def _client(url: str) -> redis.Redis:
 
 
 @cache
-def _bucket_script(url: str) -> object:
-    return _client(url).register_script(_TOKEN_BUCKET)
-
-
-@cache
 def _script(url: str, source: str) -> Any:
     return _client(url).register_script(source)
 
@@ -116,8 +111,8 @@ def rate_take(*, key_prefix: str, per_minute: int) -> None:
 
     The bucket is named by the key's random prefix, not its row id, so a reused id never inherits a bucket.
     """
-    script = _bucket_script(settings.REDIS_URL)
-    allowed, wait_ms = script(keys=[f"llmops:apikey:{key_prefix}:bucket"], args=[per_minute])  # type: ignore[operator]
+    script = _script(settings.REDIS_URL, _TOKEN_BUCKET)
+    allowed, wait_ms = script(keys=[f"llmops:apikey:{key_prefix}:bucket"], args=[per_minute])
     if not allowed:
         raise RateLimited(
             f"This key allows {per_minute} requests per minute; retry in {wait_ms / 1000:.1f} s.",

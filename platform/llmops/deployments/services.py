@@ -77,11 +77,9 @@ def deployment_create(*, workspace: Workspace, user: User | None, **data: Any) -
     taken = Conflict(f"A deployment {data['slug']!r} already exists.")
     if Deployment.objects.filter(workspace=workspace, slug=data["slug"]).exists():
         raise taken
-    try:
-        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
-            return Deployment.objects.create(workspace=workspace, created_by=user, **data)
-    except IntegrityError:
-        raise taken from None
+    return versioning.unique_write(
+        lambda: Deployment.objects.create(workspace=workspace, created_by=user, **data), taken
+    )
 
 
 @transaction.atomic
@@ -99,11 +97,7 @@ def deployment_update(*, deployment: Deployment, **data: Any) -> Deployment:
         raise taken
     for name, value in data.items():
         setattr(deployment, name, value)
-    try:
-        with transaction.atomic():  # a concurrent rename to the same slug loses here: 409, not a 500
-            deployment.save()
-    except IntegrityError:
-        raise taken from None
+    versioning.unique_write(deployment.save, taken)
     return deployment
 
 
@@ -307,9 +301,7 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
     if request.idempotency_key or request.mode == "async":
         return _admit(request, request.version)
     version = request.version or deployment_version(deployment=request.deployment)
-    if not runs_inline(deployment=request.deployment, version=version, mode=request.mode) or not fast_graph(
-        version
-    ):
+    if request.deployment.execution == Execution.WORKER or not fast_graph(version):
         return _admit(request, version)
     try:
         graph = compiled_graph(version)

@@ -38,10 +38,9 @@ from llmops.knowledge.events import DocumentProgress
 from llmops.knowledge.indexes import hnsw_index_ensure
 from llmops.knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from llmops.knowledge.parsing import ParseError, Piece, chunk_text, clean_text, parse_document, segment
-from llmops.providers.gateway import PlatformModelGateway
+from llmops.knowledge.rerank import knowledge_base_metering
 from llmops.providers.ssrf import allowlist
 from workflows import BlockedURLError, SSRFGuardSyncTransport
-from workflows._ports import CallContext
 
 logger = logging.getLogger(__name__)
 _COPY_COLUMNS = (
@@ -67,8 +66,8 @@ def embed_texts(
 ) -> list[list[float]]:
     """Embed ``texts`` through the metered gateway in batches of ``LLMOPS_KNOWLEDGE_EMBED_BATCH``, with
     ``model`` (an endpoint slug; the knowledge base's ``embedding_model`` when not given)."""
-    gateway = PlatformModelGateway(workspace=knowledge_base.workspace_id, source="ingest")
-    context = CallContext(run_id="", node_id=f"knowledge:{knowledge_base.slug}")
+    metering = knowledge_base_metering(knowledge_base)
+    gateway, context = metering.gateway, metering.context
     size = settings.LLMOPS_KNOWLEDGE_EMBED_BATCH
     model = model or knowledge_base.embedding_model
     vectors: list[list[float]] = []

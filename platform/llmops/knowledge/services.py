@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from llmops.accounts.models import Workspace
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, PayloadTooLarge, ValidationError
+from llmops.core.services import unique_write
 from llmops.knowledge.ingestion import embed_texts, knowledge_base_reembed_finish
 from llmops.knowledge.models import (
     Chunk,
@@ -83,20 +84,19 @@ def knowledge_base_create(
     taken = _slug_taken(slug)
     if KnowledgeBase.objects.filter(workspace=workspace, slug=slug).exists():
         raise taken
-    try:
-        with transaction.atomic():  # a concurrent create of the same slug loses here: 409, not a 500
-            return KnowledgeBase.objects.create(
-                workspace=workspace,
-                slug=slug,
-                name=name,
-                description=description,
-                embedding_model=embedding_model,
-                distance=distance,
-                chunking=_validated_chunking(chunking),
-                retrieval=_validated_retrieval(retrieval),
-            )
-    except IntegrityError:
-        raise taken from None
+    return unique_write(
+        lambda: KnowledgeBase.objects.create(
+            workspace=workspace,
+            slug=slug,
+            name=name,
+            description=description,
+            embedding_model=embedding_model,
+            distance=distance,
+            chunking=_validated_chunking(chunking),
+            retrieval=_validated_retrieval(retrieval),
+        ),
+        taken,
+    )
 
 
 def _slug_taken(slug: str) -> Conflict:
@@ -130,11 +130,7 @@ def knowledge_base_update(*, knowledge_base: KnowledgeBase, **changes: Any) -> K
     if reembed:
         kb.pending_dims = None  # learnt again from the first vectors of the new settings
         fields.append("pending_dims")
-    try:
-        with transaction.atomic():  # a concurrent rename to the same slug loses here: 409, not a 500
-            kb.save(update_fields=fields)
-    except IntegrityError:
-        raise _slug_taken(slug) from None
+    unique_write(lambda: kb.save(update_fields=fields), _slug_taken(slug))
     if reembed:
         _reembed_start(kb)
     return kb

@@ -61,6 +61,12 @@ async def with_keepalive(
         await asyncio.gather(task, return_exceptions=True)
 
 
+async def from_list(items: list[T]) -> AsyncIterator[T]:
+    """``items`` as an async iterator (for a stream whose content is already known)."""
+    for item in items:
+        yield item
+
+
 class _Failed:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc

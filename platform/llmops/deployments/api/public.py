@@ -52,7 +52,7 @@ from llmops.deployments.payloads import (
 from llmops.deployments.webhooks import webhook_url_check
 from llmops.runs.models import Run, RunStatus
 from llmops.runs.services import run_cancel
-from llmops.runs.streaming import event_cursor, run_events, sse_frame, sse_lines
+from llmops.runs.streaming import event_cursor, from_list, run_events, sse_frame, sse_lines
 from workflows import BlockedURLError
 
 RUN_EXAMPLE = {
@@ -151,14 +151,9 @@ def _blocking_result(admitted: services.Admitted) -> Run:
     return _fresh_run(admitted.run.id)
 
 
-async def _replay(events: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any] | None]:
-    for event in events:
-        yield event
-
-
 def _events(admitted: services.Admitted) -> AsyncIterator[dict[str, Any] | None]:
     if admitted.events is not None:
-        return _replay(admitted.events)
+        return from_list(admitted.events)
     if admitted.claim is not None:
         return inline_events(admitted.run, admitted.claim, context=admitted.context)
     return run_events(str(admitted.run.id))
