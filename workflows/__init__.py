@@ -13,8 +13,10 @@ Typical use::
 
 from __future__ import annotations
 
-from workflows._documents import extract_text
+from workflows._documents import document_kind, extract_text
 from workflows._dsl import (
+    NODE_ID_PATTERN,
+    RESERVED_NAMESPACES,
     SCHEMA_VERSION,
     ConversationVariable,
     Edge,
@@ -91,7 +93,7 @@ from workflows._ports import (
     Usage,
 )
 from workflows._schema import workflow_json_schema
-from workflows._tools import DefaultToolRegistry, Tool, openapi_tools
+from workflows._tools import DefaultToolRegistry, Tool, builtin_tools, evaluate_arithmetic, openapi_tools
 from workflows._validation import compile_workflow, validate_workflow
 from workflows.nodes import NODE_KINDS, NodeConfig, NodeContext, NodeKind, NodeResult, register_node_kind
 from workflows.sandbox import SubprocessSandbox
@@ -104,7 +106,9 @@ from workflows.security.ssrf import (
 )
 
 __all__ = [
+    "NODE_ID_PATTERN",
     "NODE_KINDS",
+    "RESERVED_NAMESPACES",
     "SCHEMA_VERSION",
     "AllowList",
     "BlockedURLError",
@@ -187,9 +191,12 @@ __all__ = [
     "WorkflowError",
     "WorkflowOutput",
     "WorkflowValidationError",
+    "builtin_tools",
     "check_url",
     "check_url_async",
     "compile_workflow",
+    "document_kind",
+    "evaluate_arithmetic",
     "extract_text",
     "openapi_tools",
     "register_node_kind",

@@ -390,7 +390,7 @@ class RunRecord:
 class RunStore(Protocol):
     """Durable run state. ``checkpoint`` must be durable before it returns: successors start right after.
 
-    Contract (checked by ``workflows.testing.conformance``): checkpointing the same node again replaces its
+    Contract (checked by ``workflows.testing.RunStoreConformance``): checkpointing the same node again replaces its
     record; ``load`` returns records in checkpoint order; runs are isolated from each other; a record's
     ``node_id`` may be a body record's (up to ``BODY_RECORD_ID_MAX`` characters, with ``#``, ``/``, ``@``).
     """

@@ -81,7 +81,7 @@ async def _bench(url: str, calls: int, reuse: bool) -> dict[str, list[float]]:
     from llmops.providers.gateway import PlatformModelGateway
     from llmops.providers.models import ModelEndpoint
     from llmops.usage.models import UsageRecord
-    from workflows._ports import CallContext, ChatMessage, ChatRequest
+    from workflows import CallContext, ChatMessage, ChatRequest
 
     slug = f"bench-gateway-{uuid.uuid4().hex[:8]}"
     workspace = await Workspace.objects.acreate(slug=slug, name="Gateway benchmark (temporary)")

@@ -26,7 +26,7 @@ from tests.providers.factories import ModelEndpointFactory, endpoint_config
 from tests.runs.test_runs import wait_final
 from tests.studio.factories import published_workflow
 from tests.support.openai_test_server import OpenAITestServer, rerank, status
-from workflows._ports import CallContext
+from workflows import CallContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -19,7 +19,7 @@ from tests.accounts.factories import WorkspaceFactory
 from tests.knowledge.conftest import ingest_text
 from tests.knowledge.corpus import PASSAGES, QUERIES
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
-from workflows._ports import CallContext
+from workflows import CallContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -25,7 +25,7 @@ from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content, scripted_moderation_endpoint
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
 from tests.support.openai_test_server import OpenAITestServer, moderation, ok, status
-from workflows._ports import CallContext
+from workflows import CallContext
 
 
 class ModerationServer(ThreadingHTTPServer):

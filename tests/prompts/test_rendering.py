@@ -14,7 +14,7 @@ from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.prompts.templating import TemplateRenderError, compile_template, render_template
 from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content, published_prompt, text_content
-from workflows._ports import CallContext
+from workflows import CallContext
 
 URL = "/api/workspaces/acme/prompts/"
 

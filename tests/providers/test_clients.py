@@ -10,7 +10,7 @@ from llmops.providers.gateway import PlatformModelGateway
 from llmops.providers.schemas import config_validate
 from llmops.providers.selectors import ResolvedEndpoint
 from tests.providers.factories import endpoint_config
-from workflows._ports import ModelGateway
+from workflows import ModelGateway
 
 
 def _resolved(version: int = 1, api_key: str = "sk-abc", **config: Any) -> ResolvedEndpoint:

@@ -39,7 +39,7 @@ from tests.support.openai_test_server import (
     ok_stream,
     status,
 )
-from workflows._ports import CallContext, ChatMessage, ChatRequest
+from workflows import CallContext, ChatMessage, ChatRequest
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -15,7 +15,7 @@ from llmops.usage.models import UsageRecord
 from tests.accounts.factories import MembershipFactory, WorkspaceFactory
 from tests.conftest import client_for
 from tests.providers.factories import ModelEndpointFactory, endpoint_config, publish
-from workflows._ports import CallContext, ChatMessage, ChatRequest
+from workflows import CallContext, ChatMessage, ChatRequest
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -20,7 +20,7 @@ from llmops.usage.models import UsageRecord
 from tests.accounts.factories import WorkspaceFactory
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
 from tests.support.openai_test_server import OpenAITestServer, answer, delay, moderation, rerank, status
-from workflows._ports import CallContext
+from workflows import CallContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

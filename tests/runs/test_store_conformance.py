@@ -18,7 +18,7 @@ from llmops.runs.models import Run
 from llmops.runs.store import DjangoRunStore
 from tests.studio.factories import published_workflow
 from workflows import NodeRecord, RunRecord, RunStore
-from workflows.testing.conformance import RunStoreConformance
+from workflows.testing import RunStoreConformance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

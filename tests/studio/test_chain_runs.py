@@ -21,8 +21,7 @@ from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content, scripted_moderation_endpoint
 from tests.studio.conftest import MakeChain
 from tests.support.openai_test_server import OpenAITestServer, moderation, ok
-from workflows import Executor, Ports
-from workflows._ports import CallContext
+from workflows import CallContext, Executor, Ports
 
 pytestmark = pytest.mark.django_db
 URL = "/api/workspaces/acme/chains/"

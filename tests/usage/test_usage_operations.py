@@ -18,7 +18,7 @@ from tests.deployments.factories import DeploymentFactory
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
 from tests.support.openai_test_server import OpenAITestServer, moderation, rerank
 from tests.usage.factories import UsageRecordFactory
-from workflows._ports import CallContext
+from workflows import CallContext
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -9,8 +9,7 @@ from collections.abc import Callable
 from contextlib import aclosing
 from typing import Any
 
-from workflows import NodeConfig, NodeContext, NodeKind, NodeResult, Workflow, register_node_kind
-from workflows._ports import Usage
+from workflows import NodeConfig, NodeContext, NodeKind, NodeResult, Usage, Workflow, register_node_kind
 from workflows.nodes._base import Selector
 
 

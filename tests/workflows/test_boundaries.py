@@ -14,10 +14,7 @@ BANNED = ("django", "celery", "channels", "rest_framework", "kombu")
 
 
 def test_importing_the_engine_loads_no_framework() -> None:
-    code = (
-        "import json, sys, workflows, workflows.testing, workflows.testing.conformance;"
-        "print(json.dumps(sorted(m for m in sys.modules)))"
-    )
+    code = "import json, sys, workflows, workflows.testing;print(json.dumps(sorted(m for m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)
     assert [m for m in loaded if m.split(".")[0] in BANNED] == []

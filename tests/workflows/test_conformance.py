@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from workflows import RunStore
-from workflows.testing import InMemoryRunStore
-from workflows.testing.conformance import CHECKS, Check, RunStoreConformance
+from workflows.testing import CHECKS, Check, InMemoryRunStore, RunStoreConformance
 
 
 class TestInMemoryRunStore(RunStoreConformance):

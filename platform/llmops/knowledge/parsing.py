@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows import extract_text
-from workflows._errors import NodeError
+from workflows import NodeError, extract_text
 
 SUPPORTED_EXTENSIONS = frozenset(
     {"txt", "text", "md", "markdown", "html", "htm", "pdf", "docx", "csv", "xlsx", "json"}

@@ -18,7 +18,7 @@ from llmops.core.errors import ValidationError
 from llmops.knowledge.models import KnowledgeBase
 from llmops.providers.gateway import EndpointTypeMismatch, PlatformModelGateway
 from llmops.usage.models import UsageSource
-from workflows._ports import CallContext
+from workflows import CallContext
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from llmops.knowledge.rerank import SearchMetering
 from llmops.knowledge.search import knowledge_search
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage.models import UsageSource
-from workflows._ports import CallContext, RetrievedChunk
+from workflows import CallContext, RetrievedChunk
 
 
 class PlatformRetriever:

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from llmops.accounts.models import Workspace
 from llmops.core.errors import ValidationError
 from llmops.prompts.moderation import EndpointModerator
-from workflows._ports import CallContext, ModelGateway
+from workflows import CallContext, ModelGateway
 
 
 def gateway_for(

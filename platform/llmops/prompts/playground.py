@@ -25,7 +25,7 @@ from llmops.prompts.gateway import endpoint_moderator, gateway_for, recorded_cos
 from llmops.prompts.models import Prompt
 from llmops.prompts.moderation import ModerationConfig, moderate, moderation_text
 from llmops.prompts.selectors import prompt_render, prompt_snapshot
-from workflows._ports import CallContext, ChatRequest, ModelGateway, Usage
+from workflows import CallContext, ChatRequest, ModelGateway, Usage
 
 logger = logging.getLogger(__name__)
 

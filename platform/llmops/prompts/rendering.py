@@ -12,7 +12,7 @@ from llmops.core.errors import ValidationError
 from llmops.core.models import content_hash
 from llmops.prompts.content import PromptContent, prompt_content_parse, type_error
 from llmops.prompts.templating import TemplateCache, TemplateRenderError, compile_template, render_template
-from workflows._ports import ChatMessage, RenderedPrompt
+from workflows import ChatMessage, RenderedPrompt
 
 _CACHE = TemplateCache()
 _CHAT_ROLES = ("system", "user", "assistant")

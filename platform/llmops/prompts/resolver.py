@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 
 from llmops.accounts.models import Workspace
 from llmops.prompts.selectors import PromptSnapshot, prompt_render, prompt_snapshot_by_ref
-from workflows._ports import CallContext, RenderedPrompt
+from workflows import CallContext, RenderedPrompt
 
 
 class PlatformPromptResolver:

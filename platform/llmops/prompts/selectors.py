@@ -14,7 +14,7 @@ from llmops.core.errors import NotFound
 from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.prompts.models import Prompt
 from llmops.prompts.rendering import CompiledPrompt, compiled_prompt, render_compiled
-from workflows._ports import RenderedPrompt
+from workflows import RenderedPrompt
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from llmops.providers.errors import MalformedResponse
 from llmops.providers.kinds import langchain_family
 from llmops.providers.selectors import ResolvedEndpoint
 from llmops.providers.tokens import count_text
-from workflows._ports import ChatChunk, ChatRequest, ChatResult, Usage
+from workflows import ChatChunk, ChatRequest, ChatResult, Usage
 
 # Sent as keyword arguments of the OpenAI chat API; anything else goes in ``extra_body`` (e.g. llama.cpp's
 # ``top_k``), so an unknown parameter reaches the server instead of breaking the client.

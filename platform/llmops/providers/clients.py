@@ -20,7 +20,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from llmops.providers.kinds import KEYLESS_KINDS, langchain_family
 from llmops.providers.selectors import ResolvedEndpoint
 from llmops.providers.ssrf import guarded_async_client
-from workflows._ports import ChatMessage, ToolCall, ToolSpec
+from workflows import ChatMessage, ToolCall, ToolSpec
 
 _CACHE_SIZE = 256
 _cache: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, OrderedDict[tuple[Any, ...], Any]] = (

@@ -40,7 +40,7 @@ from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
 from llmops.providers.ssrf import BlockedURL, check_host
 from llmops.providers.tokens import prompt_fits
 from llmops.usage.services import MeteredCall, usage_record_acreate
-from workflows._ports import (
+from workflows import (
     CallContext,
     ChatChunk,
     ChatMessage,

@@ -32,7 +32,7 @@ from llmops.providers.errors import MalformedResponse
 from llmops.providers.selectors import ResolvedEndpoint
 from llmops.providers.ssrf import guarded_async_client
 from llmops.providers.tokens import count_text
-from workflows._ports import Usage
+from workflows import Usage
 
 
 @dataclass(frozen=True, slots=True)

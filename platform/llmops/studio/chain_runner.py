@@ -25,7 +25,7 @@ from llmops.studio.chain_content import ChainContent
 from llmops.studio.chain_parsers import output_parse
 from llmops.studio.chain_selectors import ChainSnapshot, chain_history, chain_snapshot_by_ref
 from llmops.studio.models import Chain
-from workflows._ports import (
+from workflows import (
     CallContext,
     ChainResult,
     ChatMessage,

@@ -9,8 +9,7 @@ import docx
 import pytest
 
 from tests.workflows._helpers import failure, run_single
-from workflows import Ports
-from workflows.documents import extract_text
+from workflows import Ports, extract_text
 from workflows.testing import InMemoryFileStore
 
 

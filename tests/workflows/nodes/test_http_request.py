@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from tests.workflows._helpers import failure, run_single
-from workflows import HttpRequest, Ports
-from workflows.http import GuardedHttpClient
+from workflows import GuardedHttpClient, HttpRequest, Ports
 
 
 class _Handler(BaseHTTPRequestHandler):

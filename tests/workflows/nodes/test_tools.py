@@ -7,9 +7,17 @@ import json
 import pytest
 
 from tests.workflows._helpers import failure, run_single
-from workflows import ChatResult, HttpResponse, Ports, ToolCall, ToolError
+from workflows import (
+    ChatResult,
+    DefaultToolRegistry,
+    HttpResponse,
+    Ports,
+    ToolCall,
+    ToolError,
+    evaluate_arithmetic,
+    openapi_tools,
+)
 from workflows.testing import FakeHttpClient, FakeModelGateway
-from workflows.tools import DefaultToolRegistry, evaluate_arithmetic, openapi_tools
 
 PETSTORE = {
     "openapi": "3.0.0",

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows._dsl import NODE_ID_PATTERN, RESERVED_NAMESPACES
+from workflows import NODE_ID_PATTERN, RESERVED_NAMESPACES
 
 DIFY_PLACEHOLDER = re.compile(
     r"\{\{#(context|histories|[A-Za-z0-9_]{1,50}(?:\.[A-Za-z_][A-Za-z0-9_]{0,29}){1,10})#\}\}"

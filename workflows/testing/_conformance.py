@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from workflows._executor import Executor
 from workflows._ports import BODY_RECORD_ID_MAX, NodeRecord, Ports, RunRecord, RunStore, Usage
-from workflows.testing import FakeModelGateway
+from workflows.testing._fakes import FakeModelGateway
 
 Check = Callable[[RunStore], Awaitable[None]]
 
