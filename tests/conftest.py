@@ -216,7 +216,17 @@ def local_embedding_model_url(local_models: None) -> Iterator[str]:
 
 @pytest.fixture
 def openai_test_server() -> Iterator[Any]:
-    """A scripted OpenAI-protocol server (see ``tests/support/openai_test_server.py``), fresh per test."""
+    """A scripted OpenAI-protocol server that records every request (``tests/support/openai_test_server.py``),
+    fresh per test."""
+    from tests.support.openai_test_server import OpenAITestServer
+
+    with OpenAITestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def backup_openai_test_server() -> Iterator[Any]:
+    """A second scripted OpenAI-protocol server, for fallback endpoints."""
     from tests.support.openai_test_server import OpenAITestServer
 
     with OpenAITestServer() as server:

@@ -141,21 +141,21 @@ async def test_a_chat_endpoint_is_not_a_moderation_endpoint(workspace: Workspace
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_moderation_call_is_metered_with_the_attribution_of_the_call_it_moderates(
-    workspace: Workspace, openai_server: OpenAITestServer
+    workspace: Workspace, openai_test_server: OpenAITestServer
 ) -> None:
     # given: a chain call made through the public API, and a moderation endpoint that allows one retry
-    await sync_to_async(scripted_moderation_endpoint)(workspace, openai_server, max_retries=1)
+    await sync_to_async(scripted_moderation_endpoint)(workspace, openai_test_server, max_retries=1)
     gateway = PlatformModelGateway(
         workspace=workspace, source="api", run_id="chain-1", node_id="bot", deployment_id="dep-1",
         api_key_id="key-1", end_user="eve",
     )  # fmt: skip
     ask = endpoint_moderator(workspace, gateway=gateway, context=CallContext(run_id="chain-1", node_id="bot"))
-    openai_server.script(status(429, retry_after=0.2), moderation("harassment"))
+    openai_test_server.script(status(429, retry_after=0.2), moderation("harassment"))
     # when
     verdict = await moderate("output", ModerationStage(endpoint="mod"), "you fool", ask)
     # then
     assert verdict is not None and verdict.rule == "endpoint:mod:harassment"
-    first, second = openai_server.requests
+    first, second = openai_test_server.requests
     assert second.received_at - first.received_at >= 0.2
     rows = [row async for row in UsageRecord.objects.filter(workspace=workspace).order_by("id")]
     assert [(r.operation, r.attempt, r.status, r.error_type) for r in rows] == [
@@ -170,10 +170,10 @@ async def test_a_moderation_call_is_metered_with_the_attribution_of_the_call_it_
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_failing_moderation_endpoint_is_a_503_naming_it(
-    workspace: Workspace, openai_server: OpenAITestServer
+    workspace: Workspace, openai_test_server: OpenAITestServer
 ) -> None:
-    await sync_to_async(scripted_moderation_endpoint)(workspace, openai_server, max_retries=0)
-    openai_server.script(status(500))
+    await sync_to_async(scripted_moderation_endpoint)(workspace, openai_test_server, max_retries=0)
+    openai_test_server.script(status(500))
     with pytest.raises(ServiceUnavailable, match=r"Model endpoint 'mod': the provider failed \(HTTP 500\)"):
         await endpoint_moderator(workspace)("mod", "hello")
     row = await UsageRecord.objects.aget(workspace=workspace)
@@ -187,18 +187,18 @@ async def test_a_failing_moderation_endpoint_is_a_503_naming_it(
 
 @pytest.mark.django_db
 def test_a_prompt_s_input_moderation_stage_writes_a_moderation_row_with_the_playground_call(
-    workspace: Workspace, owner: User, openai_server: OpenAITestServer
+    workspace: Workspace, owner: User, openai_test_server: OpenAITestServer
 ) -> None:
     # given: a prompt whose input stage asks the moderation endpoint, both endpoints on the scripted server
-    scripted_moderation_endpoint(workspace, openai_server)
+    scripted_moderation_endpoint(workspace, openai_test_server)
     ModelEndpointFactory(
         workspace=workspace,
         slug="scripted",
-        draft=endpoint_config(base_url=openai_server.url, model="scripted"),
+        draft=endpoint_config(base_url=openai_test_server.url, model="scripted"),
     )
     draft = chat_content(model="scripted", moderation={"input": {"endpoint": "mod"}})
     PromptFactory(workspace=workspace, slug="p", draft=draft)
-    openai_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)), moderation("violence"))
+    openai_test_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)), moderation("violence"))
     client = client_for(owner)
     # when
     body = {"variables": {"topic": "owls"}, "stream": False}

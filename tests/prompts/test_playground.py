@@ -69,8 +69,8 @@ def local_endpoint(workspace: Workspace, local_chat_url: str) -> Any:
 
 
 @pytest.fixture
-def scripted_endpoint(workspace: Workspace, openai_server: OpenAITestServer) -> Any:
-    config = endpoint_config(base_url=openai_server.url, model="scripted")
+def scripted_endpoint(workspace: Workspace, openai_test_server: OpenAITestServer) -> Any:
+    config = endpoint_config(base_url=openai_test_server.url, model="scripted")
     return ModelEndpointFactory(workspace=workspace, slug="scripted", draft=config)
 
 
@@ -106,13 +106,13 @@ async def test_playground_streams_the_local_model_and_records_usage(
 
 @pytest.mark.django_db(transaction=True)
 async def test_playground_stream_blocks_input_and_output_by_keyword(
-    workspace: Workspace, owner: User, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, owner: User, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     moderation = {"input": {"keywords": ["password"]}, "output": {"keywords": ["secret"]}}
     draft = chat_content(model="scripted", moderation=moderation)
     await sync_to_async(PromptFactory)(workspace=workspace, slug="p", draft=draft)
     client = await async_client_for(owner)
-    openai_server.script(ok_stream(["The ", "secret ", "is out"]))
+    openai_test_server.script(ok_stream(["The ", "secret ", "is out"]))
     _, blocked_in = await stream(client, "p", {"variables": {"topic": "my Password"}})
     _, blocked_out = await stream(client, "p", {"variables": {"topic": "owls"}})
     assert blocked_in == [
@@ -122,15 +122,15 @@ async def test_playground_stream_blocks_input_and_output_by_keyword(
     ]  # fmt: skip
     assert [name for name, _ in blocked_out] == ["blocked", "done"]
     assert blocked_out[0][1]["stage"] == "output" and blocked_out[0][1]["rule"] == "keyword:secret"
-    assert len(openai_server.requests) == 1, "a blocked input never reaches the model"
+    assert len(openai_test_server.requests) == 1, "a blocked input never reaches the model"
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_playground_stream_forwards_each_chunk_as_it_comes(
-    workspace: Workspace, owner: User, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, owner: User, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     await sync_to_async(PromptFactory)(workspace=workspace, slug="p", draft=chat_content(model="scripted"))
-    openai_server.script(ok_stream(["Owls ", "hoot", "."], usage=(7, 3)))
+    openai_test_server.script(ok_stream(["Owls ", "hoot", "."], usage=(7, 3)))
     _, events = await stream(await async_client_for(owner), "p", {"variables": {"topic": "owls"}})
     assert events == [
         ("text_chunk", {"text": "Owls "}),
@@ -144,10 +144,10 @@ async def test_playground_stream_forwards_each_chunk_as_it_comes(
 
 @pytest.mark.django_db(transaction=True)
 async def test_playground_stream_reports_model_errors_as_an_error_event(
-    workspace: Workspace, owner: User, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, owner: User, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     await sync_to_async(PromptFactory)(workspace=workspace, slug="p", draft=chat_content(model="scripted"))
-    openai_server.script(status(401))
+    openai_test_server.script(status(401))
     _, events = await stream(await async_client_for(owner), "p", {"variables": {"topic": "owls"}})
     assert [name for name, _ in events] == ["error", "done"]
     assert events[0][1]["code"] and "scripted" in events[0][1]["message"]
@@ -155,12 +155,12 @@ async def test_playground_stream_reports_model_errors_as_an_error_event(
 
 @pytest.mark.django_db
 def test_playground_json_mode_with_overrides_and_output_block(
-    workspace: Workspace, owner: User, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, owner: User, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     PromptFactory(
         workspace=workspace, slug="p", draft=chat_content(moderation={"output": {"keywords": ["secret"]}})
     )
-    openai_server.script(ok("Owls hoot.", usage=(10, 3)), ok("a secret"))
+    openai_test_server.script(ok("Owls hoot.", usage=(10, 3)), ok("a secret"))
     client = client_for(owner)
     body = {
         "variables": {"topic": "owls"},
@@ -175,7 +175,7 @@ def test_playground_json_mode_with_overrides_and_output_block(
         "usage": {"prompt_tokens": 10, "completion_tokens": 3, "cached_tokens": 0, "total_tokens": 13,
                   "cost": 0.000016},
     }  # fmt: skip
-    assert openai_server.requests[0].json["temperature"] == 1
+    assert openai_test_server.requests[0].json["temperature"] == 1
     assert (blocked["blocked"], blocked["stage"], blocked["rule"]) == (True, "output", "keyword:secret")
 
 

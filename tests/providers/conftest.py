@@ -1,6 +1,8 @@
-"""Fixtures of the providers tests: names for the session's real local model servers (root conftest)."""
+"""Fixtures of the providers tests: names for the root conftest's servers (real local models, scripted ones)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -15,3 +17,15 @@ def chat_server_url(local_chat_model_url: str) -> str:
 def embedding_server_url(local_embedding_model_url: str) -> str:
     """Base URL (``.../v1``) of the MiniLM embeddings server (model ``all-minilm-l6-v2``, 384 dims)."""
     return local_embedding_model_url
+
+
+@pytest.fixture
+def provider(openai_test_server: Any) -> Any:
+    """The scripted OpenAI-protocol server an endpoint under test calls."""
+    return openai_test_server
+
+
+@pytest.fixture
+def backup(backup_openai_test_server: Any) -> Any:
+    """The scripted server of that endpoint's fallback."""
+    return backup_openai_test_server

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -45,18 +44,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 API_KEY = "sk-live-SECRET-0123456789abcdef"
 CONTEXT = CallContext(run_id="run-1", node_id="node-1")
-
-
-@pytest.fixture
-def provider() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def backup() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as server:
-        yield server
 
 
 @pytest.fixture

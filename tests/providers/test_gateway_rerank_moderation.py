@@ -4,7 +4,6 @@ redaction, protocol errors, connection tests, and one usage row per attempt."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -28,18 +27,6 @@ API_KEY = "sk-live-SECRET-0123456789abcdef"
 HEADER_SECRET = "hdr-SECRET-9876543210"
 CONTEXT = CallContext(run_id="run-1", node_id="node-1")
 DOCS = ["bread is baked", "owls hunt", "ovens are hot"]
-
-
-@pytest.fixture
-def provider() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def backup() -> Iterator[OpenAITestServer]:
-    with OpenAITestServer() as server:
-        yield server
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -36,16 +36,9 @@ def make_summarize_prompt(workspace: Workspace, *, model: str | None = "local", 
 
 
 @pytest.fixture
-def openai_server() -> Iterator[OpenAITestServer]:
-    """A scripted OpenAI-protocol server that records every request."""
-    with OpenAITestServer() as server:
-        yield server
-
-
-@pytest.fixture
-def scripted_endpoint(workspace: Workspace, openai_server: OpenAITestServer) -> Any:
+def scripted_endpoint(workspace: Workspace, openai_test_server: OpenAITestServer) -> Any:
     """Model endpoint ``local`` of ``acme`` on the scripted server (what ``summarize`` names)."""
-    config = endpoint_config(base_url=openai_server.url, model="scripted")
+    config = endpoint_config(base_url=openai_test_server.url, model="scripted")
     return ModelEndpointFactory(
         workspace=workspace, slug="local", draft=config, credentials={"api_key": "sk-t"}
     )

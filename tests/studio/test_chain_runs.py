@@ -40,12 +40,12 @@ def test_json_output_is_parsed_and_checked_and_usage_is_recorded(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     # given
     make_chain(workspace, output_parser={"type": "json", "schema": SCHEMA})
-    openai_server.script(ok('{"title": "Owls", "tags": ["bird"]}', usage=(12, 6)))
+    openai_test_server.script(ok('{"title": "Owls", "tags": ["bird"]}', usage=(12, 6)))
     # when
     response = run(owner, inputs={"topic": "owls"})
     # then
@@ -57,7 +57,7 @@ def test_json_output_is_parsed_and_checked_and_usage_is_recorded(
     assert body["usage"] == {
         "prompt_tokens": 12, "completion_tokens": 6, "cached_tokens": 0, "total_tokens": 18, "cost": 0.000024,
     }  # fmt: skip
-    sent = openai_server.requests[0].json
+    sent = openai_test_server.requests[0].json
     assert sent["model"] == "scripted" and sent["temperature"] == 0
     assert sent["messages"][-1] == {"role": "user", "content": "Tell me about owls."}
     row = UsageRecord.objects.get(workspace=workspace)
@@ -68,11 +68,11 @@ def test_unparsable_json_is_a_422_naming_the_parser(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     make_chain(workspace, output_parser={"type": "json"}, memory={"k": 2})
-    openai_server.script(ok("Sure! Owls are birds."))
+    openai_test_server.script(ok("Sure! Owls are birds."))
     response = run(owner, inputs={"topic": "owls"}, conversation_id="c1")
     assert response.status_code == 422
     error = response.json()["error"]
@@ -85,12 +85,12 @@ def test_memory_sends_earlier_turns_of_the_same_conversation(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     # given a chain with a one-turn window
     make_chain(workspace, memory={"k": 1})
-    openai_server.script(ok("Owls hoot."), ok("Cats purr."), ok("Dogs bark."), ok("Fresh."))
+    openai_test_server.script(ok("Owls hoot."), ok("Cats purr."), ok("Dogs bark."), ok("Fresh."))
     # when the same conversation runs three times
     first = run(owner, inputs={"topic": "owls"}).json()
     conversation = first["conversation_id"]
@@ -98,7 +98,7 @@ def test_memory_sends_earlier_turns_of_the_same_conversation(
     run(owner, inputs={"topic": "dogs"}, conversation_id=conversation)
     run(owner, inputs={"topic": "fish"}, conversation_id="another")
     # then each request carries the previous turn only (k=1), and another conversation starts empty
-    messages = [request.json["messages"] for request in openai_server.requests]
+    messages = [request.json["messages"] for request in openai_test_server.requests]
     assert conversation and messages[0] == [
         {"role": "system", "content": "You are a helpful assistant."},
         {"role": "user", "content": "Tell me about owls."},
@@ -120,7 +120,7 @@ def test_memory_fills_the_prompts_placeholder(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     messages = [
@@ -135,7 +135,7 @@ def test_memory_fills_the_prompts_placeholder(
     make_chain(workspace, memory={"k": 3})
     run(owner, inputs={"topic": "owls"}, conversation_id="c")
     run(owner, inputs={"topic": "cats"}, conversation_id="c")
-    assert [m["content"] for m in openai_server.requests[1].json["messages"]] == [
+    assert [m["content"] for m in openai_test_server.requests[1].json["messages"]] == [
         "Be brief.",
         "owls?",
         "ok",
@@ -160,7 +160,7 @@ def test_moderation_blocks_by_keyword_with_the_rule_named(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
     moderation: dict[str, Any],
     answer: str,
@@ -169,7 +169,7 @@ def test_moderation_blocks_by_keyword_with_the_rule_named(
     calls: int,
 ) -> None:
     make_chain(workspace, moderation=moderation, memory={"k": 1})
-    openai_server.script(ok(answer))
+    openai_test_server.script(ok(answer))
     response = run(owner, inputs={"topic": "my password"}, conversation_id="c")
     assert response.status_code == 200
     body = response.json()
@@ -178,7 +178,7 @@ def test_moderation_blocks_by_keyword_with_the_rule_named(
         body["message"]
         == f"The {'input' if stage == 'input' else 'answer'} was blocked by moderation rule {rule!r}."
     )
-    assert len(openai_server.requests) == calls
+    assert len(openai_test_server.requests) == calls
     assert not ChainMessage.objects.exists()
 
 
@@ -186,14 +186,14 @@ def test_runs_pick_draft_labels_and_versions(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     chain = make_chain(workspace, output_parser={"type": "list", "separator": "comma"})
     versioning.label_set(resource=chain, name="production", number=1, user=None)
     chain.draft = {**chain.draft, "output_parser": {"type": "text"}}
     chain.save()
-    openai_server.default = ok("a, b")
+    openai_test_server.default = ok("a, b")
     assert run(owner, inputs={"topic": "x"}).json()["output"] == ["a", "b"]
     assert run(owner, version="production", inputs={"topic": "x"}).json()["output"] == ["a", "b"]
     draft = run(owner, version="draft", inputs={"topic": "x"}).json()
@@ -214,7 +214,7 @@ def test_retrieval_is_skipped_with_a_note_when_no_retriever_is_configured(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     variables = [
@@ -229,7 +229,7 @@ def test_retrieval_is_skipped_with_a_note_when_no_retriever_is_configured(
     make_chain(workspace, retriever={"knowledge_base_ids": ["kb-1"], "query_variable": "topic"})
     body = run(owner, inputs={"topic": "owls"}).json()
     assert body["notes"] == [RETRIEVAL_SKIPPED]
-    assert openai_server.requests[0].json["messages"] == [{"role": "user", "content": "Q: owls"}]
+    assert openai_test_server.requests[0].json["messages"] == [{"role": "user", "content": "Q: owls"}]
 
 
 def test_chains_are_isolated_per_workspace(
@@ -248,11 +248,11 @@ def test_chains_are_isolated_per_workspace(
 
 @pytest.mark.django_db(transaction=True)
 async def test_engine_chain_runner_runs_by_reference(
-    workspace: Workspace, make_chain: MakeChain, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, make_chain: MakeChain, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     chain = await sync_to_async(make_chain)(workspace, output_parser={"type": "json"})
     await sync_to_async(versioning.label_set)(resource=chain, name="production", number=1, user=None)
-    openai_server.script(ok('{"a": 1}', usage=(3, 2)), ok("whatever"))
+    openai_test_server.script(ok('{"a": 1}', usage=(3, 2)), ok("whatever"))
     runner = PlatformChainRunner(workspace)
     context = CallContext(run_id="run-1", node_id="chain-node")
     result = await runner.run("sample@production", {"topic": "owls"}, conversation_id=None, context=context)
@@ -263,10 +263,10 @@ async def test_engine_chain_runner_runs_by_reference(
 
 @pytest.mark.django_db(transaction=True)
 async def test_the_engine_runs_prompt_and_chain_nodes_through_the_adapters(
-    workspace: Workspace, make_chain: MakeChain, openai_server: OpenAITestServer, scripted_endpoint: Any
+    workspace: Workspace, make_chain: MakeChain, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
     await sync_to_async(make_chain)(workspace, output_parser={"type": "list", "separator": "comma"})
-    openai_server.script(ok("hoot, fly"))
+    openai_test_server.script(ok("hoot, fly"))
     topic = {"topic": "{{ start.topic }}"}
     outputs = {"asked": "{{ render.text }}", "facts": "{{ chain.output }}"}
     dsl = {
@@ -296,13 +296,13 @@ def test_a_chain_s_moderation_call_is_metered_with_the_chain_call(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
-    openai_server: OpenAITestServer,
+    openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
 ) -> None:
     # given: a chain whose input stage asks a moderation endpoint on the same scripted server
-    scripted_moderation_endpoint(workspace, openai_server)
+    scripted_moderation_endpoint(workspace, openai_test_server)
     make_chain(workspace, moderation={"input": {"endpoint": "mod"}})
-    openai_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)))
+    openai_test_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)))
     # when
     response = run(owner, inputs={"topic": "owls"})
     # then: one moderation row and one chat row, attributed to the same chain call

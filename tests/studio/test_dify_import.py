@@ -54,7 +54,7 @@ def test_branching_workflow_is_imported_with_converted_references_and_handles(
     workspace: Workspace, owner: User
 ) -> None:
     # when
-    body = imported(owner, samples.branching_workflow(), slug="summariser")
+    body = imported(owner, samples.sample("branching-workflow"), slug="summariser")
     # then: created, valid, readable ids and our reference syntax
     draft = Workflow.objects.get(workspace=workspace, slug="summariser").draft
     assert body["workflow"]["name"] == "Summariser" and body["workflow"]["draft"] == draft
@@ -102,7 +102,7 @@ def test_branching_workflow_is_imported_with_converted_references_and_handles(
 )
 def test_imported_branching_workflow_runs_each_branch(inputs: dict[str, Any], expected: str) -> None:
     # given: the converted graph with fake model and HTTP adapters and the real code sandbox
-    draft = convert_dify(samples.branching_workflow()).workflow
+    draft = convert_dify(samples.sample("branching-workflow")).workflow
     assert draft is not None
     notified = HttpResponse(
         200, {"content-type": "text/plain"}, b"notified", "https://api.example.com/notify"
@@ -124,7 +124,7 @@ def test_imported_branching_workflow_runs_each_branch(inputs: dict[str, Any], ex
 
 @pytest.mark.django_db
 def test_chat_app_keeps_answer_memory_query_and_variables(workspace: Workspace, owner: User) -> None:
-    body = imported(owner, samples.chat_app(), slug="helpdesk")
+    body = imported(owner, samples.sample("chat-app"), slug="helpdesk")
     draft = body["workflow"]["draft"]
     assert draft["mode"] == "chat"
     llm = by_id(draft)["llm"]["config"]
@@ -147,7 +147,7 @@ def test_chat_app_keeps_answer_memory_query_and_variables(workspace: Workspace, 
 
 
 def test_imported_chat_app_answers_the_query_after_the_history() -> None:
-    draft = convert_dify(samples.chat_app()).workflow
+    draft = convert_dify(samples.sample("chat-app")).workflow
     assert draft is not None
     models = FakeModelGateway()
     history = (ChatMessage("user", "hi"), ChatMessage("assistant", "hello"))
@@ -168,7 +168,7 @@ def test_imported_chat_app_answers_the_query_after_the_history() -> None:
 
 @pytest.mark.django_db
 def test_iteration_and_loop_bodies_become_containers(workspace: Workspace, owner: User) -> None:
-    draft = imported(owner, samples.containers_workflow())["workflow"]["draft"]
+    draft = imported(owner, samples.sample("containers-workflow"))["workflow"]["draft"]
     nodes = by_id(draft)
     assert nodes["shout"]["parent"] == "iteration" and nodes["add"]["parent"] == "loop_1"
     assert nodes["iteration"]["config"] == {
@@ -184,7 +184,7 @@ def test_iteration_and_loop_bodies_become_containers(workspace: Workspace, owner
 
 
 def test_imported_containers_run_to_the_expected_output() -> None:
-    draft = convert_dify(samples.containers_workflow()).workflow
+    draft = convert_dify(samples.sample("containers-workflow")).workflow
     assert draft is not None
     result = run(draft, {"words": "a b c"}, Ports(sandbox=SubprocessSandbox()))
     assert result.status == "succeeded", result.error
@@ -196,7 +196,7 @@ def test_imported_containers_run_to_the_expected_output() -> None:
 
 @pytest.mark.django_db
 def test_classifier_extractor_and_retrieval_list_their_bindings(workspace: Workspace, owner: User) -> None:
-    body = imported(owner, samples.knowledge_workflow())
+    body = imported(owner, samples.sample("knowledge-workflow"))
     nodes = by_id(body["workflow"]["draft"])
     retrieval = nodes["knowledge_retrieval"]["config"]
     assert retrieval["query"] == "{{ start.question }}"
@@ -230,7 +230,7 @@ def test_classifier_extractor_and_retrieval_list_their_bindings(workspace: Works
 
 @pytest.mark.django_db
 def test_unsupported_nodes_are_all_reported_and_nothing_is_created(workspace: Workspace, owner: User) -> None:
-    response = import_dify(owner, samples.unsupported_nodes_workflow())
+    response = import_dify(owner, samples.sample("unsupported-nodes-workflow"))
     assert response.status_code == 400
     body = response.json()
     assert body["error"]["code"] == "invalid"
@@ -296,14 +296,14 @@ def test_a_graph_the_engine_rejects_reports_every_problem_with_dify_node_ids(
 
 @pytest.mark.django_db
 def test_outsider_cannot_import_into_a_workspace(workspace: Workspace, outsider: User) -> None:
-    assert import_dify(outsider, samples.chat_app()).status_code == 404
+    assert import_dify(outsider, samples.sample("chat-app")).status_code == 404
     assert not Workflow.objects.exists()
 
 
 @pytest.mark.django_db
 def test_viewer_cannot_import(workspace: Workspace) -> None:
     viewer = MembershipFactory(workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER).user
-    assert import_dify(viewer, samples.chat_app()).status_code == 403
+    assert import_dify(viewer, samples.sample("chat-app")).status_code == 403
     assert not Workflow.objects.exists()
 
 
