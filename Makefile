@@ -25,11 +25,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 services: install
-	@$(PY) -m llmops.embedded start
+	@$(PY) -m devservices.embedded start
 
 # llama.cpp's server is compiled once per machine (minutes) and cached as a wheel under ~/.cache/llmops.
 models: install
-	@$(PY) -m llmops.localmodels ensure
+	@$(PY) -m devservices.localmodels ensure
 
 run: services models
 	@$(PY) manage.py preflight --port $(PORT) --port $(CHAT_PORT) --port $(EMBEDDING_PORT)
@@ -43,12 +43,12 @@ test: services models
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
 
 stop:
-	@if [ -x $(PY) ]; then $(PY) -m llmops.embedded stop; fi
+	@if [ -x $(PY) ]; then $(PY) -m devservices.embedded stop; fi
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy platform/llmops workflows
+	$(VENV)/bin/mypy platform workflows tests
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -185,11 +185,13 @@ def asgi_server(django_db_setup: Any, django_db_blocker: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def local_models() -> None:
     """The local models are in place (built by ``make test`` before pytest: never compiled inside a run)."""
-    from llmops.localmodels import LocalModelsError, wheels
-    from llmops.localmodels.ensure import ensure
+    from devservices.localmodels import LocalModelsError, wheels
+    from devservices.localmodels.ensure import ensure
 
     if wheels.installed_version() != wheels.VERSION and wheels.cached_wheel() is None:
-        pytest.fail("llama-server is not built on this machine; run: python -m llmops.localmodels ensure")
+        pytest.fail(
+            "llama-server is not built on this machine; run: python -m devservices.localmodels ensure"
+        )
     try:
         ensure(say=lambda line: None)
     except LocalModelsError as exc:
@@ -199,7 +201,7 @@ def local_models() -> None:
 @pytest.fixture(scope="session")
 def local_chat_model_url(local_models: None) -> Iterator[str]:
     """Base URL (``.../v1``) of a real llama-server with Gemma 3 270M (model ``gemma3-270m``)."""
-    from llmops.localmodels import running_chat_server
+    from devservices.localmodels import running_chat_server
 
     with running_chat_server() as url:
         yield url
@@ -208,7 +210,7 @@ def local_chat_model_url(local_models: None) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def local_embedding_model_url(local_models: None) -> Iterator[str]:
     """Base URL (``.../v1``) of a real all-MiniLM-L6-v2 embeddings server for the session."""
-    from llmops.localmodels import running_embedding_server
+    from devservices.localmodels import running_embedding_server
 
     with running_embedding_server() as url:
         yield url

@@ -13,7 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
-from workflows._documents import document_kind, extract_text
+from workflows._documents import archive_check, document_kind, extract_text
 from workflows._dsl import (
     NODE_ID_PATTERN,
     RESERVED_NAMESPACES,
@@ -32,6 +32,7 @@ from workflows._dsl import (
 )
 from workflows._errors import (
     BlockedURLError,
+    DocumentError,
     InputValidationError,
     NodeError,
     PortNotConfiguredError,
@@ -58,6 +59,7 @@ from workflows._events import (
 from workflows._executor import BodyNodeError, Executor, NodeTimeoutError, RunLimits, RunResult
 from workflows._graph import CompiledGraph
 from workflows._http import GuardedHttpClient
+from workflows._jinja import BoundedSandbox, TemplateLimitError, TemplateLimits, render_bounded
 from workflows._ports import (
     CallContext,
     ChainResult,
@@ -95,9 +97,10 @@ from workflows._ports import (
 from workflows._schema import workflow_json_schema
 from workflows._tools import DefaultToolRegistry, Tool, builtin_tools, evaluate_arithmetic, openapi_tools
 from workflows._validation import compile_workflow, validate_workflow
+from workflows._yaml import DocumentLimits, load_yaml
 from workflows.nodes import NODE_KINDS, NodeConfig, NodeContext, NodeKind, NodeResult, register_node_kind
 from workflows.sandbox import SubprocessSandbox
-from workflows.security.ssrf import (
+from workflows.security import (
     AllowList,
     SSRFGuardSyncTransport,
     SSRFGuardTransport,
@@ -113,6 +116,7 @@ __all__ = [
     "AllowList",
     "BlockedURLError",
     "BodyNodeError",
+    "BoundedSandbox",
     "CallContext",
     "ChainResult",
     "ChainRunner",
@@ -124,6 +128,8 @@ __all__ = [
     "CompiledGraph",
     "ConversationVariable",
     "DefaultToolRegistry",
+    "DocumentError",
+    "DocumentLimits",
     "Edge",
     "EmbeddingResult",
     "EnvVar",
@@ -179,6 +185,8 @@ __all__ = [
     "SandboxResult",
     "SubprocessSandbox",
     "TemplateError",
+    "TemplateLimitError",
+    "TemplateLimits",
     "TextChunk",
     "Tool",
     "ToolCall",
@@ -191,6 +199,7 @@ __all__ = [
     "WorkflowError",
     "WorkflowOutput",
     "WorkflowValidationError",
+    "archive_check",
     "builtin_tools",
     "check_url",
     "check_url_async",
@@ -198,8 +207,10 @@ __all__ = [
     "document_kind",
     "evaluate_arithmetic",
     "extract_text",
+    "load_yaml",
     "openapi_tools",
     "register_node_kind",
+    "render_bounded",
     "validate_workflow",
     "workflow_json_schema",
 ]

@@ -1,12 +1,25 @@
-"""Text extraction from documents: plain text, Markdown, HTML, PDF (pypdf) and DOCX (python-docx)."""
+"""Text extraction from documents: plain text, Markdown, HTML, PDF (pypdf) and DOCX (python-docx).
+
+Bombs are refused before they are expanded: an Office file (a zip) whose members would inflate past
+``MAX_UNCOMPRESSED_BYTES``, or a large member compressed more than ``MAX_COMPRESSION_RATIO`` times, is refused
+from its central directory (python-docx reads every member whole); a PDF stops once its text passes
+``MAX_TEXT_CHARS`` (pypdf caps each decoded stream at 75 MB, but many pages of them still add up).
+"""
 
 from __future__ import annotations
 
 import io
 import mimetypes
+import zipfile
 from collections.abc import Callable
 
 from workflows._errors import NodeError
+
+MAX_UNCOMPRESSED_BYTES = 200 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 100
+MAX_TEXT_CHARS = 50_000_000
+# Small members (styles, relationships) legitimately compress far better than text; only large ones count.
+_RATIO_FROM_BYTES = 1024 * 1024
 
 _BY_EXTENSION = {
     ".txt": "text",
@@ -51,7 +64,7 @@ def extract_text(content: bytes, name: str = "", mime_type: str = "") -> str:
     kind = document_kind(name, mime_type)
     try:
         return _EXTRACTORS[kind](content).strip()
-    except NodeError:
+    except (NodeError, MemoryError):
         raise
     except Exception as exc:  # parsers raise many types for corrupt files; all mean "unreadable"
         raise NodeError(f"cannot read {kind} document {name!r}: {type(exc).__name__}: {exc}") from exc
@@ -76,16 +89,50 @@ def _html(content: bytes) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def archive_check(content: bytes) -> None:
+    """Refuse a zip-based document (docx, xlsx) that would inflate past ``MAX_UNCOMPRESSED_BYTES`` or has a
+    large member compressed more than ``MAX_COMPRESSION_RATIO`` times; raises NodeError saying which.
+
+    The sizes come from the central directory, which cannot understate: ``zipfile`` stops a member at its
+    declared size (and fails its CRC), so a lying header only truncates the bomb.
+    """
+    try:
+        members = zipfile.ZipFile(io.BytesIO(content)).infolist()
+    except (zipfile.BadZipFile, ValueError):
+        return  # not a zip at all: the document's parser says it cannot read it
+    total = 0
+    for member in members:
+        total += member.file_size
+        if total > MAX_UNCOMPRESSED_BYTES:
+            raise NodeError(
+                f"the document expands to more than {MAX_UNCOMPRESSED_BYTES // (1024 * 1024)} MiB when unzipped"
+            )
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FROM_BYTES and ratio > MAX_COMPRESSION_RATIO:
+            raise NodeError(
+                f"the document's part {member.filename!r} is compressed {ratio:.0f} times (at most "
+                f"{MAX_COMPRESSION_RATIO} is accepted): a compression bomb"
+            )
+
+
 def _pdf(content: bytes) -> str:
     from pypdf import PdfReader
 
     reader = PdfReader(io.BytesIO(content))
-    return "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+    texts, size = [], 0
+    for page in reader.pages:
+        text = (page.extract_text() or "").strip()
+        size += len(text)
+        if size > MAX_TEXT_CHARS:
+            raise NodeError(f"the PDF has more than {MAX_TEXT_CHARS} characters of text")
+        texts.append(text)
+    return "\n\n".join(texts)
 
 
 def _docx(content: bytes) -> str:
     import docx
 
+    archive_check(content)
     document = docx.Document(io.BytesIO(content))
     parts = [p.text for p in document.paragraphs if p.text.strip()]
     for table in document.tables:

@@ -15,6 +15,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from workflows._errors import DocumentError, Problem, WorkflowValidationError, problems_from_pydantic
+from workflows._yaml import DocumentLimits, load_yaml
+
 SCHEMA_VERSION = "1.0"
 NODE_ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Pool namespaces and names Jinja binds itself (a node called "range" would shadow the global).
@@ -194,30 +197,58 @@ class Workflow(_Model):
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
 
     @classmethod
-    def from_dict(cls, data: Any) -> Workflow:
-        """Parse a mapping; raises ``WorkflowValidationError`` listing every structural problem."""
+    def from_dict(cls, data: Any, *, limits: DocumentLimits | None = None) -> Workflow:
+        """Parse a mapping; raises ``WorkflowValidationError`` listing every structural problem.
+
+        With ``limits`` (documents from users: drafts, imports), the node and edge counts are checked first,
+        so an oversized graph costs nothing to refuse; without, none are (a stored, already validated version
+        keeps running when an operator lowers the caps).
+        """
+        oversized = _oversized(data, limits) if limits else []
+        if oversized:
+            raise WorkflowValidationError(oversized)
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            from workflows._errors import WorkflowValidationError, problems_from_pydantic
-
             raise WorkflowValidationError(problems_from_pydantic(exc, prefix="")) from None
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> Workflow:
-        """Parse a JSON document."""
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes, *, limits: DocumentLimits | None = None) -> Workflow:
+        """Parse a JSON document (bounded size; nesting beyond the interpreter's stack is a problem too)."""
+        cap = (limits or DocumentLimits()).max_bytes
+        try:
+            if len(text) > cap:
+                raise DocumentError(f"the document is over {cap} bytes")
+            data = json.loads(text)
+        except (DocumentError, json.JSONDecodeError, RecursionError) as exc:
+            message = "the document is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise WorkflowValidationError([Problem("", message, code="document")]) from None
+        return cls.from_dict(data, limits=limits)
 
     @classmethod
-    def from_yaml(cls, text: str | bytes) -> Workflow:
-        """Parse a YAML document (safe loader only)."""
-        return cls.from_dict(yaml.safe_load(text))
+    def from_yaml(cls, text: str | bytes, *, limits: DocumentLimits | None = None) -> Workflow:
+        """Parse a YAML document (safe loader, no aliases, bounded size and depth)."""
+        try:
+            data = load_yaml(text, limits=limits)
+        except DocumentError as exc:
+            raise WorkflowValidationError([Problem("", str(exc), code="document")]) from None
+        return cls.from_dict(data, limits=limits)
 
     def validate_inputs(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Check and coerce run inputs against the declared fields; raises ``InputValidationError``."""
         from workflows._inputs import coerce_inputs
 
         return coerce_inputs(self.inputs, inputs)
+
+
+def _oversized(data: Any, limits: DocumentLimits) -> list[Problem]:
+    problems = []
+    for key, cap in (("nodes", limits.max_nodes), ("edges", limits.max_edges)):
+        items = data.get(key) if isinstance(data, dict) else None
+        if isinstance(items, list) and len(items) > cap:
+            message = f"a workflow has at most {cap} {key}; this one has {len(items)}"
+            problems.append(Problem(key, message, code="too_many"))
+    return problems
 
 
 def is_finite_number(value: Any) -> bool:

@@ -5,6 +5,7 @@
     WorkflowError
      +-- WorkflowValidationError   every problem of a workflow definition at once
      +-- InputValidationError      run inputs that do not match the declared fields
+     +-- DocumentError             a YAML/JSON document that cannot be read safely (aliases, size, depth)
      +-- NodeError                 raised inside a node; becomes node_finished(failed)
      |    +-- PortNotConfiguredError
      |    +-- TemplateError
@@ -54,6 +55,10 @@ class WorkflowValidationError(WorkflowError, ValueError):
 
 class InputValidationError(WorkflowValidationError):
     """Run inputs do not match the workflow's declared input fields."""
+
+
+class DocumentError(WorkflowError, ValueError):
+    """A document is not YAML/JSON, or is refused before it is read: aliases, too large, nested too deep."""
 
 
 class NodeError(WorkflowError):

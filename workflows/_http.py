@@ -8,7 +8,7 @@ import httpx
 
 from workflows._errors import NodeError
 from workflows._ports import HttpRequest, HttpResponse
-from workflows.security.ssrf import AllowList, SSRFGuardTransport
+from workflows.security import AllowList, SSRFGuardTransport
 
 
 class GuardedHttpClient:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ from workflows._dsl import ErrorStrategy
 from workflows._errors import NodeError
 from workflows._events import Event, NodeFinished, NodeRestored, NodeRetry, NodeStarted, TextChunk
 from workflows._graph import CompiledNode, Scope
+from workflows._jinja import TemplateLimits
 from workflows._ports import CallContext, ChatMessage, NodeRecord, RunStatus, Usage
 from workflows._streaming import AnswerStream
 from workflows.nodes._base import NodeContext, NodeResult, Summarize
@@ -39,11 +40,13 @@ _NO_USAGE = Usage()  # frozen: shared as every scope's starting total
 
 @dataclass(frozen=True, slots=True)
 class RunLimits:
-    """Limits of one run: node executions (container bodies included), wall time, default node timeout."""
+    """Limits of one run: node executions (container bodies included), wall time, default node timeout, and
+    what each template render may spend (``templates``)."""
 
     max_steps: int = 10_000
     max_seconds: float = 3600.0
     node_timeout_seconds: float | None = None
+    templates: TemplateLimits = field(default_factory=TemplateLimits)
 
 
 class NodeTimeoutError(NodeError):
@@ -357,6 +360,7 @@ class _ScopeRun:
             parent_id=self.parent_id,
             index=self.index,
             run_checkpointed=self._run_body_checkpointed,
+            template_limits=state.limits.templates,
         )
         timeout = spec.timeout_seconds or state.limits.node_timeout_seconds
         attempt = 0

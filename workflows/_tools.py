@@ -81,12 +81,35 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
     ast.Mod: operator.mod,
-    ast.Pow: operator.pow,
 }
+# Integers are exact and unbounded in Python, so every result is held to this many bits (about 1,200 digits):
+# a power is checked *before* it is computed, since its size grows with the base as much as with the exponent
+# (``((9**999)**999)**999`` has small exponents); other operations at most double the size, checked after.
+_MAX_BITS = 4096
+_MAX_EXPRESSION = 2000
+_MAX_ROUND_DIGITS = 400
+
+
+def _power(base: Any, exponent: Any) -> Any:
+    if abs(exponent) > 1000:
+        raise ValueError("exponent too large")
+    growing = isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0
+    if growing and base.bit_length() * exponent > _MAX_BITS:
+        raise ValueError(f"result too large (over {_MAX_BITS} bits)")
+    return operator.pow(base, exponent)
+
+
+def _round(value: Any, digits: Any = None) -> Any:
+    # round(x, -n) computes 10**n first: a huge n is a CPU bomb on its own.
+    if digits is not None and abs(digits) > _MAX_ROUND_DIGITS:
+        raise ValueError(f"round() takes at most {_MAX_ROUND_DIGITS} digits")
+    return round(value, digits)
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "sqrt": math.sqrt,
     "abs": abs,
-    "round": round,
+    "round": _round,
     "min": min,
     "max": max,
     "log": math.log,
@@ -95,11 +118,17 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 def evaluate_arithmetic(expression: str) -> float | int:
-    """Evaluate arithmetic safely: numbers, + - * / // % **, parentheses and a few math functions."""
+    """Evaluate arithmetic safely: numbers, + - * / // % **, parentheses and a few math functions.
+
+    Bounded in time and memory: the expression's length, every integer's size and ``round``'s digits are
+    capped, so no input keeps the caller's event loop busy.
+    """
     try:
+        if len(expression) > _MAX_EXPRESSION:
+            raise ValueError(f"expression longer than {_MAX_EXPRESSION} characters")
         value: float | int = _eval(ast.parse(expression, mode="eval").body)
-    except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError) as exc:
-        raise ToolError(f"cannot evaluate {expression!r}: {exc}") from None
+    except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError) as exc:
+        raise ToolError(f"cannot evaluate {expression[:200]!r}: {exc}") from None
     return value
 
 
@@ -109,18 +138,23 @@ def _eval(node: ast.expr) -> Any:
         and isinstance(node.value, int | float)
         and not isinstance(node.value, bool)
     ):
-        return node.value
+        return _sized(node.value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+        return _sized(_power(_eval(node.left), _eval(node.right)))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left), _eval(node.right)
-        if isinstance(node.op, ast.Pow) and abs(right) > 1000:
-            raise ValueError("exponent too large")
-        return _BINARY[type(node.op)](left, right)
+        return _sized(_BINARY[type(node.op)](_eval(node.left), _eval(node.right)))
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
         value = _eval(node.operand)
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
-        return _FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args))
+        return _sized(_FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args)))
     raise ValueError(f"unsupported expression element {type(node).__name__}")
+
+
+def _sized(value: Any) -> Any:
+    if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+        raise ValueError(f"result too large (over {_MAX_BITS} bits)")
+    return value
 
 
 async def _calculator(arguments: Mapping[str, Any], context: CallContext) -> Any:

@@ -18,9 +18,9 @@ from typing import Any
 import jinja2
 from jinja2 import nodes as jnodes
 from jinja2.runtime import ChainableUndefined
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from workflows._errors import TemplateError
+from workflows._jinja import BoundedSandbox, TemplateLimitError, TemplateLimits, render_bounded
 
 Pool = dict[str, Any]
 _SELECTOR = re.compile(r"^\s*(?:\{\{\s*)?([A-Za-z_]\w*(?:\.[\w-]+)*)(?:\s*\}\})?\s*$")
@@ -39,8 +39,8 @@ class Reference:
         return ".".join((self.root, *([self.output] if self.output else []), *self.path))
 
 
-class _Environment(ImmutableSandboxedEnvironment):
-    """Sandboxed Jinja2 looking keys up before attributes: ``{{ body.items }}`` is the key, not dict.items."""
+class _Environment(BoundedSandbox):
+    """Bounded, sandboxed Jinja2 looking keys up before attributes: ``{{ body.items }}`` is the key, not dict.items."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
@@ -74,14 +74,21 @@ def compile_template(source: str) -> jinja2.Template:
         raise TemplateError(f"template syntax error on line {exc.lineno}: {exc.message}") from None
 
 
-def render(source: str, pool: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> str:
-    """Render ``source`` against the pool (plus node-local names in ``extra``)."""
+def render(
+    source: str,
+    pool: Mapping[str, Any],
+    extra: Mapping[str, Any] | None = None,
+    limits: TemplateLimits | None = None,
+) -> str:
+    """Render ``source`` against the pool (plus node-local names in ``extra``), within ``limits``."""
     template = compile_template(source)
     # A ChainMap instead of Template.render(**pool): Jinja would copy the whole pool on every render.
     layers = (extra, pool, template.globals) if extra else (pool, template.globals)
     context = template.new_context(ChainMap(*layers), shared=True)  # type: ignore[arg-type]
     try:
-        return "".join(template.root_render_func(context))
+        return render_bounded(template, context, limits)
+    except TemplateLimitError as exc:
+        raise TemplateError(f"template stopped: {exc}") from None
     except jinja2.TemplateError as exc:
         raise TemplateError(f"template failed to render: {exc}") from None
     except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
@@ -97,6 +104,7 @@ def template_references(source: str) -> tuple[Reference, ...]:
     """Every pool reference a template makes (names the template binds itself are left out)."""
     tree = ENVIRONMENT.parse(source)
     bound = {n.name for n in tree.find_all(jnodes.Name) if n.ctx in ("store", "param")} | _JINJA_NAMES
+    bound |= {macro.name for macro in tree.find_all(jnodes.Macro)}
     refs: list[Reference] = []
     for node in _outermost_lookups(tree):
         chain = _lookup_chain(node)

@@ -13,11 +13,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from llmops.accounts.websocket_auth import OriginCheck, TokenAuthMiddlewareStack  # noqa: E402
+from llmops.core.middleware import RequestBodyLimit  # noqa: E402
 from llmops.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Bodies over their route's limit are refused before Django spools them (see core.middleware).
+        "http": RequestBodyLimit(django_asgi_app),
         "websocket": OriginCheck(TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

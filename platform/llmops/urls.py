@@ -21,6 +21,7 @@ urlpatterns = [
     path("api/", include("llmops.usage.api.urls")),
     path("api/", include("llmops.prompts.api.urls")),
     path("api/", include("llmops.studio.api.urls")),
+    path("api/", include("llmops.chains.api.urls")),
     path("api/", include("llmops.runs.api.urls")),
     path("api/", include("llmops.deployments.api.urls")),
     path("api/", include("llmops.knowledge.api.urls")),

@@ -33,9 +33,15 @@ def _persona(name: str, owner: User, member: User, outsider: User) -> User:
         ("owner", "get", "/api/workspaces/acme/members/", None, 200),
         ("member", "get", "/api/workspaces/acme/members/", None, 200),
         ("outsider", "get", "/api/workspaces/acme/members/", None, 404),
-        ("owner", "post", "/api/workspaces/acme/members/", {"username": "dave", "role": "viewer"}, 201),
-        ("member", "post", "/api/workspaces/acme/members/", {"username": "dave", "role": "viewer"}, 403),
-        ("outsider", "post", "/api/workspaces/acme/members/", {"username": "dave", "role": "viewer"}, 404),
+        ("owner", "post", "/api/workspaces/acme/invitations/", {"username": "dave", "role": "viewer"}, 201),
+        ("member", "post", "/api/workspaces/acme/invitations/", {"username": "dave", "role": "viewer"}, 403),
+        (
+            "outsider",
+            "post",
+            "/api/workspaces/acme/invitations/",
+            {"username": "dave", "role": "viewer"},
+            404,
+        ),
     ],
 )
 def test_workspace_endpoints_are_scoped_by_membership_and_role(
@@ -69,10 +75,11 @@ def test_taken_workspace_slug_is_a_conflict_naming_the_field(owner: User) -> Non
 
 
 def test_missing_fields_are_reported_with_their_paths(owner: User) -> None:
-    response = client_for(owner).post("/api/workspaces/acme/members/", {"role": "boss"}, format="json")
+    body = {"email": "not-an-email", "role": "boss"}
+    response = client_for(owner).post("/api/workspaces/acme/invitations/", body, format="json")
     assert response.status_code == 400
     fields = response.json()["error"]["fields"]
-    assert set(fields) == {"username", "role"}
+    assert set(fields) == {"email", "role"}
 
 
 def test_anonymous_requests_are_unauthenticated(workspace: Workspace) -> None:

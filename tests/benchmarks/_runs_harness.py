@@ -29,7 +29,7 @@ def setup_django() -> None:
     sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
     os.environ.update(BENCH_ENV)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "llmops.settings")
-    from llmops.embedded import default_redis_url
+    from devservices.embedded import default_redis_url
 
     base = os.environ.get("REDIS_URL") or default_redis_url()
     os.environ["REDIS_URL"] = base.rsplit("/", 1)[0] + "/14"

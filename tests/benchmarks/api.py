@@ -1,18 +1,20 @@
-"""Public API benchmark: ``python -m tests.benchmarks.api [--seconds 30] [--concurrency 8]``.
+"""Public API benchmark: ``python -m tests.benchmarks.api [--seconds 30] [--concurrency 8] [--quick]``.
 
 Publishes a start -> template -> end workflow as a deployment with an API key, starts the processes
 ``make run`` starts (uvicorn with the ASGI app, one Celery worker; dev settings, Redis db 14) and drives
 ``POST /v1/workflows/{slug}/run`` for ``--seconds`` with ``--concurrency`` clients, first in blocking and then in
 streaming mode, with a compiled load generator (``hey``, else ``wrk``; a Python generator would steal the CPU
 it measures). Every call is a real run stored in PostgreSQL: this workflow is made of fast nodes only, so it
-runs instantly (``llmops.deployments.instant``): executed by the engine in memory, then its final ``Run``, three
+runs instantly (``llmops.runs.execution.instant``): executed by the engine in memory, then its final ``Run``, three
 ``NodeRun`` rows and its numbered events are written in one transaction before the answer is sent.
 
 Time to first event (TTFE: request sent -> first ``event:`` line) is measured by one extra Python client that
 sends sequential streaming calls: alone (the latency of an idle server) and during the streaming load.
 Last line: ``RESULT blocking_rps=<..> p95_ms=<..> ttfe_p50_ms=<..> cpu_calibration_ms=<..>`` (blocking pass; idle
 TTFE; how fast the VM was, see ``cpu_calibration_ms``).
-Targets: >= 150 req/s blocking on 2 cores, TTFE p50 <= 15 ms.
+Targets: >= 150 req/s blocking on 2 cores, TTFE p50 <= 15 ms. ``--quick`` (a smoke check for the test suite):
+2 s per mode with 2 clients, driven by a small Python generator where neither ``hey`` nor ``wrk`` is
+installed (its figures are not comparable).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 from tests.benchmarks._runs_harness import (
     ROOT,
     chain_dsl,
@@ -46,10 +49,12 @@ from tests.benchmarks._runs_harness import (
 SLUG = "bench-api"
 
 
-def _generator() -> str:
+def _generator(quick: bool) -> str:
     for tool in ("hey", "wrk"):
         if shutil.which(tool):
             return tool
+    if quick:
+        return "python"
     raise SystemExit(
         "error: neither `hey` nor `wrk` is installed; install one (Debian: apt-get install -y hey) and rerun"
     )
@@ -109,6 +114,8 @@ def _vacuum_runs() -> None:
 
 def _load(tool: str, url: str, token: str, body: str, seconds: int, concurrency: int) -> dict[str, float]:
     """Drive ``url`` and parse the generator's summary: req/s, p50/p95 ms, non-2xx count."""
+    if tool == "python":
+        return _python_load(url, token, body, seconds, concurrency)
     if tool == "hey":
         command = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", "application/json",
                    "-H", f"Authorization: Bearer {token}", "-d", body, url]  # fmt: skip
@@ -141,6 +148,30 @@ def _load(tool: str, url: str, token: str, body: str, seconds: int, concurrency:
     return {"rps": rps, "p50_ms": p50, "p95_ms": p95, "bad": float(bad.group(1)) if bad else 0.0}
 
 
+def _python_load(url: str, token: str, body: str, seconds: int, concurrency: int) -> dict[str, float]:
+    """``concurrency`` threads of sequential calls for ``seconds`` (quick mode only: it shares the CPU)."""
+    latencies: list[float] = []
+    bad = [0]
+    stop_at = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def client() -> None:
+        with httpx.Client(timeout=30) as http:
+            while time.monotonic() < stop_at:
+                started = time.perf_counter()
+                status = http.post(url, content=body, headers=headers).status_code
+                latencies.append((time.perf_counter() - started) * 1000)
+                bad[0] += status >= 300
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"rps": len(latencies) / seconds, "p50_ms": percentile(latencies, 0.5),
+            "p95_ms": percentile(latencies, 0.95), "bad": float(bad[0])}  # fmt: skip
+
+
 def _ttfe_probe(url: str, token: str, stop_at: float, samples: list[float]) -> None:
     """Sequential streaming calls; records ms from sending the request to the first ``event:`` line."""
     body = {"inputs": {"text": "x"}, "response_mode": "streaming"}
@@ -160,20 +191,6 @@ def _ttfe_probe(url: str, token: str, stop_at: float, samples: list[float]) -> N
             time.sleep(0.01)
 
 
-def cpu_calibration_ms() -> float:
-    """Milliseconds of CPU for a fixed pure-Python loop, best of three: how fast this machine is right now.
-
-    This 2-core VM's speed drifts with its host's load (105 ms when quiet, up to ~190 ms when busy, measured
-    on the same day), and every figure of this benchmark drifts with it: compare runs at a similar value.
-    """
-    best = float("inf")
-    for _ in range(3):
-        started = time.process_time()
-        sum(i * i for i in range(3_000_000))
-        best = min(best, (time.process_time() - started) * 1000)
-    return best
-
-
 def _streaming_is_ordered(url: str, token: str) -> bool:
     body = {"inputs": {"text": "x"}, "response_mode": "streaming"}
     with httpx.Client(timeout=30) as client:
@@ -187,8 +204,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--quick", action="store_true", help="2 s per mode, 2 clients (a smoke check)")
     args = parser.parse_args()
-    tool = _generator()
+    if args.quick:
+        args.seconds, args.concurrency = 2, 2
+    tool = _generator(args.quick)
     setup_django()
     from llmops.celery import app
     from llmops.runs.models import Run
@@ -207,7 +227,7 @@ def main() -> None:
         # Warm up (first requests import and compile templates), then the idle TTFE probe.
         _load(tool, url, token, json.dumps({"inputs": {"text": "x"}}), 2, args.concurrency)
         idle: list[float] = []
-        _ttfe_probe(url, token, time.monotonic() + 5, idle)
+        _ttfe_probe(url, token, time.monotonic() + min(5, args.seconds), idle)
         blocking = _load(
             tool, url, token, json.dumps({"inputs": {"text": "x"}}), args.seconds, args.concurrency
         )
@@ -241,8 +261,7 @@ def main() -> None:
           f"{streaming['bad']:>8.0f} {percentile(loaded, 0.5):>9.1f} {percentile(loaded, 0.95):>9.1f}")  # fmt: skip
     print(f"{'idle TTFE':<10} {'':>8} {'':>8} {'':>8} {'':>8} {percentile(idle, 0.5):>9.1f} "
           f"{percentile(idle, 0.95):>9.1f}   ({len(idle)} sequential calls)")  # fmt: skip
-    print(f"cpu calibration: {calibration:.0f} ms before, {calibration_after:.0f} ms after "
-          "(a fixed Python loop; ~105 ms on this VM when its host is quiet)")  # fmt: skip
+    print(calibration_line(calibration, calibration_after))
     print(f"RESULT blocking_rps={blocking['rps']:.1f} p95_ms={blocking['p95_ms']:.1f} "
           f"ttfe_p50_ms={percentile(idle, 0.5):.1f} cpu_calibration_ms={calibration:.0f}")  # fmt: skip
 

@@ -1,11 +1,11 @@
-"""Chaos benchmark: ``python -m tests.benchmarks.chaos [--runs 100] [--workers 2] [--nodes 40]``.
+"""Chaos benchmark: ``python -m tests.benchmarks.chaos [--runs 100] [--workers 2] [--nodes 40] [--quick]``.
 
 While ``--runs`` runs of a template chain execute on real worker processes, a random worker is killed with
 SIGKILL (its whole process group, mid-run) at random moments and a fresh one started in its place. The
 sweeper (what beat runs every few seconds) re-enqueues runs whose heartbeat expired; they resume from their
 checkpoints. Counts: completed (succeeded), lost (not finished in time, or failed), duplicated (more than
 one ``run_finished``: executed twice to completion). Last line ``RESULT completed=<n> lost=<n>
-duplicated=<n>``. Target: 100, 0, 0.
+duplicated=<n> cpu_calibration_ms=<..>``. Target: 100, 0, 0. ``--quick``: 12 runs of 20 nodes (a smoke check).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import random
 import signal
 import time
 
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 from tests.benchmarks._runs_harness import (
     chain_dsl,
     make_workspace,
@@ -34,7 +35,11 @@ def main() -> None:
     parser.add_argument("--nodes", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=300.0)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="12 runs of 20 nodes (a smoke check)")
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.nodes = 12, 20
+    calibration = cpu_calibration_ms()
     setup_django()
     from django.db.models import Count, Q
 
@@ -86,7 +91,10 @@ def main() -> None:
     )
     print(f"{args.runs:>5} {args.workers:>7} {kills:>5} {resumed:>7} {completed:>9} {lost:>4} {duplicated:>4} "
           f"{elapsed:>6.1f}")  # fmt: skip
-    print(f"RESULT completed={completed} lost={lost} duplicated={duplicated}")
+    print(calibration_line(calibration, cpu_calibration_ms()))
+    print(
+        f"RESULT completed={completed} lost={lost} duplicated={duplicated} cpu_calibration_ms={calibration:.0f}"
+    )
 
 
 if __name__ == "__main__":

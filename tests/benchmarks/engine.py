@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 from workflows import Executor, Workflow
 from workflows.testing import InMemoryRunStore
 
@@ -99,6 +100,7 @@ def _row(name: str, value: str, detail: str) -> str:
 async def main(quick: bool) -> int:
     """Run the three shapes and print the table and the RESULT line."""
     runs = 5 if quick else 30
+    calibration = cpu_calibration_ms()
     chain = await timed_runs(chain_workflow(200), {"text": "hello"}, runs)
     per_node_us = statistics.median(chain) / 200 * 1e6
     fanout = await timed_runs(fanout_workflow(50), {"text": "hello"}, runs)
@@ -140,9 +142,10 @@ async def main(quick: bool) -> int:
         )
     )
     print(f"runs per shape: {runs} (+1 warm-up); python {sys.version.split()[0]}")
+    print(calibration_line(calibration, cpu_calibration_ms()))
     print(
         f"RESULT per_node_us={per_node_us:.0f} fanout_ms={fanout_ms:.1f} "
-        f"iteration_items_per_s={items_per_s:.0f}"
+        f"iteration_items_per_s={items_per_s:.0f} cpu_calibration_ms={calibration:.0f}"
     )
     return 0 if per_node_us <= 300 else 1
 

@@ -1,6 +1,6 @@
 """Benchmark: what the platform's model gateway adds on top of calling LangChain directly.
 
-Run with ``python -m tests.benchmarks.gateway`` (after ``make services`` and ``python -m llmops.localmodels
+Run with ``python -m tests.benchmarks.gateway`` (after ``make services`` and ``python -m devservices.localmodels
 ensure``). It starts a private llama.cpp server (Gemma 3 270M), creates a throw-away workspace and endpoint
 in the development database, and alternates 20 streamed calls made directly with ``ChatOpenAI`` and 20
 made through ``PlatformModelGateway`` (endpoint resolution, context-window check, limits, usage row). Same
@@ -17,7 +17,8 @@ which a loaded machine can hit) is measured again and counted. The last line is:
     RESULT gateway_ttft_overhead_ms=<p50 of paired differences> gateway_total_overhead_ms=<same>
 
 Environment: ``LLMOPS_BENCH_CHAT_URL`` uses an already running server instead of starting one;
-``LLMOPS_BENCH_CALLS`` (default 20) changes the number of calls per side.
+``LLMOPS_BENCH_CALLS`` (default 20) changes the number of calls per side; ``--quick`` makes it 3 (a smoke
+check for the test suite).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_TOKENS = 4
@@ -76,8 +79,8 @@ async def _bench(url: str, calls: int, reuse: bool) -> dict[str, list[float]]:
     from asgiref.sync import sync_to_async
     from langchain_openai import ChatOpenAI
 
+    from devservices.localmodels import CHAT_MODEL
     from llmops.accounts.models import Workspace
-    from llmops.localmodels import CHAT_MODEL
     from llmops.providers.gateway import PlatformModelGateway
     from llmops.providers.models import ModelEndpoint
     from llmops.usage.models import UsageRecord
@@ -148,7 +151,7 @@ def _cleanup(workspace_id: int) -> None:
     Workspace.objects.filter(pk=workspace_id).delete()  # cascades to the endpoint
 
 
-def _report(results: dict[str, list[float]], calls: int) -> None:
+def _report(results: dict[str, list[float]], calls: int, calibration: float) -> None:
     print(
         f"{'call':>4}  {'direct ttft':>11}  {'gateway ttft':>12}  {'direct total':>12}  {'gateway total':>13}"
     )
@@ -168,7 +171,11 @@ def _report(results: dict[str, list[float]], calls: int) -> None:
     )
     print(f"ledger write after the last chunk (gateway, p50): {_p50(results['g_write']):.2f} ms")
     print(f"failed calls measured again: {int(results['failures'][0])}")
-    print(f"RESULT gateway_ttft_overhead_ms={ttft:.2f} gateway_total_overhead_ms={total:.2f}")
+    print(calibration_line(calibration, cpu_calibration_ms()))
+    print(
+        f"RESULT gateway_ttft_overhead_ms={ttft:.2f} gateway_total_overhead_ms={total:.2f} "
+        f"cpu_calibration_ms={calibration:.0f}"
+    )
 
 
 def main() -> None:
@@ -176,21 +183,22 @@ def main() -> None:
     _setup_django()
     import logging
 
-    from llmops.localmodels import start_chat_server
+    from devservices.localmodels import start_chat_server
 
     for name in ("httpx", "httpx2"):  # one INFO line per request would only add noise to both sides
         logging.getLogger(name).setLevel(logging.WARNING)
 
-    calls = int(os.environ.get("LLMOPS_BENCH_CALLS", "20"))
+    calls = 3 if "--quick" in sys.argv[1:] else int(os.environ.get("LLMOPS_BENCH_CALLS", "20"))
     url = os.environ.get("LLMOPS_BENCH_CHAT_URL", "")
     server = None if url else start_chat_server()
+    calibration = cpu_calibration_ms()
     try:
         reuse = os.environ.get("LLMOPS_BENCH_REUSE_GATEWAY", "") == "1"
         results = asyncio.run(_bench(url or server.url, calls, reuse))  # type: ignore[union-attr]
     finally:
         if server is not None:
             server.stop()
-    _report(results, calls)
+    _report(results, calls, calibration)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Benchmark: knowledge-base ingestion and retrieval at 100k chunks.
 
-Run with ``python -m tests.benchmarks.knowledge`` (after ``make services`` and ``python -m llmops.localmodels
+Run with ``python -m tests.benchmarks.knowledge`` (after ``make services`` and ``python -m devservices.localmodels
 ensure``). It creates a private database (``bench_llmops_knowledge``, dropped at the end), then:
 
 1. bulk-ingests 100k chunks (100 documents x 1,000 bilingual chunks) with precomputed, clustered 384-dim
@@ -15,6 +15,7 @@ ensure``). It creates a private database (``bench_llmops_knowledge``, dropped at
 
 The last line is ``RESULT ingest_chunks_per_s=<..> hybrid_p95_ms=<..> recall_at_10=<..>``. Environment:
 ``LLMOPS_BENCH_EMBEDDING_URL`` uses a running embeddings server; ``LLMOPS_BENCH_CHUNKS`` (default 100000).
+``--quick``: 3,000 chunks, 20 queries per mode, 2 real documents (a smoke check for the test suite).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 
 ROOT = Path(__file__).resolve().parents[2]
 DIMS = 384
@@ -87,15 +90,16 @@ def _bulk_ingest(kb: Any, vectors: Any, texts: list[str], per_doc: int) -> tuple
         document = Document.objects.create(
             knowledge_base=kb, title=f"doc-{start // per_doc}", source="text", checksum=f"bench-{start}"
         )
-        generation = _next_generation(document.pk)
-        assert generation is not None
+        taken = _next_generation(document.pk)
+        assert taken is not None
+        generation, _attempts = taken
         pieces = [Piece(i, texts[start + i]) for i in range(min(per_doc, len(texts) - start))]
         count = chunks_copy(document=document, generation=generation, pieces=pieces, vectors=vectors[start:])
-        _flip(document, generation, count)
+        _flip(document, generation, count, kb)
     return time.perf_counter() - started, len(texts)
 
 
-def _real_model_ingest(kb: Any, rng: random.Random, english: list[str], docs: int = 20) -> tuple[float, int]:
+def _real_model_ingest(kb: Any, rng: random.Random, english: list[str], docs: int) -> tuple[float, int]:
     from llmops.knowledge.ingestion import document_ingest_run
     from llmops.knowledge.models import Chunk
     from llmops.knowledge.services import document_create_from_text
@@ -119,14 +123,14 @@ def _time(fn: Any, args: list[Any]) -> list[float]:
 
 
 def _queries(
-    kb: Any, vectors: Any, texts: list[str], rng: random.Random, real_url: bool
+    kb: Any, vectors: Any, texts: list[str], rng: random.Random, real_url: bool, count: int
 ) -> dict[str, list[float]]:
     import numpy as np
 
     from llmops.knowledge.retrieval import HYBRID_CANDIDATES_FACTOR, full_text_search, fuse, vector_search
     from llmops.knowledge.search import knowledge_search
 
-    picks = [rng.randrange(len(texts)) for _ in range(200)]
+    picks = [rng.randrange(len(texts)) for _ in range(count)]
     qvecs = [(vectors[i] + 0.05 * np.random.default_rng(i).normal(size=DIMS)).tolist() for i in picks]
     qtexts = [" ".join(texts[i].split()[:2]) + " " + texts[i].split("。")[1][:4] for i in picks]
     ids = [kb.pk]
@@ -155,7 +159,8 @@ def _queries(
     }
     if real_url:
         timings["hybrid+embed"] = _time(
-            lambda q: knowledge_search(knowledge_bases=[kb], query=q, mode="hybrid", top_k=10), qtexts[:100]
+            lambda q: knowledge_search(knowledge_bases=[kb], query=q, mode="hybrid", top_k=10),
+            qtexts[: count // 2],
         )
     return timings
 
@@ -204,7 +209,10 @@ def main() -> None:
     from llmops.knowledge.models import KnowledgeBase
     from llmops.providers.models import ModelEndpoint
 
-    n = int(os.environ.get("LLMOPS_BENCH_CHUNKS", "100000"))
+    quick = "--quick" in sys.argv[1:]
+    n = 3000 if quick else int(os.environ.get("LLMOPS_BENCH_CHUNKS", "100000"))
+    queries, real_docs, recall_queries = (20, 2, 20) if quick else (200, 20, 100)
+    calibration = cpu_calibration_ms()
     rng = random.Random(42)
     connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": DB_NAME}
     original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
@@ -212,7 +220,7 @@ def main() -> None:
         with ExitStack() as stack:
             url = os.environ.get("LLMOPS_BENCH_EMBEDDING_URL")
             if not url:
-                from llmops.localmodels import running_embedding_server
+                from devservices.localmodels import running_embedding_server
 
                 url = stack.enter_context(running_embedding_server())
             workspace = Workspace.objects.create(slug="bench", name="Bench")
@@ -226,11 +234,11 @@ def main() -> None:
             )
             print(f"generating {n} chunks ...", flush=True)
             vectors, texts, english, _ = _data(n, rng)
-            bulk_s, bulk_n = _bulk_ingest(kb, vectors, texts, per_doc=1000)
+            bulk_s, bulk_n = _bulk_ingest(kb, vectors, texts, per_doc=min(1000, n // 6))
             index_s = _build_index()
-            real_s, real_n = _real_model_ingest(kb, rng, english)
-            timings = _queries(kb, vectors, texts, rng, real_url=True)
-            recall = _recall(kb, vectors, rng)
+            real_s, real_n = _real_model_ingest(kb, rng, english, real_docs)
+            timings = _queries(kb, vectors, texts, rng, real_url=True, count=queries)
+            recall = _recall(kb, vectors, rng, recall_queries)
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     rate = bulk_n / bulk_s
@@ -245,10 +253,11 @@ def main() -> None:
     for mode, samples in timings.items():
         print(f"| query {mode} p50 / p95 ({len(samples)} queries, {n} chunks) | "
               f"{statistics.median(samples):.1f} / {_pct(samples, 0.95):.1f} ms |")  # fmt: skip
-    print(f"| recall@10 HNSW vs exact (100 queries, ef_search=200) | {recall:.3f} |")
+    print(f"| recall@10 HNSW vs exact ({recall_queries} queries, ef_search=200) | {recall:.3f} |")
+    print(calibration_line(calibration, cpu_calibration_ms()))
     print(
         f"RESULT ingest_chunks_per_s={rate:.0f} hybrid_p95_ms={_pct(timings['hybrid'], 0.95):.1f} "
-        f"recall_at_10={recall:.3f}"
+        f"recall_at_10={recall:.3f} cpu_calibration_ms={calibration:.0f}"
     )
 
 

@@ -15,6 +15,9 @@ from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 
 from llmops.accounts.models import User, Workspace
+from llmops.chains.content import chain_content_normalize
+from llmops.chains.models import Chain
+from llmops.chains.selectors import chain_snapshot_by_ref
 from llmops.core import services
 from llmops.core.errors import NotFound, ValidationError
 from llmops.core.models import VersionedResource
@@ -30,13 +33,10 @@ from llmops.core.refs import (
 )
 from llmops.prompts.selectors import prompt_snapshot_by_ref
 from llmops.providers.selectors import endpoint_resolve
-from llmops.studio.chain_content import chain_content_normalize
-from llmops.studio.chain_selectors import chain_snapshot_by_ref
-from llmops.studio.models import Chain
+from tests.chains.conftest import chain_content, make_summarize_prompt
 from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
-from tests.studio.conftest import chain_content, make_summarize_prompt
 from tests.testapp.models import Note, NoteLabel
 
 LABEL_63 = "l" * 63

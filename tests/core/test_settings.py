@@ -119,3 +119,22 @@ def test_manage_py_reports_a_bad_variable_in_one_line(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.strip() == "error: LLMOPS_DEBUG='maybe' is not a boolean; use true or false"
+
+
+def test_the_api_key_pepper_is_generated_in_development_and_must_be_given_in_production(
+    tmp_path: Path,
+) -> None:
+    from cryptography.fernet import Fernet
+
+    code = "from django.conf import settings; print(repr(settings.LLMOPS_API_KEY_PEPPER), settings.LLMOPS_READYZ_DETAIL)"
+    development = _start_django({}, tmp_path, code).stdout.strip()
+    assert development == f"{(tmp_path / 'state' / 'secrets' / 'api_key_pepper').read_text().strip()!r} True"
+    production = {
+        "LLMOPS_MODE": "production",
+        "LLMOPS_SECRET_KEY": "x" * 50,
+        "LLMOPS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    }
+    # without it: empty (digests fall back to the secret key; `manage.py check` warns), readyz terse
+    assert _start_django(production, tmp_path / "p", code).stdout.strip() == "'' False"
+    given = _start_django({**production, "LLMOPS_API_KEY_PEPPER": "p" * 40}, tmp_path / "q", code)
+    assert given.stdout.strip() == f"{'p' * 40!r} False"

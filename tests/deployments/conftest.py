@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.redis_outage import throwaway_redis  # noqa: F401 (a fixture of this package's tests)
+
 os.environ.setdefault("LLMOPS_WEBHOOK_ALLOWLIST", "127.0.0.1")
 
 

@@ -17,13 +17,13 @@ import pytest
 from asgiref.sync import async_to_sync
 from rest_framework.test import APIClient
 
+from devservices.localmodels import CHAT_MODEL
 from llmops.accounts.models import Workspace
+from llmops.chains.content import chain_content_normalize
+from llmops.chains.models import Chain
 from llmops.core import services as versioning
 from llmops.deployments.limits import chain_slot_take
 from llmops.deployments.models import ApiKey, Deployment
-from llmops.localmodels import CHAT_MODEL
-from llmops.studio.chain_content import chain_content_normalize
-from llmops.studio.models import Chain
 from llmops.usage.models import UsageRecord
 from tests.deployments.factories import DeploymentFactory, api_key
 from tests.prompts.factories import chat_content, published_prompt

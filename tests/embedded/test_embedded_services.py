@@ -24,7 +24,7 @@ import psycopg
 import pytest
 import redis as redis_client
 
-from llmops.embedded import (
+from devservices.embedded import (
     ConfigError,
     EmbeddedError,
     PortInUseError,
@@ -35,7 +35,9 @@ from llmops.embedded import (
     redis,
     state_dir,
 )
-from llmops.embedded.state import ServiceStatus, pid_alive, secret
+from devservices.embedded.passwords import secret
+from devservices.embedded.processes import pid_alive
+from devservices.embedded.status import ServiceStatus
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 EXTERNAL_VARS = ("DATABASE_URL", "DATABASE_URL_FILE", "REDIS_URL", "REDIS_URL_FILE")
@@ -79,13 +81,13 @@ def state(base_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def run_cli(*args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``python -m llmops.embedded ...`` in a child process, with the test's environment."""
+    """``python -m devservices.embedded ...`` in a child process, with the test's environment."""
     env = {**os.environ, **(extra_env or {})}
     env["PYTHONPATH"] = os.pathsep.join(
         [str(CHECKOUT / "platform"), str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
     )
     return subprocess.run(
-        [sys.executable, "-m", "llmops.embedded", *args],
+        [sys.executable, "-m", "devservices.embedded", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -166,8 +166,9 @@ def test_progress_events_reach_the_workspace_websocket_group(kb: KnowledgeBase) 
     assert all(e["type"] == "knowledge.document" and e["knowledge_base"] == "docs" for e in events)
 
 
+@override_settings(LLMOPS_KNOWLEDGE_URL_ALLOWLIST=["127.0.0.1"])  # the test servers are on loopback
 def test_url_source_is_fetched_through_the_guard_and_indexed(kb: KnowledgeBase) -> None:
-    # given: a page on a loopback server (loopback is on the development allowlist; private ranges are not)
+    # given: a page on a loopback server, allow-listed for URL documents
     page = b"<html><body><h1>Kingfishers</h1><p>Kingfishers dive into rivers to catch fish.</p></body></html>"
 
     class Page(http.server.BaseHTTPRequestHandler):
@@ -219,6 +220,7 @@ PAGE_CHUNK = 64 * 1024
 PAGE_TOTAL = 256 * PAGE_CHUNK  # 16 MiB, about 2.5 s to stream whole at the pace below
 
 
+@override_settings(LLMOPS_KNOWLEDGE_URL_ALLOWLIST=["127.0.0.1"])  # the test servers are on loopback
 @pytest.mark.parametrize("declared", [True, False], ids=["content-length", "no-content-length"])
 @override_settings(LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES=PAGE_LIMIT)
 def test_url_page_over_the_limit_is_not_downloaded_and_the_document_fails(
@@ -262,6 +264,7 @@ def test_url_page_over_the_limit_is_not_downloaded_and_the_document_fails(
     assert bytes(document.content) == b"" and not Chunk.objects.filter(document=document).exists()
 
 
+@override_settings(LLMOPS_KNOWLEDGE_URL_ALLOWLIST=["127.0.0.1"])  # the test servers are on loopback
 @override_settings(LLMOPS_KNOWLEDGE_FETCH_SECONDS=1)
 def test_a_page_trickled_slower_than_the_fetch_deadline_fails_the_document(kb: KnowledgeBase) -> None:
     # given: a small page sent one byte every 0.2 s (each read is quick, the whole would take 40 s)
@@ -295,6 +298,7 @@ def test_a_page_trickled_slower_than_the_fetch_deadline_fails_the_document(kb: K
     assert not Chunk.objects.filter(document=document).exists()
 
 
+@override_settings(LLMOPS_KNOWLEDGE_URL_ALLOWLIST=["127.0.0.1"])  # the test servers are on loopback
 def test_url_that_redirects_to_a_private_address_fails_at_fetch(kb: KnowledgeBase) -> None:
     class Redirect(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:

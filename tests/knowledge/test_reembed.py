@@ -110,7 +110,7 @@ def test_search_switches_to_the_new_vectors_all_at_once_when_every_document_is_r
         finally:
             connections.close_all()
 
-    gate = Gate(dimensions=8)
+    gate = Gate(dimensions=256)
     with OpenAITestServer(default=gate) as server:
         config = endpoint_config(
             base_url=server.url, model="hash", model_type="embedding", timeout_seconds=60
@@ -119,7 +119,7 @@ def test_search_switches_to_the_new_vectors_all_at_once_when_every_document_is_r
         thread = threading.Thread(target=reader)
         thread.start()
         try:
-            # when: the endpoint changes (8 dimensions) and one of the two documents is re-embedded
+            # when: the endpoint changes (256 dimensions) and one of the two documents is re-embedded
             assert client.patch(BASE, {"embedding_model": "hashed"}, format="json").status_code == 200
             gate.let_one_through()
             ready = Document.objects.filter(
@@ -142,7 +142,7 @@ def test_search_switches_to_the_new_vectors_all_at_once_when_every_document_is_r
     assert len(after) == 2 and not set(after) & set(before)
     shown = client.get(BASE).json()
     assert (
-        shown["dims"] == 8 and shown["active_embedding_model"] == "hashed" and shown["reembedding"] is False
+        shown["dims"] == 256 and shown["active_embedding_model"] == "hashed" and shown["reembedding"] is False
     )
     # and the reader saw the old generation or the new one, never a mix or nothing
     assert set(seen) == {frozenset(before), frozenset(after)}
@@ -156,7 +156,8 @@ def test_when_the_previous_vectors_cannot_be_searched_hybrid_keeps_full_text_and
     owner: User,
     previous: str,
 ) -> None:
-    # given: a knowledge base embedded with a hosted endpoint (8 dimensions), moving to one that cannot embed
+    # given: a knowledge base embedded with a hosted endpoint (256 dimensions), moving to one that cannot embed
+    openai_test_server.default = embeddings(dimensions=256)
     embedding_endpoint(workspace, openai_test_server.url, slug="hosted")
     kb = KnowledgeBaseFactory(workspace=workspace, slug="docs", embedding_model="hosted")
     documents = [ingest_text(kb, "owls", OWLS), ingest_text(kb, "bread", BREAD)]
@@ -169,7 +170,7 @@ def test_when_the_previous_vectors_cannot_be_searched_hybrid_keeps_full_text_and
     if previous == "gone":
         openai_test_server.stop()
     else:
-        openai_test_server.default = embeddings(dimensions=16)
+        openai_test_server.default = embeddings(dimensions=512)
     # then: hybrid search answers from full text and says why the vectors are left out
     hybrid = hit_testing(client, "hybrid", query="bake bread").json()
     assert [r["document_title"] for r in hybrid["records"]] == ["bread"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from langchain_openai import ChatOpenAI
 
-from llmops.localmodels import CHAT_MODEL
+from devservices.localmodels import CHAT_MODEL
 
 # Tokens that would mean llama-server applied the wrong chat template (ChatML) or leaked Gemma's own.
 TEMPLATE_LEAKS = ("<|im_end|>", "<|im_start|>", "<end_of_turn>", "<start_of_turn>")

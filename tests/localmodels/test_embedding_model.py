@@ -10,8 +10,8 @@ import openai
 import pytest
 from langchain_openai import OpenAIEmbeddings
 
-from llmops.localmodels import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL
-from llmops.localmodels.embedding_server import MAX_INPUTS
+from devservices.localmodels import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL
+from devservices.localmodels.embedding_server import MAX_INPUTS
 
 
 def _client(url: str) -> openai.OpenAI:

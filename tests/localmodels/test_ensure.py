@@ -1,4 +1,4 @@
-"""``python -m llmops.localmodels ensure`` and the choices behind it (build variant, errors)."""
+"""``python -m devservices.localmodels ensure`` and the choices behind it (build variant, errors)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from llmops.localmodels import wheels
-from llmops.localmodels.cpu import PORTABLE_X86_FLAGS, build_variant
-from llmops.localmodels.errors import LocalModelsError
+from devservices.localmodels import wheels
+from devservices.localmodels.cpu import PORTABLE_X86_FLAGS, build_variant
+from devservices.localmodels.errors import LocalModelsError
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "llmops.localmodels", *args],
+        [sys.executable, "-m", "devservices.localmodels", *args],
         capture_output=True,
         text=True,
         timeout=60,

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmops.localmodels import LocalModelsError, start_embedding_server
-from llmops.localmodels.processes import start_server
+from devservices.localmodels import LocalModelsError, start_embedding_server
+from devservices.localmodels.processes import start_server
 
 
 def test_a_started_server_answers_and_stopping_it_leaves_nothing_behind(local_models: None) -> None:

@@ -11,8 +11,8 @@ from asgiref.sync import sync_to_async
 from django.test import AsyncClient
 from knox.models import AuthToken
 
+from devservices.localmodels import CHAT_MODEL
 from llmops.accounts.models import User, Workspace
-from llmops.localmodels import CHAT_MODEL
 from llmops.usage.models import UsageRecord
 from tests.conftest import client_for
 from tests.prompts.factories import PromptFactory, chat_content

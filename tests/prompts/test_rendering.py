@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
+from django.test import override_settings
 
 from llmops.accounts.models import User, Workspace
 from llmops.core.errors import NotFound, ValidationError
@@ -102,6 +104,25 @@ def test_sandbox_escapes_are_refused_on_save(template: str) -> None:
 def test_sandbox_refuses_escapes_at_render_time_too(template: str) -> None:
     with pytest.raises(TemplateRenderError):
         render_template(compile_template(template), {"x": "s"})
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+        "{{ 'x' * 10**9 }}",
+        "{{ x|center(10**9) }}",
+    ],
+    ids=["nested-ranges", "repeat", "center"],
+)
+def test_prompt_templates_are_bounded_like_workflow_templates(template: str) -> None:
+    started = time.monotonic()
+    with (
+        override_settings(LLMOPS_TEMPLATE_MAX_ITERATIONS=10_000, LLMOPS_TEMPLATE_MAX_SECONDS=2),
+        pytest.raises(TemplateRenderError, match="went past its limits"),
+    ):
+        render_template(compile_template(template), {"x": "s"})
+    assert time.monotonic() - started < 3
 
 
 def test_placeholder_splices_a_message_list_and_examples_are_available() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from langchain_anthropic import ChatAnthropic
+
 from llmops.core.models import content_hash
 from llmops.providers.clients import chat_model, embeddings_model
 from llmops.providers.gateway import PlatformModelGateway
@@ -39,7 +41,7 @@ async def test_every_openai_compatible_kind_gets_chat_openai_without_client_retr
 
 async def test_anthropic_and_azure_get_their_own_langchain_classes() -> None:
     claude = chat_model(_resolved(provider_kind="anthropic", base_url="", model="claude-sonnet-4-0"))
-    assert type(claude).__name__ == "ChatAnthropic" and claude.max_retries == 0  # type: ignore[attr-defined]
+    assert isinstance(claude, ChatAnthropic) and claude.max_retries == 0
     azure = chat_model(
         _resolved(
             provider_kind="azure_openai",

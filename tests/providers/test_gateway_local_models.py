@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
+from devservices.localmodels import CHAT_MODEL, EMBEDDING_DIMENSIONS, EMBEDDING_MODEL
 from llmops.accounts.models import Role, Workspace
-from llmops.localmodels import CHAT_MODEL, EMBEDDING_DIMENSIONS, EMBEDDING_MODEL
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage.models import UsageRecord
 from tests.accounts.factories import MembershipFactory, WorkspaceFactory

@@ -1,5 +1,5 @@
 """A run whose worker died in the middle of an iteration resumes at the item it had not finished, through the
-platform's own execution path (``RunExecution`` and ``DjangoRunStore``), in-process."""
+platform's own execution path (``ClaimedExecution`` and ``DjangoRunStore``), in-process."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from django.utils import timezone
 
 from llmops.accounts.models import User, Workspace
-from llmops.runs.execution import RunExecution, execute_run
+from llmops.runs.execution.claimed import ClaimedExecution
+from llmops.runs.execution.worker import execute_run
 from llmops.runs.models import NodeRun, Run, RunEvent, RunStatus
 from llmops.runs.services import run_claim
 from tests.conftest import client_for
@@ -51,7 +52,7 @@ def iteration_dsl() -> dict[str, Any]:
 
 async def _die_during_item_3(run: Run, claim: uuid.UUID) -> None:
     """Execute the run as a worker would, and kill that execution while item 3 is being called."""
-    execution = asyncio.create_task(RunExecution(run, claim).execute())
+    execution = asyncio.create_task(ClaimedExecution(run, claim).execute())
     deadline = time.monotonic() + 20
     while STARTED[f"{run.id}/3"] == 0:
         assert time.monotonic() < deadline, "the run never reached item 3"

@@ -109,7 +109,10 @@ def test_websocket_streams_a_live_run_in_order_without_gaps(
     run = run_start(workflow=workflow, inputs={"name": "Ada"}, user=owner)
     token = AuthToken.objects.create(owner)[1]
     received = []
-    with connect(f"ws://{asgi_server}/ws/runs/{run.id}/?after=0&token={token}", open_timeout=5) as ws:
+    auth = {"Authorization": f"Token {token}"}
+    with connect(
+        f"ws://{asgi_server}/ws/runs/{run.id}/?after=0", additional_headers=auth, open_timeout=5
+    ) as ws:
         while not received or received[-1]["type"] != "run_finished":
             received.append(json.loads(ws.recv(timeout=20)))
     assert [e["seq"] for e in received] == list(range(1, len(received) + 1))
@@ -126,8 +129,12 @@ def test_outsider_cannot_watch_a_run(
         workflow_version=wf.versions.get(), inputs={"name": "x"},
     )  # fmt: skip
     token = AuthToken.objects.create(outsider)[1]
-    url = f"ws://{asgi_server}/ws/runs/{run.id}/?token={token}"
-    with connect(url, open_timeout=5) as ws, pytest.raises(ConnectionClosed) as closed:
+    url = f"ws://{asgi_server}/ws/runs/{run.id}/"
+    auth = {"Authorization": f"Token {token}"}
+    with (
+        connect(url, additional_headers=auth, open_timeout=5) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
         ws.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
     assert client_for(outsider).get(f"/api/workspaces/acme/runs/{run.id}/").status_code == 404

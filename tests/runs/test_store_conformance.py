@@ -2,7 +2,8 @@
 
 The suite invents run ids (``conformance-<uuid>``) and expects a store to accept any of them; the platform
 always creates the ``Run`` row before its worker checkpoints anything. The adapter below does just that
-(maps each invented id to a UUID and creates the row on first use), and otherwise calls the real store.
+(maps each invented id to a UUID and creates the row on first use), and otherwise calls the real store. It
+passes both as a plain store and as a worker's, whose every write is conditioned on the run's claim.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 class _ExistingRuns:
     """``DjangoRunStore`` plus creation of the run rows the platform would have created first."""
 
-    def __init__(self) -> None:
-        self.store = DjangoRunStore()
+    def __init__(self, claim: uuid.UUID | None = None) -> None:
+        self.store = DjangoRunStore(claim)
+        self.claim = claim
         self.workflow: Any = None
 
     def _uuid(self, run_id: str) -> str:
@@ -40,7 +42,7 @@ class _ExistingRuns:
         version = await self.workflow.versions.aget()
         await Run.objects.aget_or_create(
             id=key, defaults={"workspace_id": self.workflow.workspace_id, "workflow": self.workflow,
-                              "workflow_version": version},
+                              "workflow_version": version, "claim": self.claim},
         )  # fmt: skip
         return key
 
@@ -61,3 +63,8 @@ class _ExistingRuns:
 class TestDjangoRunStore(RunStoreConformance):
     async def make_store(self) -> RunStore:
         return _ExistingRuns()
+
+
+class TestClaimedDjangoRunStore(RunStoreConformance):
+    async def make_store(self) -> RunStore:
+        return _ExistingRuns(claim=uuid.uuid4())

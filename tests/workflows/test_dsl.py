@@ -8,7 +8,15 @@ import jsonschema
 import pytest
 
 from tests.workflows._helpers import end, start, wf
-from workflows import InputValidationError, Workflow, WorkflowValidationError, workflow_json_schema
+from workflows import (
+    DocumentError,
+    DocumentLimits,
+    InputValidationError,
+    Workflow,
+    WorkflowValidationError,
+    load_yaml,
+    workflow_json_schema,
+)
 from workflows.nodes import NODE_KINDS
 
 YAML = """
@@ -136,3 +144,38 @@ def test_missing_required_input_is_reported() -> None:
     workflow = Workflow.model_validate({"inputs": [{"name": "q"}]})
     with pytest.raises(InputValidationError, match="is required"):
         workflow.validate_inputs({})
+
+
+@pytest.mark.parametrize(
+    ("document", "reason"),
+    [
+        (YAML + "description: &d hi\nextra: *d\n", "aliases are not allowed"),
+        ("name: x\nenvironment:\n  - {name: L, value: &v [*v]}\n", "aliases are not allowed"),
+        ("name: " + "[" * 1000 + "]" * 1000, "nested deeper than 64"),
+        (YAML + "#" + "x" * 5000, "at most 4096 bytes"),
+    ],
+    ids=["alias", "self-reference", "deep", "large"],
+)
+def test_hostile_documents_are_refused_before_anything_walks_them(document: str, reason: str) -> None:
+    limits = DocumentLimits(max_bytes=4096)
+    with pytest.raises(DocumentError, match=reason):
+        load_yaml(document, limits=limits)
+    with pytest.raises(WorkflowValidationError, match=reason):
+        Workflow.from_yaml(document, limits=limits)
+
+
+def test_json_nested_past_the_stack_is_a_validation_problem() -> None:
+    with pytest.raises(WorkflowValidationError, match="nested too deeply"):
+        Workflow.from_json('{"name": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
+def test_node_and_edge_caps_are_problems_found_before_parsing() -> None:
+    nodes = [{"id": f"n{i}", "type": "template", "config": {"template": "x"}} for i in range(6)]
+    edges = [{"source": f"n{i}", "target": f"n{i + 1}"} for i in range(5)]
+    with pytest.raises(WorkflowValidationError) as refused:
+        Workflow.from_dict({"nodes": nodes, "edges": edges}, limits=DocumentLimits(max_nodes=5, max_edges=4))
+    assert [(p.path, p.code) for p in refused.value.problems] == [
+        ("nodes", "too_many"),
+        ("edges", "too_many"),
+    ]
+    assert "at most 5 nodes; this one has 6" in str(refused.value)

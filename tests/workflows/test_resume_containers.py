@@ -17,8 +17,9 @@ from tests.workflows._helpers import (
     template,
     wf,
 )
-from workflows import BODY_RECORD_ID_MAX, Executor, NodeRecord, Usage
+from workflows import Executor, NodeRecord, Usage
 from workflows._bodies import body_record_id
+from workflows._ports import BODY_RECORD_ID_MAX
 from workflows.testing import InMemoryRunStore
 
 ITEMS = list(range(8))

@@ -6,6 +6,7 @@ every variable reference of every node type without per-type code.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Generic, TypeVar, ca
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from workflows._errors import PortNotConfiguredError, Problem, TemplateError
+from workflows._jinja import TemplateLimits
 from workflows._ports import CallContext, ChatMessage, Ports, Usage
 from workflows._variables import (
     Reference,
@@ -115,6 +117,7 @@ class NodeContext:
         "pool",
         "ports",
         "run_id",
+        "template_limits",
     )
 
     def __init__(
@@ -131,6 +134,7 @@ class NodeContext:
         parent_id: str | None = None,
         index: int | None = None,
         run_checkpointed: BodyRunner | None = None,
+        template_limits: TemplateLimits | None = None,
     ) -> None:
         self.node = node
         self.pool = pool
@@ -144,17 +148,29 @@ class NodeContext:
         self.history = history
         self.parent_id = parent_id
         self.index = index
+        self.template_limits = template_limits
 
     def render(self, template: str, extra: Mapping[str, Any] | None = None) -> str:
-        """Render a template against the pool (``extra`` adds node-local names)."""
-        return render(template, self.pool, extra)
+        """Render a template against the pool (``extra`` adds node-local names), within the run's limits."""
+        return render(template, self.pool, extra, self.template_limits)
+
+    async def render_off_loop(self, template: str, extra: Mapping[str, Any] | None = None) -> str:
+        """``render`` in a worker thread, for nodes whose work *is* rendering a user's template.
+
+        The render is bounded (``TemplateLimits``) either way; off the loop, the process keeps serving
+        everything else meanwhile (other nodes, a worker's heartbeat, a web process's requests).
+        """
+        if simple_segments(template) is not None:
+            # Text and references only: no loop can run, and a thread hop would cost more than the render.
+            return render(template, self.pool, extra, self.template_limits)
+        return await asyncio.to_thread(render, template, self.pool, extra, self.template_limits)
 
     def value(self, template: str) -> Any:
         """A template's value: a lone placeholder gives the raw value (``{{ a.list }}`` stays a list)."""
         segments = simple_segments(template)
         if segments is not None and len(segments) == 1 and segments[0][0] == "ref":
             return resolve(self.pool, segments[0][1])
-        return render(template, self.pool)
+        return render(template, self.pool, None, self.template_limits)
 
     def resolve(self, selector: str, default: Any = None) -> Any:
         """The value a selector points at."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -14,7 +13,7 @@ from workflows._errors import NodeError
 from workflows._ports import ChatMessage, ChatRequest, ChatResult, ModelGateway, ToolCall, Usage
 from workflows.nodes._base import NodeConfig, NodeContext, Template
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+_FENCE = "```"
 
 
 class MessageTemplate(NodeConfig):
@@ -100,11 +99,21 @@ async def call_model(ctx: NodeContext, request: ChatRequest, *, stream: bool) ->
 
 def parse_json(text: str) -> Any:
     """Parse a model's JSON answer, tolerating a Markdown code fence around it."""
-    match = _FENCE.match(text)
     try:
-        return json.loads(match.group(1) if match else text)
+        return json.loads(_unfenced(text))
     except json.JSONDecodeError as exc:
         raise NodeError(f"model output is not valid JSON: {exc.msg} (output: {text[:200]!r})") from None
+    except RecursionError:
+        raise NodeError("model output is JSON nested too deeply to parse") from None
+
+
+def _unfenced(text: str) -> str:
+    # String operations, not a regex: ``\s*(.*?)\s*`` over a long run of spaces backtracks quadratically.
+    stripped = text.strip()
+    if len(stripped) < 6 or not (stripped.startswith(_FENCE) and stripped.endswith(_FENCE)):
+        return text
+    inner = stripped[3:-3]
+    return inner.removeprefix("json").strip()
 
 
 def validate_against(value: Any, schema: Mapping[str, Any]) -> str | None:

@@ -125,7 +125,7 @@ def _action_input(raw: str) -> dict[str, Any]:
     raw = raw.strip().split("\nObservation")[0].strip().strip("`")
     try:
         value = json.loads(raw)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return {"input": raw}
     return value if isinstance(value, dict) else {"input": value}
 

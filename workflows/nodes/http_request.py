@@ -78,6 +78,8 @@ def _content(config: HttpRequestConfig, ctx: NodeContext, headers: dict[str, str
             json.loads(text)
         except json.JSONDecodeError as exc:
             raise NodeError(f"the JSON body is not valid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise NodeError("the JSON body is nested too deeply") from None
         if "content-type" not in lowered:
             headers["content-type"] = "application/json"
     return text.encode()
@@ -86,5 +88,5 @@ def _content(config: HttpRequestConfig, ctx: NodeContext, headers: dict[str, str
 def _json(content: bytes) -> Any:
     try:
         return json.loads(content) if content else None
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         return None

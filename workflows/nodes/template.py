@@ -38,4 +38,5 @@ class TemplateNode(NodeKind[TemplateConfig]):
         extra = (
             {name: ctx.resolve(sel) for name, sel in config.variables.items()} if config.variables else None
         )
-        return NodeResult({"output": ctx.render(config.template, extra)})
+        # Rendering is this node's whole job and can be long: off the event loop, within the run's limits.
+        return NodeResult({"output": await ctx.render_off_loop(config.template, extra)})

@@ -1,17 +1,28 @@
-"""The sandbox child: runs inside ``python -I -S`` with rlimits already applied by the parent.
+"""The sandbox child: runs inside ``python -I -S`` with rlimits and namespaces already applied by the parent.
 
-Protocol: one JSON object on stdin ``{"code", "inputs", "tmp", "uid", "gid"}``; one JSON object on stdout
-``{"ok": true, "outputs", "stdout"}`` or ``{"ok": false, "error_type", "error", "stdout"}``.
+Protocol: one JSON object on stdin ``{"code", "inputs", "tmp", "uid", "gid", "max_files", "max_bytes"}``; one
+JSON object on stdout ``{"ok": true, "outputs", "stdout"}`` or ``{"ok": false, "error_type", "error",
+"stdout"}``.
 
 Order matters: read the request and import every module user code may use (as the launching user, who can
-read the interpreter's files), then drop to the unprivileged uid, forbid new processes (RLIMIT_NPROC), install
-the audit hook, and only then compile and run user code. This file is passed with ``-c``; it must only use
-the standard library.
+read the interpreter's files), take away the interpreter's back doors (fresh copies of builtin modules,
+``pidfd_open``, ``mkfifo``...), drop to the sandbox uid, forbid new processes and threads (RLIMIT_NPROC=0),
+install the audit hook, and only then compile and run user code. This file is passed with ``-c``; it must only
+use the standard library.
+
+The hook is built by :func:`_guard` as one self-contained closure. User code can rebind anything in this
+module, in ``sys.modules`` or in ``builtins``, and can read the hook's local values through a traceback's
+frames: none of that changes what the hook does, because it looks nothing up at call time. Every value it
+uses is a closure cell holding an immutable object or a builtin function, cells cannot be rebound without the
+function object, and the function object is referenced only by the interpreter's hook list (``gc`` calls,
+crafted code objects and ``marshal.loads`` are refused, since they are the ways to reach or forge it).
 """
 
 import base64
 import bisect
+import builtins
 import collections
+import contextlib
 import copy
 import csv
 import datetime
@@ -21,17 +32,23 @@ import functools
 import hashlib
 import heapq
 import html
+import importlib
 import io
 import itertools
 import json
 import math
 import operator
 import os
+import pathlib
+import posix
 import random
+import re
 import resource
+import shutil
 import statistics
 import string
 import sys
+import tempfile
 import textwrap
 import time
 import typing
@@ -56,9 +73,12 @@ PRELOADED = (
     itertools,
     math,
     operator,
+    pathlib,
     random,
+    re,
     statistics,
     string,
+    tempfile,
     textwrap,
     time,
     typing,
@@ -78,20 +98,30 @@ BLOCKED_EVENTS = (
     "os.forkpty",
     "os.kill",
     "os.killpg",
-    "os.setuid",
-    "os.setgid",
-    "ctypes.",
-    "pty.",
-    "winreg.",
+    "os.symlink",
     "os.putenv",
     "os.unsetenv",
+    "ctypes.",
+    "pty.",
+    "fcntl.",
+    "mmap.",
     "resource.setrlimit",
+    "resource.prlimit",
     "sys.setprofile",
     "sys.settrace",
+    "sys.addaudithook",
     "_posixsubprocess.",
-    "mmap.__new__",
+    # the ways to reach the hook function or to forge bytecode that could overwrite it in memory
+    "gc.",
+    "code.__new__",
+    "function.__new__",
+    "marshal.load",
+    # C modules that open files or sockets without an "open" or "socket" event
+    "sqlite3.",
+    "syslog.",
+    "winreg.",
 )
-BLOCKED_MODULES = {
+BLOCKED_MODULES = (
     "ctypes",
     "_ctypes",
     "cffi",
@@ -105,82 +135,306 @@ BLOCKED_MODULES = {
     "asyncio",
     "multiprocessing",
     "_multiprocessing",
+    "_posixshmem",
     "subprocess",
     "pty",
     "fcntl",
     "mmap",
     "signal",
-    "_signal",
     "gc",
+    "sqlite3",
+    "_sqlite3",
+    "dbm",
+    "_dbm",
+    "_gdbm",
+    "readline",
+    "syslog",
+    "_curses",
+    "_tkinter",
+    "faulthandler",
+    "_tracemalloc",
+)
+# Extension and builtin modules legitimate code may import lazily: loaded now, because no new extension module
+# can be loaded once user code runs (see _close_back_doors).
+EXTENSIONS = (
+    "_ast",
+    "_tokenize",
+    "_symtable",
+    "_locale",
+    "errno",
+    "atexit",
+    "_pickle",
+    "_elementtree",
+    "pyexpat",
+    "array",
+    "binascii",
+    "zlib",
+    "_bz2",
+    "_lzma",
+    "cmath",
+    "_queue",
+    "_opcode",
+    "_struct",
+    "_multibytecodec",
+    "_codecs_cn",
+    "_codecs_hk",
+    "_codecs_iso2022",
+    "_codecs_jp",
+    "_codecs_kr",
+    "_codecs_tw",
+    "pwd",
+    "grp",
+    "_md5",
+    "_sha1",
+    "_sha256",
+    "_sha3",
+    "_sha512",
+    "_blake2",
+    "_hashlib",
+)
+# (event, positions of path arguments, writes?, positions of dir_fd arguments), as CPython 3.11 raises them.
+PATH_EVENTS = (
+    ("os.listdir", (0,), False, ()),
+    ("os.scandir", (0,), False, ()),
+    ("os.listxattr", (0,), False, ()),
+    ("os.getxattr", (0,), False, ()),
+    ("os.chdir", (0,), True, ()),
+    ("os.mkdir", (0,), True, (2,)),
+    ("os.remove", (0,), True, (1,)),
+    ("os.rmdir", (0,), True, (1,)),
+    ("os.rename", (0, 1), True, (2, 3)),
+    ("os.link", (0, 1), True, (2, 3)),
+    ("os.chmod", (0,), True, (2,)),
+    ("os.chown", (0,), True, (3,)),
+    ("os.utime", (0,), True, (3,)),
+    ("os.truncate", (0,), True, ()),
+    ("os.setxattr", (0,), True, ()),
+    ("os.removexattr", (0,), True, ()),
+)
+# Unaudited functions that reach outside the process or the temp dir; removed from every module holding them.
+_UNAUDITED_OS = (
+    "mkfifo",
+    "mknod",
+    "memfd_create",
+    "pidfd_open",
+    "setpriority",
+    "chroot",
+    "sched_setaffinity",
+)
+REMOVED = {
+    "posix": _UNAUDITED_OS,
+    "os": _UNAUDITED_OS,
+    "_signal": ("pidfd_send_signal", "pthread_kill", "setitimer"),
+    "signal": ("pidfd_send_signal", "pthread_kill", "setitimer"),
 }
-PATH_EVENTS = {
-    "os.listdir": False,
-    "os.scandir": False,
-    "os.chdir": False,
-    "os.mkdir": True,
-    "os.remove": True,
-    "os.rename": True,
-    "os.rmdir": True,
-    "os.symlink": True,
-    "os.link": True,
-    "os.chmod": True,
-    "os.chown": True,
-    "os.truncate": True,
-    "os.utime": True,
-    "shutil.rmtree": True,
-    "shutil.copyfile": True,
-    "shutil.move": True,
-}
-WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def _inside(path: str | bytes, roots: tuple[str, ...]) -> bool:
-    real = os.path.realpath(os.fsdecode(path))
-    return any(real == root or real.startswith(root + os.sep) for root in roots)
+def _guard(
+    tmp: str, stdlib: str, max_files: int, max_bytes: int
+) -> typing.Callable[[str, tuple[object, ...]], None]:
+    """Build the audit hook for a sandbox whose temp dir (and cwd) is ``tmp``.
 
-
-def _writes(mode: object, flags: object) -> bool:
-    if isinstance(mode, str):
-        return any(c in mode for c in "wax+")
-    return isinstance(flags, int) and bool(flags & WRITE_FLAGS)
-
-
-def make_hook(tmp: str) -> typing.Callable[[str, tuple[typing.Any, ...]], None]:
-    stdlib = os.path.realpath(os.path.dirname(os.__file__))
-    read_roots, write_roots = (tmp, stdlib), (tmp,)
+    Reads are allowed under ``tmp`` and ``stdlib``, writes under ``tmp`` only; paths are resolved here, with
+    symlinks followed by ``lstat``/``readlink``, against the real cwd. Directories cannot be opened as file
+    descriptors, so no ``dir_fd`` or fd-based directory call can start anywhere but the cwd; the fd forms of
+    path calls are refused outright. Creating a file or directory is refused once the temp dir holds
+    ``max_files`` entries or ``max_bytes`` bytes.
+    """
+    lstat, stat, readlink, getcwd, scandir = (
+        posix.lstat,
+        posix.stat,
+        posix.readlink,
+        posix.getcwd,
+        posix.scandir,
+    )
+    entry_type, entry_path = posix.DirEntry, posix.DirEntry.__fspath__
+    sjoin, ssplit, sstarts, bjoin, bdecode = str.join, str.split, str.startswith, bytes.join, bytes.decode
+    kind, subclass, STR, BYTES, INT, Deny, OSErr = type, issubclass, str, bytes, int, PermissionError, OSError
+    writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+    creates, no_file = os.O_CREAT, os.O_DIRECTORY | getattr(os, "O_PATH", 0)
+    ifmt, iflnk, ifdir = 0o170000, 0o120000, 0o040000
+    tmp_under, stdlib_under = tmp + "/", stdlib + "/"
+    blocked_events, blocked_modules = tuple(BLOCKED_EVENTS), frozenset(BLOCKED_MODULES)
+    path_events, path_table = frozenset(e[0] for e in PATH_EVENTS), tuple(PATH_EVENTS)
 
     def hook(event: str, args: tuple[typing.Any, ...]) -> None:
         if event == "open":
-            path = args[0]
-            if isinstance(path, int) or path is None:
-                return
-            writing = _writes(args[1] if len(args) > 1 else None, args[2] if len(args) > 2 else None)
-            if not _inside(path, write_roots if writing else read_roots):
-                raise PermissionError(f"sandbox: opening {path!r} is not allowed (only the temp dir)")
-        elif event in PATH_EVENTS:
-            path = args[0] if args and args[0] is not None else "."
-            if isinstance(path, (str, bytes)) and not _inside(
-                path, write_roots if PATH_EVENTS[event] else read_roots
-            ):
-                raise PermissionError(f"sandbox: {event} on {path!r} is not allowed")
-        elif event == "import" and args[0].split(".")[0] in BLOCKED_MODULES:
-            raise PermissionError(f"sandbox: importing {args[0]!r} is not allowed")
-        elif event.startswith(BLOCKED_EVENTS):
-            raise PermissionError(f"sandbox: {event} is not allowed")
+            raw, mode, flags = args
+            if kind(raw) is INT:
+                return  # wraps a descriptor that passed this hook when it was opened
+            if kind(mode) is STR:
+                writing = "w" in mode or "a" in mode or "x" in mode or "+" in mode
+                creating = "w" in mode or "a" in mode or "x" in mode
+                flags = 0
+            else:
+                writing, creating = bool(flags & writes), bool(flags & creates)
+            todo: list[tuple[typing.Any, bool]] = [(raw, writing)]
+            dirfds: list[typing.Any] = []
+        elif event in path_events:
+            for row in path_table:
+                if row[0] == event:
+                    break
+            _, positions, table_writing, dirfd_positions = row
+            todo = [(args[i], table_writing) for i in positions]
+            dirfds = [args[i] for i in dirfd_positions]
+            creating, flags = event == "os.mkdir", 0
+        elif event == "import":
+            module = sjoin("", (args[0],))
+            for part in ssplit(module, "."):
+                if part in blocked_modules:
+                    raise Deny(f"sandbox: importing {module!r} is not allowed")
+            return
+        elif sstarts(event, blocked_events):
+            raise Deny(f"sandbox: {event} is not allowed")
+        else:
+            return
+        for dirfd in dirfds:
+            if dirfd is not None and dirfd >= 0:
+                raise Deny(f"sandbox: {event} relative to a directory descriptor is not allowed")
+        for raw, writing in todo:
+            # Exact str only: a subclass or a PathLike could answer differently to the C call after this check.
+            t = kind(raw)
+            if raw is None:
+                raw = "."
+            elif t is INT:
+                if event == "os.truncate":
+                    continue  # ftruncate needs a descriptor opened for writing, which only the temp dir gives
+                raise Deny(f"sandbox: {event} on a file descriptor is not allowed")
+            elif t is entry_type:
+                raw = entry_path(raw)
+            elif t is not STR and t is not BYTES:
+                if subclass(t, STR):
+                    raw = sjoin("", (raw,))
+                elif subclass(t, BYTES):
+                    raw = bjoin(b"", (raw,))
+                else:
+                    raise Deny(f"sandbox: {event} needs a str or bytes path, not {t.__name__}")
+            path = bdecode(raw, "utf-8", "surrogateescape") if kind(raw) is BYTES else raw
+            if not sstarts(path, "/"):
+                path = getcwd() + "/" + path
+            parts: list[str] = []
+            pending, hops, exists = ssplit(path, "/")[::-1], 0, True
+            while pending:
+                part = pending.pop()
+                if part == "" or part == ".":
+                    continue
+                if part == "..":
+                    if parts:
+                        parts.pop()
+                    continue
+                parts.append(part)
+                if not exists:
+                    continue
+                here = "/" + sjoin("/", parts)
+                try:
+                    st_mode = lstat(here).st_mode
+                except OSErr:
+                    exists = False
+                    continue
+                if st_mode & ifmt == iflnk:
+                    hops += 1
+                    if hops > 40:
+                        raise Deny(f"sandbox: too many symbolic links in {path!r}")
+                    target = readlink(here)
+                    parts.pop()
+                    if sstarts(target, "/"):
+                        parts = []
+                    pending += ssplit(target, "/")[::-1]
+            real = "/" + sjoin("/", parts)
+            inside = real == tmp or sstarts(real, tmp_under)
+            if not inside and (writing or not (real == stdlib or sstarts(real, stdlib_under))):
+                raise Deny(f"sandbox: {event} on {path!r} is not allowed (only the temp dir)")
+            if event != "open":
+                continue
+            try:
+                found = stat(real).st_mode
+            except OSErr:
+                found = 0
+            if flags & no_file or found & ifmt == ifdir:
+                raise Deny(f"sandbox: opening the directory {path!r} is not allowed")
+            creating = creating and not found
+        if creating:
+            # Counted from what is in the temp dir now (a file opened for writing can still grow by
+            # RLIMIT_FSIZE; a tmpfs, where the platform allows one, caps the total in the kernel).
+            count, total, dirs = 0, 0, [tmp]
+            while dirs:
+                with scandir(dirs.pop()) as entries:
+                    for entry in entries:
+                        count += 1
+                        if entry.is_dir(follow_symlinks=False):
+                            dirs.append(entry.path)
+                        else:
+                            total += entry.stat(follow_symlinks=False).st_size
+            if count >= max_files:
+                raise Deny(f"sandbox: the temp dir holds {count} files, the limit is {max_files}")
+            if total >= max_bytes:
+                raise Deny(f"sandbox: the temp dir holds {total} bytes, the limit is {max_bytes}")
 
     return hook
 
 
+def _strpaths(function: typing.Callable[..., typing.Any]) -> typing.Callable[..., typing.Any]:
+    """Let ``pathlib`` and other PathLike users keep working: convert to str once, before the hook sees it."""
+
+    @functools.wraps(function)
+    def call(*args: typing.Any, **kwargs: typing.Any) -> typing.Any:
+        args = tuple(os.fspath(a) if isinstance(a, os.PathLike) else a for a in args)
+        for key in ("src", "dst", "path"):
+            if isinstance(kwargs.get(key), os.PathLike):
+                kwargs[key] = os.fspath(kwargs[key])
+        return function(*args, **kwargs)
+
+    return call
+
+
+def _close_back_doors() -> None:
+    """Remove what the hook cannot see: unaudited process/filesystem calls and fresh module copies."""
+    for module_name, names in REMOVED.items():
+        module = sys.modules.get(module_name)
+        for name in names:
+            function = getattr(module, name, None)
+            if function is not None:
+                delattr(module, name)
+                for registry in (os.supports_dir_fd, os.supports_fd, os.supports_follow_symlinks):
+                    registry.discard(function)
+                os.supports_effective_ids.discard(function)
+    for name in EXTENSIONS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+
+    # No wrapper that keeps the originals: a Python function exposes what it holds (``__closure__``), and a
+    # fresh copy of posix, _signal or _imp would bring the removed functions back without an "import" event.
+    def refuse(spec: typing.Any, *rest: typing.Any) -> typing.NoReturn:
+        raise ImportError(f"sandbox: loading the extension module {spec.name!r} is not allowed")
+
+    _imp: typing.Any = sys.modules["_imp"]
+    _imp.create_builtin = _imp.create_dynamic = refuse
+    for name in ("open", "mkdir", "remove", "unlink", "rmdir", "rename", "replace", "listdir", "scandir"):
+        setattr(os, name, _strpaths(getattr(os, name)))
+    for name in ("chmod", "utime", "truncate", "link", "chdir", "makedirs", "removedirs"):
+        setattr(os, name, _strpaths(getattr(os, name)))
+    io.open = builtins.open = _strpaths(io.open)
+    # shutil.rmtree's fd-based variant opens directories, which the hook refuses; the path-based one is safe
+    # here because code can neither create symlinks nor start threads.
+    shutil._use_fd_functions = False  # type: ignore[attr-defined]
+    # Imports after this point compile from source: the hook refuses marshal.loads.
+    sys.dont_write_bytecode = True
+    sys.pycache_prefix = os.path.join(tempfile.gettempdir(), ".no-pycache")
+
+
 def drop_privileges(uid: int | None, gid: int | None) -> None:
+    """Become the sandbox uid (when started as root) and forbid new processes and threads."""
     if os.geteuid() == 0 and uid is not None and gid is not None:
         os.setgroups([])
-        os.setgid(gid)
-        os.setuid(uid)
-    # After the uid change: a fork now fails with EAGAIN (RLIMIT_NPROC is per real uid and root ignores it).
+        os.setresgid(gid, gid, gid)
+        os.setresuid(uid, uid, uid)
+    # After the uid change: a fork or a thread now fails with EAGAIN (RLIMIT_NPROC is per real uid and root
+    # ignores it).
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
 def run(request: dict[str, typing.Any], capture: io.StringIO) -> dict[str, typing.Any]:
+    """Compile and run the user code, returning the response payload."""
     namespace: dict[str, typing.Any] = {"__name__": "__sandbox__", "__builtins__": __builtins__}
     exec(compile(request["code"], "<code>", "exec"), namespace)
     main = namespace.get("main")
@@ -193,6 +447,7 @@ def run(request: dict[str, typing.Any], capture: io.StringIO) -> dict[str, typin
 
 
 def respond(payload: dict[str, typing.Any], out: typing.TextIO) -> None:
+    """Write the payload as JSON (outputs that are not JSON become a TypeError payload)."""
     try:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -202,12 +457,17 @@ def respond(payload: dict[str, typing.Any], out: typing.TextIO) -> None:
 
 
 def main() -> None:
+    """Read the request, lock the process down, run the code, answer on the real stdout."""
     request = json.loads(sys.stdin.buffer.read())
     tmp = os.path.realpath(request["tmp"])
-    out, capture = sys.stdout, io.StringIO()
+    stdlib = os.path.realpath(os.path.dirname(os.__file__))
+    out, capture, leave = sys.stdout, io.StringIO(), posix._exit
+    hook = _guard(tmp, stdlib, int(request["max_files"]), int(request["max_bytes"]))
+    _close_back_doors()
     drop_privileges(request.get("uid"), request.get("gid"))
     sys.stdout = sys.stderr = capture
-    sys.addaudithook(make_hook(tmp))
+    sys.addaudithook(hook)
+    del hook
     try:
         payload = run(request, capture)
     except BaseException as exc:  # user code may raise anything, SystemExit included
@@ -218,6 +478,9 @@ def main() -> None:
             "stdout": capture.getvalue()[-65536:],
         }
     respond(payload, out)
+    # No interpreter shutdown: atexit handlers and __del__ methods of user objects would run while CPython
+    # clears the audit hooks.
+    leave(0)
 
 
 main()

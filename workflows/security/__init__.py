@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflows.security.ssrf import (
+from workflows.security._ssrf import (
     AllowList,
     SSRFGuardSyncTransport,
     SSRFGuardTransport,

@@ -1,11 +1,11 @@
-"""Admin for users, workspaces and memberships."""
+"""Admin for users, workspaces, memberships and invitations."""
 
 from __future__ import annotations
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from llmops.accounts.models import Membership, User, Workspace
+from llmops.accounts.models import Invitation, Membership, User, Workspace
 
 
 class MembershipInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -33,3 +33,12 @@ class MembershipAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     search_fields = ["user__username", "user__email", "workspace__slug", "workspace__name"]
     list_select_related = ["user", "workspace"]
     autocomplete_fields = ["user", "workspace"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ["workspace", "username", "email", "role", "status", "invited_by", "expires_at"]
+    list_filter = ["status", "role"]
+    search_fields = ["username", "email", "workspace__slug"]
+    list_select_related = ["workspace", "invited_by"]
+    readonly_fields = ["id", "created_at", "responded_at"]

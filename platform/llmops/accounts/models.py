@@ -1,10 +1,13 @@
-"""Users, workspaces (the tenants) and memberships with a role."""
+"""Users, workspaces (the tenants), memberships with a role, and invitations to a workspace."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
+from django.utils import timezone
 
 
 class User(AbstractUser):
@@ -63,3 +66,66 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
+
+
+class InvitationStatus(models.TextChoices):
+    """Where an invitation stands; only a pending, unexpired one can be accepted."""
+
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    REVOKED = "revoked", "Revoked"
+
+
+class Invitation(models.Model):
+    """An offer of a role in a workspace to a username or an email address.
+
+    A membership exists only once the invitee accepts: nobody is added to a workspace without consent, and
+    inviting answers the same whether the account exists or not (usernames and emails are not enumerable).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
+    # Exactly one of the two addresses the invitee; the email is stored lower-cased.
+    username = models.CharField(max_length=150, blank=True, default="")
+    email = models.EmailField(blank=True, default="")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    status = models.CharField(
+        max_length=16, choices=InvitationStatus.choices, default=InvitationStatus.PENDING
+    )
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(username="") & ~models.Q(email=""))
+                | (~models.Q(username="") & models.Q(email="")),
+                name="accounts_invitation_one_address",
+            ),
+            # One open invitation per address and workspace: inviting again refreshes it.
+            models.UniqueConstraint(
+                fields=["workspace", "username", "email"],
+                condition=models.Q(status="pending"),
+                name="accounts_invitation_one_pending",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["username"], condition=models.Q(status="pending"), name="accounts_inv_username"
+            ),
+            models.Index(fields=["email"], condition=models.Q(status="pending"), name="accounts_inv_email"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username or self.email} to {self.workspace_id} ({self.role}, {self.status})"
+
+    @property
+    def is_expired(self) -> bool:
+        """Whether the invitation can no longer be accepted because its time ran out."""
+        return self.expires_at <= timezone.now()

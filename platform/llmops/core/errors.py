@@ -11,7 +11,7 @@
     ├── PayloadTooLarge              413  too_large
     ├── UnprocessableEntity          422  unprocessable
     ├── RateLimited                  429  rate_limited   (retry_after seconds)
-    └── ServiceUnavailable           503  unavailable
+    └── ServiceUnavailable           503  service_unavailable  (retry_after seconds, when known)
 """
 
 from __future__ import annotations
@@ -92,7 +92,18 @@ class RateLimited(LLMOpsError):
 
 
 class ServiceUnavailable(LLMOpsError):
-    """A dependency (database, broker, model provider) is unavailable."""
+    """A dependency (database, broker, model provider) is unavailable; retry after ``retry_after`` seconds
+    when it is known (answered as ``Retry-After``)."""
 
-    code = "unavailable"
+    code = "service_unavailable"
     status = 503
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, fields=fields)
+        self.retry_after = retry_after

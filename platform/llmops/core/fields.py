@@ -36,6 +36,17 @@ def decrypt_text(stored: str) -> str:
         raise ValueError("no configured encryption key can decrypt this value (was a key removed?)") from None
 
 
+def encrypted_with_first_key(stored: str) -> bool:
+    """Whether ``stored`` is already encrypted with the first configured key (nothing to rotate)."""
+    if not stored.startswith(_PREFIX):
+        return False
+    try:
+        Fernet(settings.LLMOPS_ENCRYPTION_KEYS[0]).decrypt(stored[len(_PREFIX) :].encode())
+    except InvalidToken:
+        return False
+    return True
+
+
 class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
     """A text column stored as a Fernet token; Python sees the plain string.
 

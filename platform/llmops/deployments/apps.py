@@ -10,3 +10,6 @@ class DeploymentsConfig(AppConfig):
     label = "deployments"
     default_auto_field = "django.db.models.BigAutoField"
     verbose_name = "Deployments"
+
+    def ready(self) -> None:
+        from llmops.deployments import checks  # noqa: F401 (registers the system checks)

@@ -1,9 +1,9 @@
 """Chain deployments: a chain call attributed to the deployment, key and end user.
 
-A chain call has no ``Run`` row: it runs inside the request, like the studio's chain run API. What a workflow
+A chain call has no ``Run`` row: it runs inside the request, like the chains app's run API. What a workflow
 call gets from its run row, a chain call gets here:
 
-- ``Idempotency-Key``: the same ``IdempotencyRecord`` and ``services.idempotency_claim`` as workflow calls.
+- ``Idempotency-Key``: the same ``IdempotencyRecord`` and ``idempotency.idempotency_claim`` as workflow calls.
   The call that records the key runs the chain and stores its response body in the record's ``result``; the
   same key and body later get that body back without a model call (a stream replays it as one delta, with
   the same ids), another body gets 422, and a duplicate sent while the first still runs gets 409. A call
@@ -13,6 +13,9 @@ call gets from its run row, a chain call gets here:
   a key at 409 for the whole replay window.
 - ``max_concurrent_runs``: each call holds a leased slot in the deployment's in-flight set, renewed while it
   runs and released when it ends, however it ends (``llmops.deployments.limits`` says why a lease).
+
+The chain itself runs in ``llmops.runs.execution.chain`` (in the request, renewing the call's lease); this
+module admits the call, attributes it, stores or replays its result and shapes its replies.
 - Streaming: ``ChainExecutor.stream`` hands over the gateway's deltas as the model produces them, sent as
   ``text_chunk`` events (``/v1/workflows/{slug}/run``, the workflow runs' SSE vocabulary and framing) or
   ``chat.completion.chunk`` deltas (``/v1/chat/completions``). A chain with a JSON or list parser, or with
@@ -24,13 +27,11 @@ the call's id (``chain-<hex>``).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -41,19 +42,19 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from llmops.chains.runner import ChainExecutor, ChainOutcome, PreparedChain
+from llmops.chains.selectors import ChainSnapshot, chain_snapshot
 from llmops.core.errors import Conflict, LLMOpsError
-from llmops.deployments import services
+from llmops.deployments import idempotency
 from llmops.deployments.limits import chain_slot_held, chain_slot_release, chain_slot_renew, chain_slot_take
 from llmops.deployments.models import ApiKey, Deployment, IdempotencyRecord
 from llmops.deployments.payloads import completion_body, completion_chunk, openai_usage
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.runs.streaming import from_list, sse_frame, with_keepalive
-from llmops.studio.chain_runner import ChainExecutor, ChainOutcome, PreparedChain
-from llmops.studio.chain_selectors import ChainSnapshot, chain_snapshot
+from llmops.runs.execution.chain import chain_execute, chain_items, chain_prepare
+from llmops.runs.streaming import from_list, sse_frame
 from workflows import CallContext, ErrorEvent, RunFinished, TextChunk, Usage
 
 logger = logging.getLogger(__name__)
-ChainItem = str | ChainOutcome  # a delta of the answer, or the call's outcome (last)
 
 
 @dataclass
@@ -88,6 +89,15 @@ class ChainCall:
         """Milliseconds since the call was admitted."""
         return (time.perf_counter() - self.started) * 1000
 
+    @property
+    def interval(self) -> float:
+        """The call is the lease on its slot (``runs.execution.chain.Lease``), renewed this often."""
+        return settings.LLMOPS_API_CHAIN_LEASE_SECONDS / 3
+
+    def renew(self) -> None:
+        """Extend the lease on the call's slot."""
+        chain_slot_renew(deployment=self.deployment, member=self.slot)
+
 
 # --- admission ---------------------------------------------------------------------------------------------
 def chain_call_admit(
@@ -120,7 +130,7 @@ def _record_slot(record_id: int) -> str:
 
 
 def _idempotency_record(call: ChainCall, idempotency_key: str, body: Any) -> IdempotencyRecord:
-    record, created = services.idempotency_claim(
+    record, created = idempotency.idempotency_claim(
         key=call.key, idempotency_key=idempotency_key, deployment=call.deployment, body=body
     )
     if created or record.result is not None:
@@ -133,7 +143,7 @@ def _idempotency_record(call: ChainCall, idempotency_key: str, body: Any) -> Ide
     if not abandoned or not IdempotencyRecord.objects.filter(
         pk=record.pk, result__isnull=True, created_at=record.created_at
     ).update(created_at=timezone.now()):
-        raise Conflict(services.IDEMPOTENCY_IN_FLIGHT)
+        raise Conflict(idempotency.IDEMPOTENCY_IN_FLIGHT)
     return record
 
 
@@ -153,26 +163,6 @@ def _settle(call: ChainCall) -> None:
         call.slot = ""
     if call.record_id is not None and not call.stored:
         IdempotencyRecord.objects.filter(pk=call.record_id, result__isnull=True).delete()
-
-
-@asynccontextmanager
-async def _leased(call: ChainCall) -> AsyncIterator[None]:
-    """Renew the call's slot while the body runs (a process that dies stops renewing: the slot frees itself)."""
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(settings.LLMOPS_API_CHAIN_LEASE_SECONDS / 3)
-            try:
-                chain_slot_renew(deployment=call.deployment, member=call.slot)
-            except Exception:  # Redis away for a moment: the call goes on, its lease may lapse
-                logger.warning("could not renew the slot of chain call %s", call.id, exc_info=True)
-
-    task = asyncio.ensure_future(renew())
-    try:
-        yield
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 # --- replies -------------------------------------------------------------------------------------------------
@@ -288,17 +278,14 @@ def chain_call_blocking(
     if call.replay is not None:
         return call.replay
     try:
-        outcome = async_to_sync(_execute)(call, inputs, conversation_id)
+        outcome = async_to_sync(chain_execute)(
+            call.executor, call.snapshot, inputs, conversation_id=conversation_id, lease=call
+        )
         body = reply.body(outcome)
         _store(call, body)
         return body
     finally:
         _settle(call)
-
-
-async def _execute(call: ChainCall, inputs: dict[str, Any], conversation_id: str | None) -> ChainOutcome:
-    async with _leased(call):
-        return await call.executor.execute(call.snapshot, inputs, conversation_id=conversation_id)
 
 
 def chain_call_stream(
@@ -309,18 +296,13 @@ def chain_call_stream(
     if call.replay is not None:
         return from_list([*reply.opening(), *reply.closing(call.replay, streamed=False)])
     try:
-        prepared = async_to_sync(_prepare)(call, inputs, conversation_id)
+        prepared = async_to_sync(chain_prepare)(
+            call.executor, call.snapshot, inputs, conversation_id=conversation_id, lease=call
+        )
     except BaseException:
         _settle(call)
         raise
     return _stream(call, prepared, reply)
-
-
-async def _prepare(
-    call: ChainCall, inputs: dict[str, Any], conversation_id: str | None
-) -> PreparedChain | ChainOutcome:
-    async with _leased(call):
-        return await call.executor.prepare(call.snapshot, inputs, conversation_id=conversation_id)
 
 
 async def _stream(
@@ -331,7 +313,8 @@ async def _stream(
             yield frame
         streamed, closing = False, []
         try:
-            async for item in _items(call, prepared):
+            keepalive = settings.LLMOPS_API_KEEPALIVE_SECONDS
+            async for item in chain_items(call.executor, prepared, lease=call, keepalive=keepalive):
                 if item is None:
                     yield reply.ping()
                 elif isinstance(item, str):
@@ -353,19 +336,3 @@ async def _stream(
             yield frame
     finally:
         await sync_to_async(_settle)(call)
-
-
-async def _items(call: ChainCall, prepared: PreparedChain | ChainOutcome) -> AsyncIterator[ChainItem | None]:
-    """The call's deltas and outcome, produced by a task of its own (the model stream lives in one task);
-    ``None`` marks a keep-alive tick. A client that goes away cancels the task."""
-
-    async def produce(emit: Callable[[ChainItem], None]) -> None:
-        async with _leased(call):
-            if isinstance(prepared, ChainOutcome):
-                emit(prepared)
-            else:
-                async for item in call.executor.stream(prepared):
-                    emit(item)
-
-    async for item in with_keepalive(produce, settings.LLMOPS_API_KEEPALIVE_SECONDS):
-        yield item

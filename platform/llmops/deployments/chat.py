@@ -9,10 +9,11 @@ text input). A chain gets it as the ``query`` variable. Other inputs come from `
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
 from llmops.core.errors import ValidationError
-from workflows import ChatMessage
+from llmops.deployments.models import DeploymentRun
+from llmops.runs.execution import ChatContext
 
 MESSAGE_INPUT_NAMES = ("query", "message", "question", "input", "prompt", "text")
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
@@ -56,6 +57,9 @@ def chat_inputs_for_chain(messages: list[dict[str, Any]], inputs: dict[str, Any]
     return {"query": messages[-1]["content"], **inputs}
 
 
-def chat_history(history: list[dict[str, str]]) -> list[ChatMessage]:
-    """A stored chat turn's earlier messages as the engine's ``ChatMessage`` list."""
-    return [ChatMessage(role=cast(Any, m["role"]), content=m["content"]) for m in history]
+def chat_context_for_run(*, run_id: str) -> ChatContext | None:
+    """The chat turn stored with a deployment run (``DeploymentRun``), for a worker executing it."""
+    row = DeploymentRun.objects.filter(run_id=run_id).first()
+    if row is None:
+        return None
+    return ChatContext(row.query, row.history, row.conversation_id)

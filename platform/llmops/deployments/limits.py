@@ -20,18 +20,33 @@ ends, whatever way it ends. A process that dies mid-call stops renewing, and its
 lease: nothing to sweep. Alternatives weighed: a plain counter (``INCR``/``DECR``) leaks a slot for good on a
 crash; a PostgreSQL in-flight table would heal the same way but costs three writes per call (insert, renew,
 delete) plus a sweeper, for calls that otherwise write no row of their own.
+
+While Redis is unreachable: the request bucket falls back to one in this process (the limit then holds per
+web replica rather than in all, which beats refusing every call or letting every call through); the process
+remembers the outage until Redis answers again, and :func:`redis_required` refuses what cannot work
+without Redis (blocking and streaming calls: their run's events and workers travel through it) with a 503
+``service_unavailable`` and ``Retry-After``. Async calls are still accepted: their run waits ``queued`` in
+PostgreSQL and the sweeper enqueues it once the broker is back. A chain slot that cannot be taken is a 503
+too; renewing or releasing one while Redis is down is skipped (a lease expires by itself).
 """
 
 from __future__ import annotations
 
+import logging
+import math
+import threading
+import time
 from functools import cache
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from llmops.core.errors import RateLimited
+from llmops.core.api.exceptions import REDIS_RETRY_AFTER_SECONDS
+from llmops.core.errors import RateLimited, ServiceUnavailable
 from llmops.deployments.models import Deployment
 from llmops.runs.models import Run, RunStatus
 
@@ -94,11 +109,16 @@ return 0
 """
 # The advisory-lock namespace of deployment admission (an arbitrary constant of this app).
 _ADMISSION_LOCK = 7_301
+# Redis errors that mean "unreachable" (not a bug of ours, such as a script error).
+REDIS_DOWN = (RedisConnectionError, RedisTimeoutError)
+
+logger = logging.getLogger(__name__)
 
 
 @cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    # Bounded waits: an unreachable Redis must cost a request a second, not the OS's connect timeout.
+    return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=2)
 
 
 @cache
@@ -106,13 +126,69 @@ def _script(url: str, source: str) -> Any:
     return _client(url).register_script(source)
 
 
+class _Outage:
+    """This process's view of Redis: down since the last failed call, up again at the first answer."""
+
+    since: float | None = None
+
+    @classmethod
+    def failed(cls, exc: Exception) -> None:
+        if cls.since is None:
+            cls.since = time.monotonic()
+            logger.warning("Redis is unreachable (%s); API limits fall back to this process", exc)
+
+    @classmethod
+    def answered(cls) -> None:
+        if cls.since is not None:
+            cls.since = None
+            _LocalBuckets.buckets.clear()  # Redis's buckets count again
+            logger.warning("Redis answers again")
+
+
+def redis_required() -> None:
+    """``ServiceUnavailable`` (503, ``Retry-After``) while this process finds Redis unreachable: for calls that
+    cannot work without it (a blocking or streaming run needs its events and, on a worker, the broker)."""
+    if _Outage.since is not None:
+        raise ServiceUnavailable(
+            "The event and task broker (Redis) is temporarily unavailable; retry shortly, or call with "
+            "response_mode=async (the run is queued and starts when the broker is back).",
+            retry_after=REDIS_RETRY_AFTER_SECONDS,
+        )
+
+
+class _LocalBuckets:
+    """Per-process token buckets, used only while Redis is unreachable (same refill rule as the script)."""
+
+    lock = threading.Lock()
+    buckets: dict[str, tuple[float, float]] = {}
+
+    @classmethod
+    def take(cls, name: str, capacity: int) -> tuple[bool, float]:
+        per_second = capacity / 60.0
+        now = time.monotonic()
+        with cls.lock:
+            tokens, at = cls.buckets.get(name, (float(capacity), now))
+            tokens = min(float(capacity), tokens + (now - at) * per_second)
+            allowed = tokens >= 1
+            tokens -= 1 if allowed else 0
+            cls.buckets[name] = (tokens, now)
+        return allowed, 0.0 if allowed else math.ceil((1 - tokens) / per_second * 1000)
+
+
 def rate_take(*, key_prefix: str, per_minute: int) -> None:
     """Take one token from the key's bucket; ``RateLimited`` with the wait when it is empty.
 
     The bucket is named by the key's random prefix, not its row id, so a reused id never inherits a bucket.
+    While Redis is unreachable the bucket is this process's own (see the module docstring).
     """
-    script = _script(settings.REDIS_URL, _TOKEN_BUCKET)
-    allowed, wait_ms = script(keys=[f"llmops:apikey:{key_prefix}:bucket"], args=[per_minute])
+    name = f"llmops:apikey:{key_prefix}:bucket"
+    try:
+        allowed, wait_ms = _script(settings.REDIS_URL, _TOKEN_BUCKET)(keys=[name], args=[per_minute])
+    except REDIS_DOWN as exc:
+        _Outage.failed(exc)
+        allowed, wait_ms = _LocalBuckets.take(name, per_minute)
+    else:
+        _Outage.answered()
     if not allowed:
         raise RateLimited(
             f"This key allows {per_minute} requests per minute; retry in {wait_ms / 1000:.1f} s.",
@@ -158,24 +234,44 @@ def chain_slot_take(*, deployment: Deployment, member: str) -> None:
     (:func:`chain_slot_held`). Taking a slot the member already holds renews it."""
     limit = deployment.max_concurrent_runs
     script = _script(settings.REDIS_URL, _CHAIN_SLOT_TAKE)
-    if not script(keys=[_chain_slots(deployment)], args=[member, limit, _lease_ms()]):
+    try:
+        taken = script(keys=[_chain_slots(deployment)], args=[member, limit, _lease_ms()])
+    except REDIS_DOWN as exc:
+        _Outage.failed(exc)
+        redis_required()
+        raise
+    if not taken:
         raise RateLimited(
             f"This deployment runs at most {limit} calls at a time; retry when one finishes.", retry_after=1
         )
 
 
 def chain_slot_renew(*, deployment: Deployment, member: str) -> bool:
-    """Push the slot's lease one lease ahead; False when it had already expired (it is not taken back)."""
+    """Push the slot's lease one lease ahead; False when it had already expired (it is not taken back).
+
+    While Redis is unreachable the call goes on (True): a running call is not failed for its bookkeeping."""
     script = _script(settings.REDIS_URL, _CHAIN_SLOT_RENEW)
-    return bool(script(keys=[_chain_slots(deployment)], args=[member, _lease_ms()]))
+    try:
+        return bool(script(keys=[_chain_slots(deployment)], args=[member, _lease_ms()]))
+    except REDIS_DOWN as exc:
+        _Outage.failed(exc)
+        return True
 
 
 def chain_slot_release(*, deployment: Deployment, member: str) -> None:
-    """Free the slot at once (the call ended)."""
-    _client(settings.REDIS_URL).zrem(_chain_slots(deployment), member)
+    """Free the slot at once (the call ended); while Redis is unreachable the lease expires by itself."""
+    try:
+        _client(settings.REDIS_URL).zrem(_chain_slots(deployment), member)
+    except REDIS_DOWN as exc:
+        _Outage.failed(exc)
 
 
 def chain_slot_held(*, deployment: Deployment, member: str) -> bool:
-    """Whether ``member`` holds a live lease (the call is still running somewhere)."""
+    """Whether ``member`` holds a live lease (the call is still running somewhere); while Redis is
+    unreachable nobody can tell, so the answer is the cautious one (held)."""
     script = _script(settings.REDIS_URL, _CHAIN_SLOT_HELD)
-    return bool(script(keys=[_chain_slots(deployment)], args=[member]))
+    try:
+        return bool(script(keys=[_chain_slots(deployment)], args=[member]))
+    except REDIS_DOWN as exc:
+        _Outage.failed(exc)
+        return True

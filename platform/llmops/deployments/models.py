@@ -54,7 +54,7 @@ class Deployment(models.Model):
         "studio.Workflow", null=True, blank=True, on_delete=models.CASCADE, related_name="deployments"
     )
     chain = models.ForeignKey(
-        "studio.Chain", null=True, blank=True, on_delete=models.CASCADE, related_name="deployments"
+        "chains.Chain", null=True, blank=True, on_delete=models.CASCADE, related_name="deployments"
     )
     version = models.CharField(
         max_length=63, default="latest", help_text="A version number, latest or a label"
@@ -128,10 +128,13 @@ class ApiKey(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """An ``Idempotency-Key`` seen from one API key: the body's hash and what it produced: the run it started
-    (a workflow call) or the response body it answered (``result``, a chain call; empty while it runs)."""
+    """An ``Idempotency-Key`` seen from one API key on one deployment: the body's hash and what it produced:
+    the run it started (a workflow call) or the response body it answered (``result``, a chain call; empty
+    while it runs). The same key sent to another deployment is another call. ``deployment`` is empty only on
+    records written before keys were scoped per deployment (they expire within ``LLMOPS_IDEMPOTENCY_HOURS``)."""
 
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    deployment = models.ForeignKey(Deployment, null=True, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     body_hash = models.CharField(max_length=64)
     run = models.ForeignKey("runs.Run", null=True, on_delete=models.CASCADE, related_name="+")
@@ -140,7 +143,9 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["api_key", "key"], name="deployments_idempotency_unique")
+            models.UniqueConstraint(
+                fields=["api_key", "deployment", "key"], name="deployments_idempotency_unique_per_deployment"
+            )
         ]
         indexes = [models.Index(fields=["created_at"], name="deployments_idem_created")]  # the hourly purge
 

@@ -1,15 +1,22 @@
-"""JSON bodies of the public API: a run, SSE frames, and the OpenAI chat-completion shapes."""
+"""JSON bodies of the public API: a run, SSE frames, and the OpenAI chat-completion shapes.
+
+A run's error reaches API callers as a stable public reason, ``{"code", "message"}`` (``public_error``):
+the stored error (exception type and text, which may name hosts, SQL or a provider's answer) stays for the
+console and the admin.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Sum
 
 from llmops.runs.models import Run
+from llmops.runs.streaming import run_events, sse_frame
 from llmops.usage.models import UsageRecord
 
 
@@ -23,6 +30,68 @@ def run_cost(run: Run) -> Decimal:
     return total["c"] or Decimal(0)
 
 
+# Stored error types (engine and platform exception names) -> public code. Anything else is "run_failed".
+_PUBLIC_CODES = {
+    "Cancelled": "cancelled",
+    "RunTimeout": "timeout",
+    "NodeTimeoutError": "node_timeout",
+    "ProviderRateLimited": "model_rate_limited",
+    "ProviderTimeout": "model_unavailable",
+    "ProviderUnavailable": "model_unavailable",
+    "ProviderRejected": "model_rejected",
+    "MalformedResponse": "model_unavailable",
+    "ContextWindowExceeded": "model_rejected",
+    "WorkflowValidationError": "workflow_invalid",
+    "TemplateError": "workflow_failed",
+}
+# Codes whose stored message is the engine's own words about the workflow (a template that does not render,
+# an invalid graph), safe and useful to show; every other message is replaced by the fixed one.
+_MESSAGE_SHOWN = frozenset({"workflow_invalid", "workflow_failed"})
+PUBLIC_MESSAGES = {
+    "cancelled": "The run was cancelled.",
+    "timeout": "The run exceeded its time limit.",
+    "node_timeout": "A step of the workflow exceeded its time limit.",
+    "model_rate_limited": "A model provider refused the call for its rate limit.",
+    "model_unavailable": "A model provider did not answer in time or was unavailable.",
+    "model_rejected": "A model provider rejected the request.",
+    "workflow_invalid": "The deployed workflow version is invalid.",
+    "workflow_failed": "A step of the workflow failed.",
+    "run_failed": "The run failed.",
+}
+
+
+def public_error(error: dict[str, Any] | None, *, node_id: str | None = None) -> dict[str, Any] | None:
+    """A stored run or node error as API callers see it: a stable ``code`` and a fixed ``message``."""
+    if not error:
+        return None
+    code = _PUBLIC_CODES.get(str(error.get("type") or error.get("error_type") or ""), "run_failed")
+    message = str(error.get("message") or "") if code in _MESSAGE_SHOWN else ""
+    body: dict[str, Any] = {"code": code, "message": message[:500] or PUBLIC_MESSAGES[code]}
+    if node_id or error.get("node_id"):
+        body["node_id"] = node_id or error.get("node_id")
+    return body
+
+
+def public_event(event: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A run event for API callers (SSE): errors in their public shape, nothing else changed."""
+    if event is None:
+        return None
+    if event.get("type") == "error":
+        public = public_error(event, node_id=event.get("node_id")) or {}
+        return {k: v for k, v in event.items() if k not in ("error_type", "message")} | {
+            "error_type": public["code"], "message": public["message"],
+        }  # fmt: skip
+    if isinstance(event.get("error"), dict):
+        return {**event, "error": public_error(event["error"])}
+    return event
+
+
+async def public_sse_lines(run_id: str, after: int) -> AsyncIterator[str]:
+    """The run's events after ``after`` as server-sent events for API callers (``public_event``)."""
+    async for event in run_events(run_id, after):
+        yield sse_frame(public_event(event))
+
+
 def run_payload(run: Run, *, cost: Decimal | None = None) -> dict[str, Any]:
     """A run as the public API shows it (``GET /v1/runs/{id}``, blocking answers, webhooks)."""
     cost = run_cost(run) if cost is None else cost
@@ -34,7 +103,7 @@ def run_payload(run: Run, *, cost: Decimal | None = None) -> dict[str, Any]:
         "status": run.status,
         "inputs": run.inputs,
         "outputs": run.outputs,
-        "error": run.error,
+        "error": public_error(run.error),
         "usage": {
             "prompt_tokens": run.prompt_tokens,
             "completion_tokens": run.completion_tokens,

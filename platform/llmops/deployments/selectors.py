@@ -114,13 +114,17 @@ def deployments_for_key(*, key: ApiKey) -> QuerySet[Deployment]:
 
 
 def run_for_key(*, key: ApiKey, run_id: str) -> Run:
-    """A run started through a deployment this key may call, or ``NotFound``."""
-    run = (
-        Run.objects.select_related("workflow_version")
-        .defer("workflow_version__content")
-        .filter(workspace_id=key.workspace_id, id=run_id, deployment_id__isnull=False)
-        .first()
-    )
+    """A run visible to this key (read, cancel, events), or ``NotFound``.
+
+    A key limited to some deployments sees only the runs it started itself: sharing a deployment with other
+    keys (other clients, other end users' apps) must not let it read their inputs and outputs or cancel their
+    runs; and it must still be allowed on the run's deployment. A key for all deployments is the workspace's
+    own and sees every API run of it.
+    """
+    runs = Run.objects.filter(workspace_id=key.workspace_id, id=run_id, deployment_id__isnull=False)
+    if not key.all_deployments:
+        runs = runs.filter(api_key_id=key.pk)
+    run = runs.select_related("workflow_version").defer("workflow_version__content").first()
     if run is None:
         raise NotFound("Run not found.")
     if not key.all_deployments and not key.deployments.filter(pk=run.deployment_id or 0).exists():

@@ -1,37 +1,33 @@
 """Writes of deployments: CRUD, pause/resume, API keys, key authentication, and admitting a run.
 
-Admitting a run (``deployment_run_admit``) is one transaction: the idempotency record, the deployment's
-concurrency check and the ``Run`` row (plus its ``DeploymentRun`` context when it has a chat turn or a
-webhook). Inline runs are claimed (``runs.services.run_claim``, the same compare-and-set a worker uses)
-before the transaction commits; worker runs are enqueued after it commits.
+Admitting a run (``deployment_run_admit``) decides how it executes and returns that decision, an
+``Admitted`` (``llmops.runs.execution``'s tagged union), which the view finishes or follows:
+
+- instant (a small workflow of fast nodes, no ``Idempotency-Key``): inputs and the concurrency limit are
+  checked, then ``runs.execution.instant`` executes it in memory and stores it finished;
+- otherwise one transaction writes the idempotency record, checks the concurrency limit and creates the
+  ``Run`` row (plus its ``DeploymentRun`` context when it has a chat turn or a webhook); an inline run is
+  claimed (``runs.services.run_claim``, the same compare-and-set a worker uses) before the transaction
+  commits, a worker run is enqueued after it commits (``deployments.tasks``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from llmops.accounts.models import User, Workspace
 from llmops.core import services as versioning
 from llmops.core.enqueue import enqueue_on_commit
-from llmops.core.errors import (
-    AuthenticationRequired,
-    Conflict,
-    PermissionDenied,
-    UnprocessableEntity,
-    ValidationError,
-)
-from llmops.deployments import keys
-from llmops.deployments.instant import instant_run
-from llmops.deployments.limits import concurrency_admit
+from llmops.core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationError
+from llmops.deployments import idempotency, keys
+from llmops.deployments.limits import concurrency_admit, concurrency_check, redis_required
 from llmops.deployments.models import (
     ALL_SCOPES,
     ApiKey,
@@ -42,18 +38,20 @@ from llmops.deployments.models import (
     IdempotencyRecord,
 )
 from llmops.deployments.selectors import api_key_by_prefix
+from llmops.deployments.tasks import deployment_run_execute
+from llmops.runs.execution import ChatContext, InlineExecution, InstantExecution, WorkerExecution
+from llmops.runs.execution.instant import instant_run
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.studio.models import WorkflowVersion
-from workflows import WorkflowValidationError
+from workflows import CompiledGraph, WorkflowValidationError
 
 # Node types that finish in microseconds: a workflow of only these may run inside the web process.
 FAST_NODE_TYPES = frozenset(
     {"start", "end", "answer", "template", "if_else", "variable_aggregator", "list_operator"}
 )
 LAST_USED_RESOLUTION = timedelta(minutes=1)
-IDEMPOTENCY_IN_FLIGHT = "A request with this Idempotency-Key is still being processed."
 
 
 # --- deployments -------------------------------------------------------------------------------------------
@@ -169,8 +167,12 @@ def api_key_authenticate(*, token: str) -> ApiKey:
     """
     prefix = keys.token_prefix(token)
     key = api_key_by_prefix(prefix=prefix) if prefix else None
-    if key is None or not keys.token_matches(token, key.digest):
+    verified = keys.token_verify(token, key.digest) if key is not None else keys.Verified.NO
+    if key is None or verified is keys.Verified.NO:
         raise AuthenticationRequired("Invalid API key.")
+    if verified is keys.Verified.LEGACY:  # issued before LLMOPS_API_KEY_PEPPER was set: move it over
+        key.digest = keys.token_digest(token)
+        ApiKey.objects.filter(pk=key.pk).update(digest=key.digest)
     if key.revoked_at is not None:
         raise AuthenticationRequired("This API key was revoked.")
     if key.is_expired:
@@ -207,17 +209,8 @@ class RunRequest:
     version: WorkflowVersion | None = None  # already resolved by the caller
 
 
-@dataclass
-class Admitted:
-    """An admitted run: ``claim`` is set when this process executes it inline; ``replayed`` for a
-    repeated idempotency key; ``events`` for an instant run, already finished and stored."""
-
-    run: Run
-    version: WorkflowVersion
-    claim: uuid.UUID | None = None
-    replayed: bool = False
-    context: DeploymentRun | None = None
-    events: list[dict[str, Any]] | None = None
+# What admission decided: how the run executes (``llmops.runs.execution``'s tagged union of modes).
+Admitted = InstantExecution | InlineExecution | WorkerExecution
 
 
 def deployment_version(*, deployment: Deployment) -> WorkflowVersion:
@@ -241,54 +234,16 @@ def runs_inline(*, deployment: Deployment, version: WorkflowVersion, mode: str) 
     return deployment.execution == Execution.INLINE or fast_graph(version)
 
 
-def _body_hash(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def idempotency_claim(
-    *, key: ApiKey, idempotency_key: str, deployment: Deployment, body: Any
-) -> tuple[IdempotencyRecord, bool]:
-    """Record an ``Idempotency-Key`` (``True``: new, this call owns it) or return the earlier record of the
-    same key and body (``False``); the same key with another body is ``UnprocessableEntity`` (422).
-
-    Used by workflow calls (the record points at the run) and chain calls (it stores the response body).
-    """
-    # The deployment is part of what is replayed: the same key and body sent to another slug is a new call.
-    digest = _body_hash({"deployment": deployment.pk, "body": body})
-    horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
-    IdempotencyRecord.objects.filter(api_key=key, key=idempotency_key, created_at__lt=horizon).delete()
-    record = None
-    while record is None:
-        try:
-            # A concurrent request with the same key blocks on the unique index until the first one commits.
-            with transaction.atomic():
-                created = IdempotencyRecord.objects.create(api_key=key, key=idempotency_key, body_hash=digest)
-            return created, True
-        except IntegrityError:
-            # None when the holder forgot it meanwhile (a chain call that failed): claim it again.
-            record = (
-                IdempotencyRecord.objects.select_related("run")
-                .filter(api_key=key, key=idempotency_key)
-                .first()
-            )
-    if record.body_hash != digest:
-        raise UnprocessableEntity(
-            "This Idempotency-Key was used with a different request body.",
-            fields={"Idempotency-Key": ["Reused with a different body."]},
-        )
-    return record, False
-
-
 def _idempotent_replay(request: RunRequest) -> Run | None:
     """Record the idempotency key; return the earlier run when it was seen with the same body."""
-    record, created = idempotency_claim(
+    record, created = idempotency.idempotency_claim(
         key=request.key, idempotency_key=request.idempotency_key, deployment=request.deployment,
         body=request.body,
     )  # fmt: skip
     if created:
         return None
     if record.run is None:
-        raise Conflict(IDEMPOTENCY_IN_FLIGHT)
+        raise Conflict(idempotency.IDEMPOTENCY_IN_FLIGHT)
     return record.run
 
 
@@ -296,8 +251,11 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
     """Validate, apply the concurrency limit, create the run and claim it (inline) or enqueue it (worker).
 
     A small workflow of fast nodes called without an ``Idempotency-Key`` runs instantly instead: executed in
-    memory, then stored finished (``llmops.deployments.instant``).
+    memory, then stored finished (``llmops.runs.execution.instant``).
+    While Redis is unreachable only async calls are admitted (503 otherwise, see ``limits.redis_required``).
     """
+    if request.mode != "async":
+        redis_required()
     if request.idempotency_key or request.mode == "async":
         return _admit(request, request.version)
     version = request.version or deployment_version(deployment=request.deployment)
@@ -307,16 +265,41 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
         graph = compiled_graph(version)
     except WorkflowValidationError:
         return _admit(request, version)  # the regular path fails the run with the reason
+    return _admit_instant(request, version, graph)
+
+
+def _chat(request: RunRequest) -> ChatContext | None:
+    if not (request.query or request.history or request.conversation_id):
+        return None
+    return ChatContext(request.query, request.history, request.conversation_id)
+
+
+def _admit_instant(request: RunRequest, version: WorkflowVersion, graph: CompiledGraph) -> InstantExecution:
+    deployment = request.deployment
     inputs = run_inputs_validate(version, request.inputs)
-    instant = instant_run(request=request, version=version, graph=graph, inputs=inputs)
-    return Admitted(instant.run, version, events=instant.events)
+    concurrency_check(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
+    run = Run(
+        id=uuid.uuid4(), workspace=deployment.workspace, workflow=deployment.workflow, workflow_version=version,
+        trigger=Trigger.API, deployment_id=deployment.pk, api_key_id=request.key.pk, end_user=request.end_user,
+        inputs=inputs,
+    )  # fmt: skip
+    chat = _chat(request)
+
+    def store_context(run: Run) -> None:  # a chat turn: its context row lands with the run
+        DeploymentRun.objects.create(
+            run=run, deployment=deployment, query=request.query, history=request.history,
+            conversation_id=request.conversation_id,
+        )  # fmt: skip
+
+    events = instant_run(run=run, graph=graph, chat=chat, store_with=store_context if chat else None)
+    return InstantExecution(run, events)
 
 
 @transaction.atomic
 def _admit(request: RunRequest, version: WorkflowVersion | None) -> Admitted:
     deployment = request.deployment
     if request.idempotency_key and (earlier := _idempotent_replay(request)) is not None:
-        return Admitted(earlier, earlier.workflow_version, replayed=True)
+        return WorkerExecution(earlier, replayed=True)
     workflow = deployment.workflow
     assert workflow is not None
     version = version or deployment_version(deployment=deployment)
@@ -326,32 +309,23 @@ def _admit(request: RunRequest, version: WorkflowVersion | None) -> Admitted:
         workspace=deployment.workspace, workflow=workflow, workflow_version=version, inputs=inputs,
         trigger=Trigger.API, deployment_id=deployment.pk, api_key_id=request.key.pk, end_user=request.end_user,
     )  # fmt: skip
-    context = None
     if request.query or request.history or request.conversation_id or request.webhook_url:
-        context = DeploymentRun.objects.create(
+        DeploymentRun.objects.create(
             run=run, deployment=deployment, query=request.query, history=request.history,
             conversation_id=request.conversation_id, webhook_url=request.webhook_url,
         )  # fmt: skip
     if request.idempotency_key:
-        IdempotencyRecord.objects.filter(api_key=request.key, key=request.idempotency_key).update(run=run)
-    admitted = Admitted(run, version, context=context)
+        IdempotencyRecord.objects.filter(
+            api_key=request.key, deployment=deployment, key=request.idempotency_key
+        ).update(run=run)
     if runs_inline(deployment=deployment, version=version, mode=request.mode):
-        admitted.claim = uuid.uuid4()
-        claimed = run_claim(run_id=str(run.id), claim=admitted.claim)
+        claim = uuid.uuid4()
+        claimed = run_claim(run_id=str(run.id), claim=claim)
         assert claimed, "a run created in this transaction is visible to nobody else"
-        run.status, run.claim = RunStatus.RUNNING, admitted.claim
-    else:
-        from llmops.deployments.tasks import deployment_run_execute
-
-        enqueue_on_commit(deployment_run_execute, str(run.id), robust=True)
-    return admitted
-
-
-def idempotency_records_purge() -> int:
-    """Delete ``Idempotency-Key`` records older than the replay window (a periodic task); returns how many."""
-    horizon = timezone.now() - timedelta(hours=settings.LLMOPS_IDEMPOTENCY_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=horizon).delete()
-    return deleted
+        run.status, run.claim = RunStatus.RUNNING, claim
+        return InlineExecution(run, claim, _chat(request))
+    enqueue_on_commit(deployment_run_execute, str(run.id), robust=True)
+    return WorkerExecution(run)
 
 
 def deployment_paused_check(*, deployment: Deployment) -> None:

@@ -9,10 +9,11 @@ from celery import shared_task
 from django.conf import settings
 
 from llmops.core.enqueue import enqueue_on_commit
-from llmops.deployments.execution import execute_on_worker
+from llmops.deployments.chat import chat_context_for_run
+from llmops.deployments.idempotency import idempotency_records_purge
 from llmops.deployments.payloads import run_payload
-from llmops.deployments.services import idempotency_records_purge
 from llmops.deployments.webhooks import WebhookFailed, webhook_send, webhook_target
+from llmops.runs.execution.worker import execute_run
 from llmops.runs.models import Run
 from workflows import BlockedURLError
 
@@ -28,7 +29,7 @@ def deployment_run_execute(run_id: str) -> None:
 
     A duplicate delivery loses the claim and returns without sending anything.
     """
-    if execute_on_worker(run_id=run_id):
+    if execute_run(run_id=run_id, chat=chat_context_for_run(run_id=run_id)):
         run_webhook_enqueue(run_id=run_id)
 
 

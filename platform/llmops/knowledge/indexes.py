@@ -6,13 +6,14 @@ one, so each pair in use gets its own index::
     CREATE INDEX CONCURRENTLY IF NOT EXISTS knowledge_chunk_hnsw_cosine_384 ON knowledge_chunk
         USING hnsw ((embedding::vector(384)) vector_cosine_ops) WHERE dims = 384
 
-A migration cannot know future dimensions, so the service creates them when a knowledge base first learns
-its dimension. ``CONCURRENTLY`` does not block writers, but cannot run inside a transaction: inside one
+A migration cannot know which of the allowed dimensions (``LLMOPS_EMBEDDING_ALLOWED_DIMENSIONS``) will be
+used, so the service creates them when a knowledge base first learns its dimension. ``CONCURRENTLY`` does not block writers, but cannot run inside a transaction: inside one
 (tests, or a caller's atomic block) the index is built plainly.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
 
 from llmops.knowledge.models import Distance
@@ -36,9 +37,11 @@ def hnsw_index_ensure(*, dims: int, distance: str) -> bool:
     """Create the partial HNSW index for (``dims``, ``distance``) unless it exists; True if it was created.
 
     Dimensions above pgvector's HNSW limit (2,000 for ``vector``) are searched exactly, without an index.
+    Only ``LLMOPS_EMBEDDING_ALLOWED_DIMENSIONS`` ever get one: each index is global, on every tenant's chunks
+    (ingestion refuses other sizes before it gets here).
     """
     dims = int(dims)
-    if dims > MAX_HNSW_DIMS or dims < 1:
+    if dims > MAX_HNSW_DIMS or dims < 1 or dims not in settings.LLMOPS_EMBEDDING_ALLOWED_DIMENSIONS:
         return False
     name = index_name(dims, distance)
     with connection.cursor() as cursor:

@@ -37,9 +37,10 @@ from llmops.core.errors import LLMOpsError
 from llmops.knowledge.events import DocumentProgress
 from llmops.knowledge.indexes import hnsw_index_ensure
 from llmops.knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
-from llmops.knowledge.parsing import ParseError, Piece, chunk_text, clean_text, parse_document, segment
+from llmops.knowledge.parse_isolated import parse_document_isolated
+from llmops.knowledge.parsing import ParseError, Piece, chunk_text, clean_text, segment
 from llmops.knowledge.rerank import knowledge_base_metering
-from llmops.providers.ssrf import allowlist
+from llmops.providers.ssrf import URL_DOCUMENTS, allowlist
 from workflows import BlockedURLError, SSRFGuardSyncTransport
 
 logger = logging.getLogger(__name__)
@@ -140,18 +141,18 @@ def _fetch(url: str) -> tuple[bytes, str, str]:
     """GET ``url`` through the SSRF guard (every redirect hop is checked and pinned by the transport);
     (content, file name, MIME type). The body is streamed and the fetch stops as soon as it passes
     ``LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES`` (decoded bytes, so a compressed bomb stops too)."""
-    transport = SSRFGuardSyncTransport(allow=allowlist())
+    transport = SSRFGuardSyncTransport(allow=allowlist(URL_DOCUMENTS))
     started = time.monotonic()
     try:
         with (
-            httpx.Client(transport=transport, timeout=20, follow_redirects=True) as client,
+            httpx.Client(transport=transport, timeout=20, follow_redirects=True, trust_env=False) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:
                 raise IngestError(f"Fetching {url} answered HTTP {response.status_code}.")
             content = _capped_body(response, started)
     except BlockedURLError as exc:
-        raise IngestError(f"URL not allowed: {exc}") from None
+        raise IngestError(f"URL not allowed: {exc} ({URL_DOCUMENTS})") from None
     except httpx.HTTPError as exc:
         raise IngestError(f"Cannot fetch {url}: {type(exc).__name__}") from None
     mime = response.headers.get("content-type", "text/html").split(";")[0].strip()
@@ -166,7 +167,7 @@ def _capped_body(response: httpx.Response, started: float) -> bytes:
     limit, deadline = settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES, settings.LLMOPS_KNOWLEDGE_FETCH_SECONDS
     too_large = IngestError(f"The page is over the {limit}-byte limit.")
     declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdecimal() and int(declared) > limit:
         raise too_large
     body = bytearray()
     for part in response.iter_bytes():
@@ -180,7 +181,7 @@ def _capped_body(response: httpx.Response, started: float) -> bytes:
 
 def _pieces(document: Document, content: bytes, name: str, mime: str) -> list[Piece]:
     kb = document.knowledge_base
-    text = parse_document(content, name, mime)
+    text = parse_document_isolated(content, name, mime)
     text = clean_text(
         text,
         collapse_whitespace=bool(kb.chunking.get("collapse_whitespace", True)),
@@ -201,6 +202,12 @@ def _expected_dims(kb: KnowledgeBase) -> int | None:
 
 
 def _check_dims(kb: KnowledgeBase, dims: int) -> None:
+    allowed = settings.LLMOPS_EMBEDDING_ALLOWED_DIMENSIONS
+    if dims not in allowed:
+        raise IngestError(
+            f"The embedding endpoint {kb.embedding_model!r} returns {dims}-dimensional vectors; knowledge bases "
+            f"accept {', '.join(map(str, sorted(allowed)))} (LLMOPS_EMBEDDING_ALLOWED_DIMENSIONS)."
+        )
     expected = _expected_dims(kb)
     if expected is not None and expected != dims:
         raise IngestError(
@@ -296,27 +303,39 @@ def _finish(document: Document, generation: int, count: int, dims: int) -> None:
     if stale:  # the settings changed while this run embedded; the run queued by that change takes over
         _progress(document, generation, DocumentStatus.QUEUED, 0)
     else:
-        _progress(document, generation, DocumentStatus.READY, 100, error="")
+        _progress(document, generation, DocumentStatus.READY, 100, error="", attempts=0)
 
 
-def _next_generation(document_id: int) -> int | None:
-    """Take the next generation number atomically (UPDATE ... RETURNING: two runs never share one)."""
+def _next_generation(document_id: int) -> tuple[int, int] | None:
+    """Take the next generation number atomically (UPDATE ... RETURNING: two runs never share one) and count
+    the attempt; (generation, attempts). Committed before any parsing, so a run its worker dies in counts."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "UPDATE knowledge_document SET latest_generation = latest_generation + 1 WHERE id = %s "
-            "RETURNING latest_generation",
+            "UPDATE knowledge_document SET latest_generation = latest_generation + 1, attempts = attempts + 1 "
+            "WHERE id = %s RETURNING latest_generation, attempts",
             [document_id],
         )
         row = cursor.fetchone()
-    return int(row[0]) if row else None
+    return (int(row[0]), int(row[1])) if row else None
 
 
 def document_ingest_run(*, document_id: int) -> None:
-    """Ingest one document end to end; failures end with status ``failed`` and a reason, nothing partial."""
-    generation = _next_generation(document_id)
-    if generation is None:
+    """Ingest one document end to end; failures end with status ``failed`` and a reason, nothing partial.
+
+    A document whose previous ``LLMOPS_KNOWLEDGE_MAX_ATTEMPTS`` ingestions never finished (each one's worker
+    died: a crash, the kernel's OOM killer) fails for good here, before it is parsed again.
+    """
+    taken = _next_generation(document_id)
+    if taken is None:
         return
+    generation, attempts = taken
     document = Document.objects.select_related("knowledge_base").get(id=document_id)
+    limit = settings.LLMOPS_KNOWLEDGE_MAX_ATTEMPTS
+    if attempts > limit:
+        reason = (f"Ingestion was started {limit} times and its worker stopped each time (the document may be "
+                  "too large or malformed); it is not retried.")  # fmt: skip
+        _fail(document, generation, reason, finished=False)
+        return
     try:
         _progress(document, generation, DocumentStatus.PARSING, 5, error="")
         content, name, mime = bytes(document.content), document.file_name, document.mime_type
@@ -334,6 +353,8 @@ def document_ingest_run(*, document_id: int) -> None:
         kb = document.knowledge_base
         vectors = embed_texts(kb, children, on_batch=on_batch)
         dims = len(vectors[0])
+        if any(len(vector) != dims for vector in vectors):
+            raise IngestError("The embedding endpoint returned vectors of different lengths.")
         _check_dims(kb, dims)  # early, before an index is built for it; _finish checks again under the lock
         hnsw_index_ensure(dims=dims, distance=kb.distance)  # outside a transaction: CONCURRENTLY
         count = chunks_copy(document=document, generation=generation, pieces=pieces, vectors=vectors)
@@ -345,6 +366,9 @@ def document_ingest_run(*, document_id: int) -> None:
         _fail(document, generation, f"Internal error: {type(exc).__name__}: {exc}")
 
 
-def _fail(document: Document, generation: int, reason: str) -> None:
+def _fail(document: Document, generation: int, reason: str, *, finished: bool = True) -> None:
+    """Fail with ``reason``; a run that ``finished`` (its failure is known) no longer counts as an attempt
+    its worker died in."""
     Chunk.objects.filter(document_id=document.pk, generation=generation).delete()
-    _progress(document, generation, DocumentStatus.FAILED, 100, error=reason[:2000])
+    counted = {"attempts": 0} if finished else {}
+    _progress(document, generation, DocumentStatus.FAILED, 100, error=reason[:2000], **counted)

@@ -158,6 +158,10 @@ class Document(models.Model):
     # every other document's when the last one is complete (equal to ``active_generation`` when the active
     # one already is). 0 otherwise.
     staged_generation = models.PositiveIntegerField(default=0)
+    # Ingestions started since the last request (upload, re-ingest, re-embed) or the last success, counted
+    # and committed before parsing: a document whose ingestion kills its worker fails for good after
+    # LLMOPS_KNOWLEDGE_MAX_ATTEMPTS instead of being redelivered to each worker in turn.
+    attempts = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,6 +2,12 @@
 
 Text formats reuse the engine's ``workflows.extract_text`` (txt, md, html, pdf, docx); csv, xlsx and json
 are parsed here so that each row / record becomes a line of ``key: value`` pairs a retriever can match.
+
+Tables are streamed row by row under hard caps (``MAX_ROWS``, ``MAX_CELLS``, counting the empty cells a
+parser pads rows with), and an xlsx's declared dimension is ignored: openpyxl would otherwise pad every row
+to it, so 1.5 KB declaring ``A1:XFD1048576`` grew by 128 KB a row. Office files are checked for zip bombs
+first (``workflows.archive_check``). What no cap foresees is bounded by parsing in a memory-capped child
+(``llmops.knowledge.parse_isolated``).
 """
 
 from __future__ import annotations
@@ -10,14 +16,18 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows import NodeError, extract_text
+from workflows import NodeError, archive_check, extract_text
 
 SUPPORTED_EXTENSIONS = frozenset(
     {"txt", "text", "md", "markdown", "html", "htm", "pdf", "docx", "csv", "xlsx", "json"}
 )
+MAX_ROWS = 1_048_576  # Excel's own limit
+MAX_CELLS = 2_000_000
+MAX_JSON_DEPTH = 100
 _URL = re.compile(r"https?://\S+|www\.\S+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _SPACES = re.compile(r"[ \t\r\f\v\u3000]+")
@@ -27,7 +37,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class ParseError(Exception):
-    """The document cannot be read (unsupported, corrupt or empty); the message is shown to users."""
+    """The document cannot be read (unsupported, corrupt, empty or over a limit); the message is shown to
+    users."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +58,10 @@ def extension_of(name: str) -> str:
 
 
 def parse_document(content: bytes, name: str, mime_type: str = "") -> str:
-    """The text of a document; raises ``ParseError`` for unsupported, corrupt or empty files."""
+    """The text of a document; raises ``ParseError`` for unsupported, corrupt, empty or oversized files.
+
+    Runs in the calling process: ingestion calls it through ``parse_isolated.parse_document_isolated``.
+    """
     extension = extension_of(name)
     if extension not in SUPPORTED_EXTENSIONS:
         raise ParseError(f"Unsupported file type {extension or '(none)'!r}.")
@@ -62,9 +76,15 @@ def parse_document(content: bytes, name: str, mime_type: str = "") -> str:
             text = _json(content)
         else:
             text = extract_text(content, name, "")
-    except NodeError as exc:
+    except (NodeError, ParseError) as exc:
         message = str(exc)
         raise ParseError(message[:1].upper() + message[1:]) from exc
+    except csv.Error as exc:
+        raise ParseError(f"Cannot read csv file {name!r}: {exc}.") from exc
+    except RecursionError:
+        raise ParseError(f"The {extension} file is nested too deeply to read.") from None
+    except MemoryError:
+        raise  # not "unreadable": the isolated parser reports it as over its memory cap
     except Exception as exc:  # parsers raise many types for corrupt files; all mean "unreadable"
         raise ParseError(f"Cannot read {extension} file {name!r}: {type(exc).__name__}: {exc}") from exc
     if not text.strip():
@@ -79,12 +99,26 @@ def _decode(content: bytes) -> str:
         return content.decode("latin-1")
 
 
-def _rows_as_lines(rows: list[list[Any]]) -> str:
-    if not rows:
-        return ""
-    header = [str(cell or "").strip() for cell in rows[0]]
+def _capped(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
+    """``rows`` as they come, refused once past ``MAX_ROWS`` rows or ``MAX_CELLS`` cells (padding included)."""
+    cells = 0
+    for number, row in enumerate(rows, start=1):
+        cells += len(row)
+        if number > MAX_ROWS:
+            raise ParseError(f"The table has more than {MAX_ROWS:,} rows.")
+        if cells > MAX_CELLS:
+            raise ParseError(f"The table has more than {MAX_CELLS:,} cells.")
+        yield row
+
+
+def _rows_as_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """The first row is the header; each later row becomes ``header: value; ...`` (empty cells left out)."""
+    iterator = iter(_capped(rows))
+    header = ["" if cell is None else str(cell).strip() for cell in next(iterator, ())]
     lines = []
-    for row in rows[1:]:
+    for row in iterator:
+        if not row:  # a missing row of a sheet (cheap to skip: a sheet may number rows far apart)
+            continue
         pairs = [f"{h}: {v}" for h, v in zip(header, row, strict=False) if v not in (None, "")]
         if pairs:
             lines.append("; ".join(pairs))
@@ -92,19 +126,28 @@ def _rows_as_lines(rows: list[list[Any]]) -> str:
 
 
 def _csv(content: bytes) -> str:
-    return _rows_as_lines([list(row) for row in csv.reader(io.StringIO(_decode(content)))])
+    # csv's own field limit (131,072 characters) refuses a giant field
+    return _rows_as_lines(csv.reader(io.StringIO(_decode(content))))
 
 
 def _xlsx(content: bytes) -> str:
     from openpyxl import load_workbook
 
+    archive_check(content)
     workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    sheets = [_rows_as_lines([list(row) for row in sheet.iter_rows(values_only=True)]) for sheet in workbook]
+    try:
+        sheets = []
+        for sheet in workbook.worksheets:
+            sheet.reset_dimensions()  # a read-only sheet: rows are no longer padded to its claim
+            sheets.append(_rows_as_lines(sheet.iter_rows(values_only=True)))
+    finally:
+        workbook.close()
     return "\n\n".join(sheet for sheet in sheets if sheet)
 
 
 def _json(content: bytes) -> str:
     data = json.loads(_decode(content))
+    _depth_check(data)
     records = data if isinstance(data, list) else [data]
     lines = []
     for record in records:
@@ -113,6 +156,17 @@ def _json(content: bytes) -> str:
         else:
             lines.append(_flat(record))
     return "\n".join(lines)
+
+
+def _depth_check(data: Any) -> None:
+    """Refuse JSON nested deeper than ``MAX_JSON_DEPTH`` (iteratively: the check itself cannot recurse)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            raise ParseError(f"The JSON document is nested deeper than {MAX_JSON_DEPTH} levels.")
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
 
 
 def _flat(value: Any) -> str:

@@ -11,6 +11,7 @@ from llmops.core.errors import NotFound
 from llmops.knowledge.models import KnowledgeBase
 from llmops.knowledge.rerank import SearchMetering
 from llmops.knowledge.search import knowledge_search
+from llmops.knowledge.selectors import knowledge_base_id
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage.models import UsageSource
 from workflows import CallContext, RetrievedChunk
@@ -71,8 +72,8 @@ class PlatformRetriever:
         ]
 
     def _knowledge_bases(self, refs: list[str]) -> list[KnowledgeBase]:
-        ids = [int(ref) for ref in refs if str(ref).isdigit()]
-        slugs = [ref for ref in refs if not str(ref).isdigit()]
+        ids = [pk for pk in map(knowledge_base_id, refs) if pk is not None]
+        slugs = [ref for ref in refs if knowledge_base_id(ref) is None]
         found = list(
             KnowledgeBase.objects.filter(workspace_id=self.workspace_id).filter(
                 **({"pk__in": ids} if not slugs else {"slug__in": slugs} if not ids else {})

@@ -26,7 +26,7 @@ from llmops.knowledge.models import (
     default_retrieval,
 )
 from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS, extension_of, segment
-from llmops.providers.ssrf import check_base_url
+from llmops.providers.ssrf import URL_DOCUMENTS, check_base_url
 
 _SPLITTERS = {"recursive", "markdown", "token"}
 _FUSIONS = {"rrf", "weighted"}
@@ -160,6 +160,32 @@ def _checksum(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
+def _max_length(field: str) -> int:
+    return int(getattr(Document._meta.get_field(field), "max_length", 0) or 0)
+
+
+def _checked(value: str, field: str, *, path: str | None = None) -> str:
+    """``value`` of the user's own ``field`` (a title, a URL), refused with a field error when over its column."""
+    limit = _max_length(field)
+    if len(value) > limit:
+        raise ValidationError(
+            f"The {field.replace('_', ' ')} is {len(value)} characters long; at most {limit} are accepted.",
+            fields={path or field: [f"At most {limit} characters."]},
+        )
+    return value
+
+
+def _clipped(value: str, field: str) -> str:
+    """``value`` derived from a file name or a request header, cut to its column (the extension is kept)."""
+    limit = _max_length(field)
+    if len(value) <= limit:
+        return value
+    stem, dot, extension = value.rpartition(".")
+    if dot and stem and 0 < len(extension) < 10:
+        return stem[: limit - len(extension) - 1] + dot + extension
+    return value[:limit]
+
+
 def _document_create(knowledge_base: KnowledgeBase, content: bytes, **fields: Any) -> Document:
     from llmops.knowledge.tasks import document_ingest
 
@@ -208,13 +234,14 @@ def document_upload(
         )
     if not content.strip():
         raise ValidationError("The file is empty.", fields={"file": ["The file is empty."]})
+    file_name = _clipped(file_name, "file_name")
     return _document_create(
         knowledge_base,
         content,
-        title=title or file_name,
+        title=_checked(title, "title") or _clipped(file_name, "title"),
         source=DocumentSource.UPLOAD,
         file_name=file_name,
-        mime_type=mime_type,
+        mime_type=_clipped(mime_type, "mime_type"),
         metadata=metadata or {},
     )
 
@@ -226,6 +253,7 @@ def document_create_from_text(
     """Store pasted text (as a .txt document) and queue its ingestion."""
     if not text.strip():
         raise ValidationError("The text is empty.", fields={"text": ["The text is empty."]})
+    _checked(title, "title")
     content = text.encode()
     if len(content) > settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES:
         raise PayloadTooLarge("The text is over the upload limit.")
@@ -234,7 +262,7 @@ def document_create_from_text(
         content,
         title=title,
         source=DocumentSource.TEXT,
-        file_name=f"{title or 'text'}.txt",
+        file_name=_clipped(f"{title or 'text'}.txt", "file_name"),
         metadata=metadata or {},
     )
 
@@ -244,11 +272,12 @@ def document_create_from_url(
     *, knowledge_base: KnowledgeBase, url: str, title: str = "", metadata: dict[str, Any] | None = None
 ) -> Document:
     """Queue fetching ``url`` (through the SSRF guard) and ingesting it; private addresses are refused."""
-    check_base_url(url, field="url")
+    _checked(url, "source_url", path="url")
+    check_base_url(url, field="url", setting=URL_DOCUMENTS)
     return _document_create(
         knowledge_base,
         b"",
-        title=title or urlsplit(url).netloc + urlsplit(url).path,
+        title=_checked(title, "title") or _clipped(urlsplit(url).netloc + urlsplit(url).path, "title"),
         source=DocumentSource.URL,
         source_url=url,
         metadata=metadata or {},
@@ -264,8 +293,9 @@ def _documents_reingest(documents: Any) -> None:
     from llmops.knowledge.tasks import document_ingest
 
     ids = list(documents.values_list("id", flat=True))
+    # a new request: ingestions its worker died in before no longer count against it
     Document.objects.filter(id__in=ids).update(
-        status=DocumentStatus.QUEUED, progress=0, error=""
+        status=DocumentStatus.QUEUED, progress=0, error="", attempts=0
     )  # one UPDATE
     for document_id in ids:
         enqueue_on_commit(document_ingest, document_id)

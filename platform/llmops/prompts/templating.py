@@ -1,9 +1,10 @@
 """Sandboxed Jinja2 templates: static checks on save, compiled-and-cached rendering at run time.
 
-Templates run in ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``: ``{{ topic }}`` works as in
-Dify and Langfuse, a missing variable is an error rather than an empty string, and attribute tricks such as
-``{{ ''.__class__.__mro__ }}`` are refused twice: statically on save (any ``_``-prefixed attribute or key)
-and by the sandbox at render time.
+Templates run in the engine's ``BoundedSandbox`` (an ``ImmutableSandboxedEnvironment`` whose renders are
+bounded in time, iterations and size, the same rules as workflow templates: ``LLMOPS_TEMPLATE_MAX_*``) with
+``StrictUndefined``: ``{{ topic }}`` works as in Dify and Langfuse, a missing variable is an error rather than
+an empty string, and attribute tricks such as ``{{ ''.__class__.__mro__ }}`` are refused twice: statically on
+save (any ``_``-prefixed attribute or key) and by the sandbox at render time.
 """
 
 from __future__ import annotations
@@ -14,14 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.environment import Template
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-ENVIRONMENT = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
+from workflows import BoundedSandbox, TemplateLimitError, TemplateLimits, render_bounded
+
+ENVIRONMENT = BoundedSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
+
+
+def template_limits() -> TemplateLimits:
+    """What one render may spend (``LLMOPS_TEMPLATE_MAX_*``): prompts here, workflow templates in runs."""
+    return TemplateLimits(
+        max_output_chars=settings.LLMOPS_TEMPLATE_MAX_OUTPUT_CHARS,
+        max_iterations=settings.LLMOPS_TEMPLATE_MAX_ITERATIONS,
+        max_seconds=settings.LLMOPS_TEMPLATE_MAX_SECONDS,
+    )
 
 
 class TemplateRenderError(Exception):
@@ -57,9 +67,12 @@ def template_check(source: str) -> TemplateCheck:
 
 
 def render_template(template: Template, variables: dict[str, Any]) -> str:
-    """Render a compiled template; sandbox and undefined errors become :class:`TemplateRenderError`."""
+    """Render a compiled template within ``template_limits()``; sandbox, limit and undefined errors become
+    :class:`TemplateRenderError`."""
     try:
-        return template.render(variables)
+        return render_bounded(template, variables, template_limits())
+    except TemplateLimitError as exc:
+        raise TemplateRenderError(f"The template went past its limits: {exc}.") from None
     except SecurityError as exc:
         raise TemplateRenderError(f"The sandbox refused the template: {exc}") from None
     except UndefinedError as exc:

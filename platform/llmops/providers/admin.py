@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.http import HttpRequest
 
 from llmops.core.admin import label_inline, version_inline
 from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointLabel, ModelEndpointVersion
+from llmops.providers.selectors import draft_origin
 
 
 @admin.register(ModelEndpoint)
@@ -16,9 +20,27 @@ class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["workspace"]
     search_fields = ["slug", "name", "description"]
     exclude = ["credentials"]
-    readonly_fields = ["credentials_hint", "latest_version_number", "created_at", "updated_at"]
+    readonly_fields = [
+        "credentials_hint",
+        "credentials_origin",
+        "latest_version_number",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["workspace"]
     inlines = [version_inline(ModelEndpointVersion), label_inline(ModelEndpointLabel)]
+
+    def save_model(self, request: HttpRequest, obj: ModelEndpoint, form: Any, change: bool) -> None:
+        """A draft moved to another scheme, host or port loses its credentials (they were given for the old
+        host, and this page cannot take new ones)."""
+        if change:
+            stored = ModelEndpoint.objects.filter(pk=obj.pk).values_list("draft", flat=True).first()
+            if obj.credentials and draft_origin(stored) != draft_origin(obj.draft):
+                obj.credentials, obj.credentials_hint, obj.credentials_origin = None, "", ""
+                messages.warning(
+                    request, "The endpoint's host changed: its credentials were cleared; set new ones."
+                )
+        super().save_model(request, obj, form, change)
 
     @admin.display(description="provider")
     def provider(self, obj: ModelEndpoint) -> str:

@@ -3,7 +3,9 @@
 Models are cached per event loop (an httpx connection pool belongs to the loop it was opened in) and per
 :attr:`ResolvedEndpoint.cache_key` (endpoint, content hash, credentials hash), so building a client is paid
 once per endpoint version rather than on every call. Every client is built with ``max_retries=0``: the
-gateway runs the retry loop itself to honour Retry-After and to meter each attempt.
+gateway runs the retry loop itself to honour Retry-After and to meter each attempt, and over the SSRF-guarded
+HTTP clients of ``llmops.providers.ssrf`` (every kind: OpenAI-protocol ones get a guarded ``httpx`` client,
+Anthropic's SDK a guarded ``httpx2`` one).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from llmops.providers.kinds import KEYLESS_KINDS, langchain_family
 from llmops.providers.selectors import ResolvedEndpoint
-from llmops.providers.ssrf import guarded_async_client
+from llmops.providers.ssrf import guarded_async_client, guarded_sync_client
 from workflows import ChatMessage, ToolCall, ToolSpec
 
 _CACHE_SIZE = 256
@@ -55,6 +57,7 @@ def _openai_common(endpoint: ResolvedEndpoint) -> dict[str, Any]:
         "max_retries": 0,
         "timeout": config.timeout_seconds,
         "http_async_client": guarded_async_client(timeout=config.timeout_seconds),
+        "http_client": guarded_sync_client(timeout=config.timeout_seconds),
         "default_headers": dict(endpoint.credentials.get("headers") or {}) or None,
     }
     if endpoint.credentials.get("organization"):
@@ -66,9 +69,9 @@ def _build_chat(endpoint: ResolvedEndpoint) -> BaseChatModel:
     config = endpoint.config
     family = langchain_family(config.provider_kind)
     if family == "anthropic":
-        from langchain_anthropic import ChatAnthropic
+        from llmops.providers.anthropic_client import GuardedChatAnthropic
 
-        return ChatAnthropic(
+        return GuardedChatAnthropic(
             model=config.model,
             api_key=_api_key(endpoint),
             base_url=config.effective_base_url,

@@ -13,7 +13,8 @@
     ValidationError (core, 400)
     └── ContextWindowExceeded       context_window      refused before calling: the prompt cannot fit
 
-Messages never contain credentials: every provider message goes through :func:`redact` first.
+Messages never contain credentials (every provider message goes through :func:`redact` first) nor response
+bodies: of an error answer only the provider's JSON error message is kept (at most 300 characters).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ import httpx
 
 from llmops.core.errors import ServiceUnavailable, ValidationError
 from llmops.providers.ssrf import BlockedURL
+
+_MESSAGE_CHARS = 300
 
 
 class ModelCallError(ServiceUnavailable):
@@ -193,10 +196,14 @@ def _detail(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
     if isinstance(body, dict):
         error = body.get("error", body)
-        message = error.get("message") if isinstance(error, dict) else error
-        if message:
-            return str(message)[:500]
+        message = (error.get("message") or error.get("detail")) if isinstance(error, dict) else error
+        if isinstance(message, str) and message:
+            return message[:_MESSAGE_CHARS]
+    if isinstance(getattr(exc, "status_code", None), int):
+        # Only a provider's JSON error message is passed on: any other body (an HTML page, a JSON document)
+        # may be an internal service's answer, and echoing it would make the endpoint a way to read it.
+        return "no error message in the answer"
     text = str(exc) or type(exc).__name__
     if _is(exc, "APIConnectionError") and exc.__cause__ is not None:
         text = f"{text} ({type(exc.__cause__).__name__}: {exc.__cause__})"
-    return text[:500]
+    return text[:_MESSAGE_CHARS]

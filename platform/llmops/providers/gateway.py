@@ -24,7 +24,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing
 from functools import partial
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -34,10 +33,9 @@ from llmops.core.errors import LLMOpsError, NotFound, ValidationError
 from llmops.providers import calls, http_calls
 from llmops.providers.errors import ContextWindowExceeded, ModelCallError, classify, redact
 from llmops.providers.http_calls import ModerationResult, RerankResult
-from llmops.providers.kinds import ModelType, langchain_family
+from llmops.providers.kinds import ModelType
 from llmops.providers.limits import concurrency_slot, wait_for_rate
 from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
-from llmops.providers.ssrf import BlockedURL, check_host
 from llmops.providers.tokens import prompt_fits
 from llmops.usage.services import MeteredCall, usage_record_acreate
 from workflows import (
@@ -315,7 +313,6 @@ class PlatformModelGateway:
         config = endpoint.config
         started = time.perf_counter()
         try:
-            await self._guard(endpoint)
             await wait_for_rate(endpoint.endpoint_id, config.rate_limit.requests_per_minute)
             async with concurrency_slot(endpoint.endpoint_id, config.rate_limit.concurrency):
                 started = time.perf_counter()
@@ -334,7 +331,6 @@ class PlatformModelGateway:
     ) -> AsyncGenerator[ChatChunk, None]:
         config = endpoint.config
         try:
-            await self._guard(endpoint)
             await wait_for_rate(endpoint.endpoint_id, config.rate_limit.requests_per_minute)
             async with concurrency_slot(endpoint.endpoint_id, config.rate_limit.concurrency):
                 async for chunk in calls.stream_once(endpoint, request, state):
@@ -363,15 +359,6 @@ class PlatformModelGateway:
                 ttft_ms=state.ttft_ms,
             )
             raise error from None
-
-    async def _guard(self, endpoint: ResolvedEndpoint) -> None:
-        # OpenAI-protocol clients check every request in their transport; Anthropic's SDK takes none.
-        if langchain_family(endpoint.config.provider_kind) != "anthropic":
-            return
-        try:
-            await check_host(urlsplit(endpoint.config.effective_base_url).hostname or "")
-        except BlockedURL as exc:
-            raise classify(exc) from None
 
     def _classified(self, endpoint: ResolvedEndpoint, exc: BaseException) -> ModelCallError:
         credentials = endpoint.credentials

@@ -71,7 +71,7 @@ class ProviderStatusError(Exception):
             self.body: Any = response.json()
         except ValueError:
             self.body = None
-        super().__init__(response.text[:500] or response.reason_phrase)
+        super().__init__(f"HTTP {response.status_code} {response.reason_phrase}")
 
 
 def _headers(endpoint: ResolvedEndpoint) -> dict[str, str]:

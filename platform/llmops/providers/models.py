@@ -15,11 +15,16 @@ class ModelEndpoint(VersionedResource):
     """A workspace's way to call one model: config in ``draft``/versions, credentials on this row.
 
     Credentials are not versioned on purpose: rotating a key must not need a new version, and an old
-    version must never resurrect a revoked key.
+    version must never resurrect a revoked key. They are bound to the origin they were given for
+    (``credentials_origin``, ``scheme://host:port``): a version or label whose base URL points elsewhere is
+    called without them.
     """
 
     credentials = EncryptedJSONField(null=True, blank=True)
     credentials_hint = models.CharField(max_length=32, blank=True)
+    credentials_origin = models.CharField(
+        max_length=300, blank=True, help_text="scheme://host:port the credentials were given for."
+    )
 
     class Meta(VersionedResource.Meta):
         verbose_name = "model endpoint"

@@ -12,8 +12,10 @@ from django.db.models import F, QuerySet
 from llmops.accounts.models import Workspace
 from llmops.core.errors import NotFound, ValidationError
 from llmops.core.refs import DRAFT, ResourceRef, ref_parse
+from llmops.providers.kinds import DEFAULT_BASE_URLS
 from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointVersion
 from llmops.providers.schemas import EndpointConfig, config_parse
+from llmops.providers.ssrf import url_origin
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,23 @@ def catalogue_models(*, provider_kind: str | None = None) -> QuerySet[CatalogMod
     return queryset.filter(provider_kind=provider_kind) if provider_kind else queryset
 
 
+def draft_origin(draft: Any) -> str:
+    """Where a draft's calls (and so its credentials) go: ``scheme://host:port`` of its effective base URL."""
+    draft = draft if isinstance(draft, dict) else {}
+    base_url = str(draft.get("base_url") or DEFAULT_BASE_URLS.get(str(draft.get("provider_kind", "")), ""))
+    return url_origin(base_url)
+
+
+def _credentials_for(endpoint: ModelEndpoint, config: EndpointConfig) -> dict[str, Any]:
+    """The stored credentials when ``config`` calls the origin they were given for; otherwise none (an old
+    version or a label on another host must not carry the current host's key there)."""
+    if not endpoint.credentials:
+        return {}
+    # A row written outside the services (a test factory) has no origin yet: its draft's is the one.
+    bound = endpoint.credentials_origin or draft_origin(endpoint.draft)
+    return dict(endpoint.credentials) if url_origin(config.effective_base_url) == bound else {}
+
+
 def _pinned(endpoint: ModelEndpoint, version: ModelEndpointVersion | None) -> ResolvedEndpoint:
     content = version.content if version else endpoint.draft
     try:
@@ -68,7 +87,7 @@ def _pinned(endpoint: ModelEndpoint, version: ModelEndpointVersion | None) -> Re
         slug=endpoint.slug,
         version=version.number if version else None,
         config=config,
-        credentials=dict(endpoint.credentials or {}),
+        credentials=_credentials_for(endpoint, config),
         content_hash=version.content_hash if version else endpoint.draft_hash,
     )
 

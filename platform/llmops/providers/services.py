@@ -1,6 +1,9 @@
 """Writes on model endpoints: create and update (validated, catalogue defaults filled), credentials.
 
-Publishing, labels and restore are the generic services in ``llmops.core.services``.
+Credentials belong to the host they were given for: changing where the draft sends them (the scheme, host
+or port of its effective base URL, by an update or by restoring a version) is an admin action, and it clears
+the stored credentials unless new ones come in the same request, so an editor cannot point an admin's key at
+a server of their own. Publishing and labels are the generic services in ``llmops.core.services``.
 """
 
 from __future__ import annotations
@@ -9,12 +12,15 @@ from typing import Any
 
 from django.db import transaction
 
-from llmops.accounts.models import User, Workspace
+from llmops.accounts.models import Role, User, Workspace, role_at_least
 from llmops.core import services as core_services
-from llmops.core.errors import ValidationError
+from llmops.core.errors import PermissionDenied, ValidationError
 from llmops.core.refs import ref_parse
 from llmops.providers.models import CatalogModel, ModelEndpoint
 from llmops.providers.schemas import config_validate
+from llmops.providers.selectors import draft_origin
+
+HOST_CHANGE_ROLE = Role.ADMIN
 
 
 def credentials_hint(credentials: dict[str, Any] | None) -> str:
@@ -113,21 +119,56 @@ def model_endpoint_create(
         draft=prepared,
         credentials=secret,
         credentials_hint=credentials_hint(secret),
+        credentials_origin=draft_origin(prepared) if secret else "",
     )
     assert isinstance(endpoint, ModelEndpoint)
     return endpoint
 
 
+def _host_change_check(*, endpoint: ModelEndpoint, new_draft: Any, role: str) -> bool:
+    """Whether ``new_draft`` sends calls to another origin than the stored draft; refused below admin."""
+    if draft_origin(new_draft) == draft_origin(endpoint.draft):
+        return False
+    if not role_at_least(role, HOST_CHANGE_ROLE):
+        raise PermissionDenied(
+            f"Changing where model endpoint {endpoint.slug!r} sends its calls (to {draft_origin(new_draft)}) "
+            f"needs the {HOST_CHANGE_ROLE} role: the stored credentials were given for the current host. "
+            "Ask an admin, or create a new endpoint with its own credentials."
+        )
+    return True
+
+
 @transaction.atomic
-def model_endpoint_update(*, endpoint: ModelEndpoint, **changes: Any) -> ModelEndpoint:
-    """Update name, description, draft and/or credentials (``credentials: null`` or ``{}`` clears them)."""
+def model_endpoint_update(*, endpoint: ModelEndpoint, role: str, **changes: Any) -> ModelEndpoint:
+    """Update name, description, draft and/or credentials (``credentials: null`` or ``{}`` clears them).
+
+    ``role`` is the caller's workspace role: a draft that moves the endpoint to another scheme, host or port
+    needs admin, and clears the stored credentials unless ``credentials`` are given too.
+    """
     if "draft" in changes:
         changes["draft"] = endpoint_draft_prepare(
             workspace=endpoint.workspace, draft=changes["draft"], slug=endpoint.slug
         )
+        if _host_change_check(endpoint=endpoint, new_draft=changes["draft"], role=role):
+            changes.setdefault("credentials", None)
     if "credentials" in changes:
         changes["credentials"] = _check_credentials(changes["credentials"])
         changes["credentials_hint"] = credentials_hint(changes["credentials"])
+        bound = draft_origin(changes.get("draft", endpoint.draft))
+        changes["credentials_origin"] = bound if changes["credentials"] else ""
     updated = core_services.resource_update(resource=endpoint, **changes)
     assert isinstance(updated, ModelEndpoint)
     return updated
+
+
+@transaction.atomic
+def model_endpoint_restore(*, endpoint: ModelEndpoint, number: int, user: User, role: str) -> ModelEndpoint:
+    """Copy version ``number`` into the draft; a version on another host is an admin action that clears
+    the stored credentials (as an update to that host would)."""
+    version = core_services.version_get(resource=endpoint, number=number)
+    moved = _host_change_check(endpoint=endpoint, new_draft=version.content, role=role)
+    restored = core_services.version_restore(resource=endpoint, number=number, user=user)
+    assert isinstance(restored, ModelEndpoint)
+    if moved:
+        restored = model_endpoint_update(endpoint=restored, role=role, credentials=None)
+    return restored

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from llmops.chains.runner import PlatformChainRunner
 from llmops.knowledge.retriever import PlatformRetriever
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
-from llmops.studio.chain_runner import PlatformChainRunner
 from workflows import DefaultToolRegistry, GuardedHttpClient, Ports, SubprocessSandbox
 
 
@@ -27,8 +27,23 @@ def build_ports(run: Run) -> Ports:
         models=gateway,
         prompts=PlatformPromptResolver(run.workspace),
         chains=PlatformChainRunner(run.workspace, gateway=gateway),
-        sandbox=SubprocessSandbox(),
+        sandbox=build_sandbox(),
         http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
         tools=DefaultToolRegistry(),
         retriever=PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway),
+    )
+
+
+def build_sandbox() -> SubprocessSandbox:
+    """The code sandbox for one run, from the ``LLMOPS_SANDBOX_*`` settings (its memory budget is per run)."""
+    mib = 1024 * 1024
+    return SubprocessSandbox(
+        uid=settings.LLMOPS_SANDBOX_UID,
+        gid=settings.LLMOPS_SANDBOX_GID,
+        max_memory_bytes=settings.LLMOPS_SANDBOX_MAX_MEMORY_MB * mib,
+        run_memory_bytes=max(settings.LLMOPS_SANDBOX_RUN_MEMORY_MB, settings.LLMOPS_SANDBOX_MAX_MEMORY_MB)
+        * mib,
+        tmp_bytes=settings.LLMOPS_SANDBOX_TMP_MB * mib,
+        tmp_files=settings.LLMOPS_SANDBOX_TMP_FILES,
+        namespaces=settings.LLMOPS_SANDBOX_NAMESPACES,
     )

@@ -120,8 +120,9 @@ def run_claim(*, run_id: str, claim: uuid.UUID) -> bool:
     """
     now = timezone.now()
     claimable = Q(status=RunStatus.QUEUED, cancel_requested=False) | Q(
-        status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before()
-    )
+        status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before(),
+        attempts__lt=settings.LLMOPS_RUN_MAX_ATTEMPTS,
+    )  # fmt: skip
     won = Run.objects.filter(claimable, id=run_id).update(
         status=RunStatus.RUNNING, claim=claim, heartbeat_at=now, attempts=F("attempts") + 1,
         worker=f"{socket.gethostname()}:{os.getpid()}",
@@ -142,7 +143,10 @@ def _orphans_mark_enqueued() -> list[tuple[Any, int | None]]:
         status=RunStatus.QUEUED, cancel_requested=False,
         enqueued_at__lt=now - timedelta(seconds=settings.LLMOPS_RUN_REQUEUE_SECONDS),
     )  # fmt: skip
-    orphaned = Q(status=RunStatus.RUNNING, heartbeat_at__lt=stale, enqueued_at__lt=stale)
+    orphaned = Q(
+        status=RunStatus.RUNNING, heartbeat_at__lt=stale, enqueued_at__lt=stale,
+        attempts__lt=settings.LLMOPS_RUN_MAX_ATTEMPTS,
+    )  # fmt: skip
     ids = list(
         Run.objects.select_for_update(skip_locked=True)
         .filter(queued | orphaned)
@@ -152,11 +156,48 @@ def _orphans_mark_enqueued() -> list[tuple[Any, int | None]]:
     return ids
 
 
+# The sweeper runs every few seconds, so it logs only what it changed, and a broker outage once (per worker
+# process) rather than at every sweep until the broker is back.
+_broker_down = False
+
+
+@transaction.atomic
+def _exhausted_runs_fail() -> list[str]:
+    """Fail the stale runs already claimed ``LLMOPS_RUN_MAX_ATTEMPTS`` times, with the reason as their error.
+
+    A run whose every worker stops heart-beating is more likely wedging them (a node that never yields) than
+    unlucky; handing it on would pin one worker after another until the whole ``runs`` queue is stuck.
+    """
+    limit = settings.LLMOPS_RUN_MAX_ATTEMPTS
+    error = {
+        "type": "RunAttemptsExhausted",
+        "message": f"the run was taken over {limit} times and its worker stopped responding each time (a node "
+        "may keep its worker busy, or the worker ran out of memory); it is not retried again",
+    }
+    stale = Q(status=RunStatus.RUNNING, heartbeat_at__lt=heartbeat_stale_before(), attempts__gte=limit)
+    ids = list(
+        Run.objects.select_for_update(skip_locked=True).filter(stale).values_list("id", flat=True)[:500]
+    )
+    failed = [str(run_id) for run_id in ids]
+    Run.objects.filter(stale, id__in=ids).update(
+        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+    )
+    for run_id in failed:
+        run_event_append(run_id, {"type": "run_finished", "status": "failed", "outputs": {}, "error": error})
+    if failed:
+        logger.warning(
+            "the sweeper failed %d run(s) past %d attempts: %s", len(failed), limit, ", ".join(failed)
+        )
+    return failed
+
+
 def runs_sweep() -> int:
     """Re-enqueue runs nobody is executing: queued ones never picked up (the broker was down) and
     running ones whose heartbeat expired (the worker was killed). Returns how many were re-enqueued."""
+    global _broker_down
+    _exhausted_runs_fail()
     orphans = _orphans_mark_enqueued()
-    count = 0
+    sent: list[str] = []
     for run_id, deployment_id in orphans:
         # A published endpoint's run resumes through its own task, which restores the chat turn and sends
         # the webhook (named, not imported: deployments builds on runs, not the other way round).
@@ -164,7 +205,15 @@ def runs_sweep() -> int:
         try:
             current_app.send_task(task, args=[str(run_id)], queue="runs")
         except Exception:  # broker still down: try again on the next sweep
-            logger.warning("could not re-enqueue run %s; the broker is unavailable", run_id)
+            if not _broker_down:
+                logger.warning("the sweeper cannot re-enqueue runs: the broker is unavailable; retrying")
+            _broker_down = True
             break
-        count += 1
-    return count
+        sent.append(str(run_id))
+    if sent:
+        if _broker_down:
+            logger.info("the sweeper reaches the broker again")
+        _broker_down = False
+        shown = ", ".join(sent[:10]) + (f" and {len(sent) - 10} more" if len(sent) > 10 else "")
+        logger.info("the sweeper re-enqueued %d run(s) no worker was executing: %s", len(sent), shown)
+    return len(sent)

@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import Any
 
+from llmops.runs.claimed_writes import claimed_insert
 from llmops.runs.models import NodeRun, Run, RunStatus
 from workflows import NodeRecord, RunRecord, Usage
 
@@ -63,14 +64,19 @@ def _record(row: NodeRun) -> NodeRecord:
 class DjangoRunStore:
     """``RunStore`` over ``Run``/``NodeRun``.
 
-    With a ``claim`` (the worker execution that owns the run), run-level writes only land while that claim
-    still owns the run, so a worker that lost the run cannot overwrite its new owner's final state.
+    With a ``claim`` (the execution that owns the run) every write lands only while that claim still owns the
+    run: a checkpoint of an execution that lost the run raises ``ClaimLost`` (see
+    ``llmops.runs.claimed_writes``), a run-level write changes nothing. ``fresh``: the run was created by this
+    execution's caller, so there is nothing to load (no checkpoints, no earlier state).
     """
 
-    def __init__(self, claim: uuid.UUID | None = None, *, defer_final: bool = False) -> None:
+    def __init__(
+        self, claim: uuid.UUID | None = None, *, defer_final: bool = False, fresh: bool = False
+    ) -> None:
         self.claim = claim
         # A worker defers the final state so it lands in one write with the totals of ``run_finished``.
         self.defer_final = defer_final
+        self.fresh = fresh
         self.final: RunRecord | None = None
         # Set when the execution lost the run to another worker: its late checkpoints must not land.
         self.stopped = False
@@ -80,6 +86,12 @@ class DjangoRunStore:
         if self.stopped:
             return
         fields = node_fields(record)
+        if self.claim is not None:
+            await claimed_insert(
+                NodeRun, run_id=run_id, claim=self.claim, values={"node_id": record.node_id, **fields},
+                conflict=("run", "node_id"),
+            )  # fmt: skip
+            return
         await NodeRun.objects.abulk_create(
             [NodeRun(run_id=run_id, node_id=record.node_id, **fields)],
             update_conflicts=True,
@@ -89,6 +101,8 @@ class DjangoRunStore:
 
     async def load(self, run_id: str) -> list[NodeRecord]:
         """Every finished node, in checkpoint order."""
+        if self.fresh:
+            return []
         return [
             _record(row) async for row in NodeRun.objects.filter(run_id=run_id).order_by("sequence", "id")
         ]
@@ -121,6 +135,8 @@ class DjangoRunStore:
 
     async def load_run(self, run_id: str) -> RunRecord | None:
         """Run-level state in the engine's terms, or None for an unknown run."""
+        if self.fresh:
+            return None
         try:
             run = await Run.objects.aget(id=run_id)
         except (Run.DoesNotExist, ValueError):

@@ -7,6 +7,7 @@ published), and skips any live event at or below its cursor: no gap, no duplicat
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -16,10 +17,12 @@ from channels.layers import get_channel_layer
 from django.db import close_old_connections
 
 from llmops.core.errors import ValidationError
-from llmops.runs.events import TERMINAL_EVENT, run_group
+from llmops.runs.events import PUBLISH_ERRORS, TERMINAL_EVENT, run_group
 from llmops.runs.models import FINAL_STATUSES, Run, RunEvent
 
 KEEPALIVE_SECONDS = 15.0
+# How often storage is read while the channel layer is unreachable.
+POLL_SECONDS = 0.5
 
 T = TypeVar("T")
 _END = object()
@@ -88,37 +91,78 @@ async def _release_connection() -> None:
 
 
 async def run_events(run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any] | None]:
-    """Yield the run's events after ``after`` until ``run_finished``; ``None`` marks a keep-alive tick."""
+    """Yield the run's events after ``after`` until ``run_finished``; ``None`` marks a keep-alive tick.
+
+    While the channel layer (Redis) is unreachable the events are read from storage every
+    ``POLL_SECONDS`` instead: slower, but a subscriber still sees every event once, in order."""
     layer = get_channel_layer()
     channel = await layer.new_channel()
-    await layer.group_add(run_group(run_id), channel)
     try:
-        cursor = after
-        for event in await _backlog(run_id, cursor):
+        await layer.group_add(run_group(run_id), channel)
+    except PUBLISH_ERRORS:
+        async for polled in _polled_events(run_id, after):
+            yield polled
+        return
+    cursor = after
+    try:
+        async for event in _live_events(layer, channel, run_id, after):
             yield event
-            cursor = event["seq"]
-            if event["type"] == TERMINAL_EVENT:
-                return
-        while True:
-            try:
-                message = await asyncio.wait_for(layer.receive(channel), timeout=KEEPALIVE_SECONDS)
-            except TimeoutError:
-                if await _ended_without_more(run_id, cursor):
-                    return
-                yield None
-                continue
-            event = message["event"]
-            if event["seq"] <= cursor:
-                continue
-            # A live event past a gap (the channel layer dropped one): fill it from storage.
-            for missed in await _backlog(run_id, cursor, upto=event["seq"]):
-                yield missed
-            yield event
-            cursor = event["seq"]
-            if event["type"] == TERMINAL_EVENT:
-                return
+            cursor = event["seq"] if event is not None else cursor
+    except PUBLISH_ERRORS:
+        async for polled in _polled_events(run_id, cursor):
+            yield polled
     finally:
-        await layer.group_discard(run_group(run_id), channel)
+        with contextlib.suppress(*PUBLISH_ERRORS):
+            await layer.group_discard(run_group(run_id), channel)
+
+
+async def _polled_events(run_id: str, after: int) -> AsyncIterator[dict[str, Any] | None]:
+    """The run's events read from storage until ``run_finished`` (the channel layer is unreachable)."""
+    cursor, quiet = after, 0.0
+    while True:
+        events = await _backlog(run_id, cursor)
+        for event in events:
+            yield event
+            cursor = event["seq"]
+            if event["type"] == TERMINAL_EVENT:
+                return
+        if not events and await _ended_without_more(run_id, cursor):
+            return
+        quiet = 0.0 if events else quiet + POLL_SECONDS
+        if quiet >= KEEPALIVE_SECONDS:
+            quiet = 0.0
+            yield None
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def _live_events(
+    layer: Any, channel: str, run_id: str, after: int
+) -> AsyncIterator[dict[str, Any] | None]:
+    """The stored backlog after ``after``, then the group's live events (joined already) until the end."""
+    cursor = after
+    for event in await _backlog(run_id, cursor):
+        yield event
+        cursor = event["seq"]
+        if event["type"] == TERMINAL_EVENT:
+            return
+    while True:
+        try:
+            message = await asyncio.wait_for(layer.receive(channel), timeout=KEEPALIVE_SECONDS)
+        except TimeoutError:
+            if await _ended_without_more(run_id, cursor):
+                return
+            yield None
+            continue
+        event = message["event"]
+        if event["seq"] <= cursor:
+            continue
+        # A live event past a gap (the channel layer dropped one): fill it from storage.
+        for missed in await _backlog(run_id, cursor, upto=event["seq"]):
+            yield missed
+        yield event
+        cursor = event["seq"]
+        if event["type"] == TERMINAL_EVENT:
+            return
 
 
 async def _ended_without_more(run_id: str, cursor: int) -> bool:
@@ -138,8 +182,9 @@ def sse_frame(event: dict[str, Any] | None) -> str:
 
 def event_cursor(raw: str | None) -> int:
     """The ``Last-Event-ID`` (or ``?after=``) cursor; 400 naming it when it is not an event number."""
-    raw = raw or "0"
-    if not raw.isdigit():
+    raw = (raw or "0").strip()
+    # ASCII digits only: str.isdigit() accepts "²", which int() then rejects.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         raise ValidationError("Invalid cursor.", fields={"Last-Event-ID": ["Must be an event number."]})
     return int(raw)
 

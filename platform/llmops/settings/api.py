@@ -1,10 +1,19 @@
-"""Django REST framework, knox tokens and the OpenAPI schema."""
+"""Django REST framework, knox tokens, the OpenAPI schema, and request-size limits of the console API.
+
+- ``LLMOPS_CONSOLE_MAX_BODY_BYTES``: the largest request body outside the public API and uploads (Django's
+  ``DATA_UPLOAD_MAX_MEMORY_SIZE``; JSON bodies too), refused with 413 before it is read.
+- ``LLMOPS_API_MAX_PAGE_SIZE``: the ceiling of ``?limit=`` on listings (a larger value is capped).
+"""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 from llmops.settings.env import env_int
+
+# Big enough for a workflow document (LLMOPS_WORKFLOW_MAX_DOCUMENT_BYTES) inside a JSON body.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("LLMOPS_CONSOLE_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+LLMOPS_API_MAX_PAGE_SIZE = env_int("LLMOPS_API_MAX_PAGE_SIZE", 500, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -13,7 +22,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "llmops.core.api.pagination.BoundedLimitOffsetPagination",
+    "DEFAULT_PARSER_CLASSES": [
+        "llmops.core.api.parsers.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "llmops.core.api.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -25,6 +39,9 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
     "AUTO_REFRESH": True,
 }
+
+# A workspace invitation not accepted within this many days lapses (the inviter can send a fresh one).
+INVITATION_TTL_DAYS = env_int("LLMOPS_INVITATION_TTL_DAYS", 7, minimum=1, maximum=90)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "LLMOps Platform API",

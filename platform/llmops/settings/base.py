@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from llmops.embedded import state_dir
 from llmops.settings.env import env_bool, env_choice, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[3]
-STATE_DIR = state_dir()
+# Generated development secrets and static files live in the state folder; the embedded development servers
+# (devservices.embedded) keep their data there too and find it from the same variable.
+_STATE_DIR_SETTING = (env_str("LLMOPS_STATE_DIR") or "").strip()
+STATE_DIR = (
+    Path(os.path.abspath(os.path.expanduser(_STATE_DIR_SETTING)))
+    if _STATE_DIR_SETTING
+    else BASE_DIR / ".llmops"
+)
 
 LLMOPS_MODE = env_choice("LLMOPS_MODE", "development", ("development", "production"))
 PRODUCTION = LLMOPS_MODE == "production"
@@ -38,12 +45,14 @@ INSTALLED_APPS = [
     "llmops.usage",
     "llmops.prompts",
     "llmops.studio",
+    "llmops.chains",
     "llmops.runs",
     "llmops.deployments",
     "llmops.knowledge",
 ]
 
 MIDDLEWARE = [
+    "llmops.core.middleware.RequestBodyLimitMiddleware",  # first: refuses oversized bodies before anything
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

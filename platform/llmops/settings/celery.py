@@ -36,6 +36,9 @@ LLMOPS_RUN_HEARTBEAT_SECONDS = env_int("LLMOPS_RUN_HEARTBEAT_SECONDS", 2, minimu
 LLMOPS_RUN_STALE_SECONDS = env_int("LLMOPS_RUN_STALE_SECONDS", 10, minimum=2)
 LLMOPS_RUN_REQUEUE_SECONDS = env_int("LLMOPS_RUN_REQUEUE_SECONDS", 60, minimum=5)
 LLMOPS_RUN_MAX_SECONDS = env_int("LLMOPS_RUN_MAX_SECONDS", 3600, minimum=1)
+# A run taken over this many times (each worker stopped heart-beating, e.g. killed or wedged by it) is failed
+# with a reason instead of being handed to yet another worker.
+LLMOPS_RUN_MAX_ATTEMPTS = env_int("LLMOPS_RUN_MAX_ATTEMPTS", 3, minimum=1)
 CELERY_BEAT_SCHEDULE = {
     "runs-sweep": {
         "task": "llmops.runs.sweep",

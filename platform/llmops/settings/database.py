@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dj_database_url
 
-from llmops.embedded import default_database_url
+from llmops.settings.base import STATE_DIR
+from llmops.settings.embedded import embedded_database_url
 from llmops.settings.env import env_bool, env_int, env_url
 
-DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql")) or default_database_url()
+DATABASE_URL = env_url("DATABASE_URL", ("postgres", "postgresql")) or embedded_database_url(STATE_DIR)
 LLMOPS_DB_POOL = env_bool("LLMOPS_DB_POOL", False)
 DATABASES = {
     "default": dj_database_url.parse(

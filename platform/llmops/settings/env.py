@@ -7,6 +7,7 @@ stops the process at start-up with one clear line instead of failing later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
@@ -73,6 +74,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_allowlist(name: str, default: list[str]) -> list[str]:
+    """A comma-separated SSRF allow-list: host names (``api.internal``, ``*.corp.example``) and IP networks
+    (``10.0.0.0/8``, ``127.0.0.1``); an entry with a ``/`` that is not a network is refused."""
+    entries = env_list(name, default)
+    for entry in entries:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise SettingError(f"{name} holds {entry!r}, which is not a CIDR") from None
+    return entries
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

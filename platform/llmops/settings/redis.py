@@ -5,10 +5,11 @@ It brokers Celery tasks, carries Channels events and backs Django's cache (rate 
 
 from __future__ import annotations
 
-from llmops.embedded import default_redis_url
+from llmops.settings.base import STATE_DIR
+from llmops.settings.embedded import embedded_redis_url
 from llmops.settings.env import env_url
 
-REDIS_URL = env_url("REDIS_URL", ("redis", "rediss")) or default_redis_url()
+REDIS_URL = env_url("REDIS_URL", ("redis", "rediss")) or embedded_redis_url(STATE_DIR)
 
 CACHES = {
     "default": {

@@ -1,7 +1,9 @@
 """Secrets and transport security.
 
-In development the secret key and the encryption key are generated once and kept in the state folder;
-production mode refuses to start without ``LLMOPS_SECRET_KEY`` and ``LLMOPS_ENCRYPTION_KEYS``.
+In development the secret key, the encryption key and the API key pepper are generated once and kept in the
+state folder; production mode refuses to start without ``LLMOPS_SECRET_KEY`` and ``LLMOPS_ENCRYPTION_KEYS``
+(and warns without ``LLMOPS_API_KEY_PEPPER``). After prepending a new encryption key, ``manage.py
+rotate_secrets`` re-encrypts every stored secret with it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,14 @@ def _required_in_production(name: str, dev_file: str, dev_value: str) -> str:
 
 SECRET_KEY = _required_in_production("LLMOPS_SECRET_KEY", "secret_key", secrets.token_urlsafe(50))
 
+# API key digests are HMACs keyed with this pepper, a secret of its own so that rotating LLMOPS_SECRET_KEY
+# (sessions, signing) does not invalidate every API key. Development generates one in the state folder;
+# production without it falls back to LLMOPS_SECRET_KEY (empty here; a system check warns). Keys issued
+# under the secret key keep working after a pepper is set: each is re-digested with it at its next use.
+LLMOPS_API_KEY_PEPPER = env_str("LLMOPS_API_KEY_PEPPER") or (
+    "" if PRODUCTION else _state_secret("api_key_pepper", secrets.token_urlsafe(50))
+)
+
 # Fernet keys for secrets at rest; the first encrypts, all decrypt (rotation: prepend a new key).
 LLMOPS_ENCRYPTION_KEYS = env_list("LLMOPS_ENCRYPTION_KEYS", [])
 if not LLMOPS_ENCRYPTION_KEYS:
@@ -56,6 +66,12 @@ for _key in LLMOPS_ENCRYPTION_KEYS:
             "LLMOPS_ENCRYPTION_KEYS holds a key that is not a Fernet key (make one with: "
             "python -c 'import cryptography.fernet as f; print(f.Fernet.generate_key().decode())')"
         ) from None
+
+# /readyz is unauthenticated: its per-check details (worker host names, error texts) only in development.
+LLMOPS_READYZ_DETAIL = env_bool("LLMOPS_READYZ_DETAIL", not PRODUCTION)
+
+# The development debug page hides passwords inside URL settings (REDIS_URL...) as well as secret names.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "llmops.core.reporting.UrlPasswordFilter"
 
 SESSION_COOKIE_SECURE = env_bool("LLMOPS_SECURE_COOKIES", PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

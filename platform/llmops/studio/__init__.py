@@ -1,1 +1,1 @@
-"""Chains and workflows: versioned graphs, their DSL import/export, and chain runs."""
+"""Workflows: versioned graphs, their services, and DSL import/export (own YAML; Dify import in ``dify/``)."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import io
+import re
+import zipfile
 
 import docx
 import pytest
@@ -104,6 +106,47 @@ async def test_document_extractor_accepts_a_list_and_inline_content() -> None:
 def test_unsupported_or_corrupt_documents_raise_a_node_error(content: bytes, name: str, message: str) -> None:
     with pytest.raises(Exception, match=message):
         extract_text(content, name)
+
+
+def docx_bomb(size: int) -> bytes:
+    """A .docx whose ``word/document.xml`` inflates to ``size`` bytes of spaces (about ``size / 1000`` zipped)."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(minimal_docx())) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for member in source.infolist():
+            if member.filename != "word/document.xml":
+                bomb.writestr(member, source.read(member))
+                continue
+            with bomb.open(member.filename, "w", force_zip64=True) as part:
+                part.write(source.read(member).split(b"<w:body>")[0] + b"<w:body><w:p><w:r><w:t>")
+                for _ in range(size // (1 << 20)):
+                    part.write(b" " * (1 << 20))
+                part.write(b"</w:t></w:r></w:p></w:body></w:document>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("size", "message"),
+    [
+        (300 << 20, "the document expands to more than 200 MiB when unzipped"),
+        (20 << 20, "the document's part 'word/document.xml' is compressed 10\\d\\d times"),
+    ],
+    ids=["inflates-past-the-cap", "compression-ratio"],
+)
+async def test_a_docx_zip_bomb_fails_the_node_before_it_is_inflated(size: int, message: str) -> None:
+    # given: a few hundred KB that python-docx would read whole as hundreds of MB
+    content = docx_bomb(size)
+    assert len(content) < 1 << 20
+    node = {"id": "doc", "type": "document_extractor", "config": {"file": "start.files"}}
+    files = [{"name": "bomb.docx", "content_base64": base64.b64encode(content).decode()}]
+    # when
+    result = await run_single(node, {"text": "doc.text"}, {"files": files})
+    # then
+    error = failure(result, "doc")
+    assert error["type"] == "NodeError"
+    assert re.search(message, error["message"]), error
 
 
 async def test_a_missing_file_fails_the_node() -> None:

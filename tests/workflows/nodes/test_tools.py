@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -71,6 +72,30 @@ def test_calculator_evaluates_arithmetic(expression: str, value: float) -> None:
 def test_calculator_refuses_anything_else(expression: str) -> None:
     with pytest.raises(ToolError):
         evaluate_arithmetic(expression)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "((9**999)**999)**999",  # every exponent is small; the base is what explodes
+        "(9**999)**(9**2)",
+        "((((2**64)*(2**64))**50)*((2**64)**50))**50",
+        "round(5, -10**9)",  # 10**(10**9) computed inside round()
+        "+".join(["1"] * 100_000),  # deeper than the evaluator's recursion
+        "(" * 500 + "1" + ")" * 500,
+    ],
+    ids=["nested-power", "power-of-power", "products", "round-digits", "long-chain", "deep-parens"],
+)
+def test_calculator_refuses_bombs_quickly(expression: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(ToolError, match="cannot evaluate"):
+        evaluate_arithmetic(expression)
+    assert time.monotonic() - started < 1.0
+
+
+def test_calculator_still_handles_large_ordinary_numbers() -> None:
+    assert evaluate_arithmetic("2 ** 1000 // 2 ** 999") == 2
+    assert evaluate_arithmetic("round(1234.5678, 2)") == 1234.57
 
 
 async def test_tool_node_calls_a_builtin_tool_with_templated_arguments() -> None:

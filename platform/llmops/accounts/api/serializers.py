@@ -6,10 +6,12 @@ from typing import Any
 
 from rest_framework import serializers
 
-from llmops.accounts.models import Membership, Role, User, Workspace
+from llmops.accounts.models import Invitation, InvitationStatus, Membership, Role, User, Workspace
 
 
 class UserSerializer(serializers.ModelSerializer[User]):
+    """The signed-in user about themself (``/api/auth/me/``, login); never used for other users."""
+
     class Meta:
         model = User
         fields = ["id", "username", "email", "first_name", "last_name", "is_staff"]
@@ -45,8 +47,23 @@ class WorkspaceUpdateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=200)
 
 
+class MemberUserSerializer(serializers.ModelSerializer[User]):
+    """Another member as their workspace sees them: a username; the email only of the caller themself."""
+
+    email = serializers.SerializerMethodField()
+
+    class Meta:
+        model = User
+        fields = ["id", "username", "email"]
+        read_only_fields = fields
+
+    def get_email(self, user: User) -> str | None:
+        me: User | None = self.context.get("me")
+        return user.email if me is not None and me.pk == user.pk else None
+
+
 class MembershipSerializer(serializers.ModelSerializer[Membership]):
-    user = UserSerializer(read_only=True)
+    user = MemberUserSerializer(read_only=True)
 
     class Meta:
         model = Membership
@@ -54,9 +71,65 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
         read_only_fields = fields
 
 
-class MembershipCreateSerializer(serializers.Serializer[Any]):
-    username = serializers.CharField(max_length=150)
+class InvitationCreateSerializer(serializers.Serializer[Any]):
+    """Whom to invite (a username or an email, exactly one) and with which role."""
+
+    username = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices)
+
+
+class InvitationSerializer(serializers.ModelSerializer[Invitation]):
+    """A workspace's invitation as its admins see it: only what they typed, nothing about the account."""
+
+    username = serializers.SerializerMethodField()
+    email = serializers.SerializerMethodField()
+    status = serializers.SerializerMethodField()
+    invited_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "username", "email", "role", "status", "invited_by", "created_at", "expires_at"]
+        read_only_fields = fields
+
+    def get_username(self, invitation: Invitation) -> str | None:
+        return invitation.username or None
+
+    def get_email(self, invitation: Invitation) -> str | None:
+        return invitation.email or None
+
+    def get_status(self, invitation: Invitation) -> str:
+        if invitation.status == InvitationStatus.PENDING and invitation.is_expired:
+            return "expired"
+        return str(invitation.status)
+
+
+class InvitationWorkspaceSerializer(serializers.ModelSerializer[Workspace]):
+    class Meta:
+        model = Workspace
+        fields = ["slug", "name"]
+        read_only_fields = fields
+
+
+class ReceivedInvitationSerializer(serializers.ModelSerializer[Invitation]):
+    """An invitation as its invitee sees it."""
+
+    workspace = InvitationWorkspaceSerializer(read_only=True)
+    invited_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Invitation
+        fields = ["id", "workspace", "role", "invited_by", "created_at", "expires_at"]
+        read_only_fields = fields
+
+
+class WebsocketTicketSerializer(serializers.Serializer[Any]):
+    ticket = serializers.CharField()
+    expires_in = serializers.IntegerField(help_text="Seconds within which the ticket opens one websocket.")
 
 
 class MembershipUpdateSerializer(serializers.Serializer[Any]):

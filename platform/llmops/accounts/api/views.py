@@ -1,14 +1,17 @@
-"""Accounts API: sign-in tokens, the current user, workspaces and their members."""
+"""Accounts API: sign-in tokens, websocket tickets, the current user, workspaces, members and invitations."""
 
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import status, viewsets
+from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,12 +20,15 @@ from rest_framework.views import APIView
 
 from llmops.accounts import selectors, services
 from llmops.accounts.api.serializers import (
+    InvitationCreateSerializer,
+    InvitationSerializer,
     LoginInputSerializer,
-    MembershipCreateSerializer,
     MembershipSerializer,
     MembershipUpdateSerializer,
+    ReceivedInvitationSerializer,
     TokenOutputSerializer,
     UserSerializer,
+    WebsocketTicketSerializer,
     WorkspaceSerializer,
     WorkspaceUpdateSerializer,
 )
@@ -33,6 +39,7 @@ from llmops.accounts.permissions import (
     require_role,
     signed_in_user,
 )
+from llmops.accounts.websocket_auth import session_credential, token_credential, websocket_ticket_issue
 from llmops.core.errors import AuthenticationRequired
 
 
@@ -57,7 +64,34 @@ class LoginView(APIView):
 
 
 class LogoutView(KnoxLogoutView):  # type: ignore[misc]
-    """Revoke the token used for this request."""
+    """Revoke the token used for this request; websockets opened with it are closed."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, format: str | None = None) -> Response:
+        token = request.auth
+        # Read before the delete: Django clears a deleted row's primary key, and knox's is the digest.
+        credential = token_credential(token) if isinstance(token, AuthToken) else None
+        response: Response = super().post(request, format)
+        if credential is not None:
+            services.websocket_access_revoke(user_id=signed_in_user(request).pk, credential=credential)
+        return response
+
+
+class WebsocketTicketView(APIView):
+    """A one-use, short-lived ticket for ``ws://.../?ticket=`` (browsers cannot send headers on a websocket,
+    and a long-lived token in a URL ends up in access logs)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=None, responses={201: WebsocketTicketSerializer})
+    def post(self, request: Request) -> Response:
+        if isinstance(request.auth, AuthToken):
+            credential = token_credential(request.auth)
+        else:
+            credential = session_credential(request.session.session_key or "")
+        ticket = websocket_ticket_issue(user=signed_in_user(request), credential=credential)
+        out = {"ticket": ticket, "expires_in": settings.WS_TICKET_SECONDS}
+        return Response(WebsocketTicketSerializer(out).data, status=status.HTTP_201_CREATED)
 
 
 class MeView(APIView):
@@ -115,6 +149,7 @@ class WorkspaceViewSet(viewsets.ViewSet):
         ctx = {"roles": {workspace.pk: membership.role}}
         return Response(WorkspaceSerializer(workspace, context=ctx).data)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, slug: str) -> Response:
         membership = self._scoped(slug, Role.OWNER)
         services.workspace_delete(workspace=membership.workspace)
@@ -122,7 +157,10 @@ class WorkspaceViewSet(viewsets.ViewSet):
 
 
 class MembershipViewSet(WorkspaceScopedMixin, viewsets.ViewSet):
-    """Members of a workspace: any member reads; admins add, change and remove (owners manage owners)."""
+    """Members of a workspace: any member reads; admins change and remove (owners manage owners).
+
+    Members join by accepting an invitation (``.../invitations/``); nobody is added directly.
+    """
 
     permission_classes = WORKSPACE_PERMISSIONS
     lookup_value_regex = r"\d+"
@@ -133,14 +171,8 @@ class MembershipViewSet(WorkspaceScopedMixin, viewsets.ViewSet):
     @extend_schema(responses=MembershipSerializer(many=True))
     def list(self, request: Request, workspace: str) -> Response:
         members = selectors.memberships_of_workspace(workspace=self.workspace)
-        return Response(MembershipSerializer(members, many=True).data)
-
-    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
-    def create(self, request: Request, workspace: str) -> Response:
-        data = MembershipCreateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        membership = services.membership_add(actor=self.membership, **data.validated_data)
-        return Response(MembershipSerializer(membership).data, status=status.HTTP_201_CREATED)
+        context = {"me": signed_in_user(request)}
+        return Response(MembershipSerializer(members, many=True, context=context).data)
 
     @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer)
     def partial_update(self, request: Request, workspace: str, pk: str) -> Response:
@@ -150,9 +182,68 @@ class MembershipViewSet(WorkspaceScopedMixin, viewsets.ViewSet):
         membership = services.membership_change_role(
             actor=self.membership, membership=target, **data.validated_data
         )
-        return Response(MembershipSerializer(membership).data)
+        return Response(MembershipSerializer(membership, context={"me": signed_in_user(request)}).data)
 
+    @extend_schema(responses={204: None})
     def destroy(self, request: Request, workspace: str, pk: str) -> Response:
         target = selectors.membership_in_workspace(workspace=self.workspace, membership_id=int(pk))
         services.membership_remove(actor=self.membership, membership=target)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+UUID_PATTERN = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+class WorkspaceInvitationViewSet(WorkspaceScopedMixin, viewsets.ViewSet):
+    """A workspace's pending invitations: admins list, send and revoke them (owners for the owner role).
+
+    Sending answers the same whether the username or email belongs to an account or not.
+    """
+
+    permission_classes = WORKSPACE_PERMISSIONS
+    lookup_value_regex = UUID_PATTERN
+    read_role = Role.ADMIN
+    write_role = Role.ADMIN
+
+    @extend_schema(responses=InvitationSerializer(many=True))
+    def list(self, request: Request, workspace: str) -> Response:
+        invitations = selectors.invitations_of_workspace(workspace=self.workspace)
+        return Response(InvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(request=InvitationCreateSerializer, responses={201: InvitationSerializer})
+    def create(self, request: Request, workspace: str) -> Response:
+        data = InvitationCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        invitation = services.invitation_create(actor=self.membership, **data.validated_data)
+        return Response(InvitationSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request: Request, workspace: str, pk: str) -> Response:
+        invitation = selectors.invitation_in_workspace(workspace=self.workspace, invitation_id=UUID(pk))
+        services.invitation_revoke(actor=self.membership, invitation=invitation)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ReceivedInvitationViewSet(viewsets.ViewSet):
+    """The caller's own pending invitations (by username or email), to accept or decline."""
+
+    permission_classes = [IsAuthenticated]
+    lookup_value_regex = UUID_PATTERN
+
+    @extend_schema(responses=ReceivedInvitationSerializer(many=True))
+    def list(self, request: Request) -> Response:
+        invitations = selectors.invitations_for_user(user=signed_in_user(request))
+        return Response(ReceivedInvitationSerializer(invitations, many=True).data)
+
+    @extend_schema(request=None, responses=WorkspaceSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request: Request, pk: str) -> Response:
+        membership = services.invitation_accept(user=signed_in_user(request), invitation_id=UUID(pk))
+        ctx = {"roles": {membership.workspace_id: membership.role}}
+        return Response(WorkspaceSerializer(membership.workspace, context=ctx).data)
+
+    @extend_schema(request=None, responses={204: None})
+    @action(detail=True, methods=["post"])
+    def decline(self, request: Request, pk: str) -> Response:
+        services.invitation_decline(user=signed_in_user(request), invitation_id=UUID(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,20 +1,33 @@
 """One exception handler: domain errors and DRF errors become one JSON shape.
 
 ``{"error": {"code": "invalid", "message": "...", "fields": {"name": ["This field is required."]}}}``
+
+Redis (broker, channel layer, cache, limits) being unreachable is a 503 ``service_unavailable`` with
+``Retry-After`` wherever it surfaces, never a 500: the dependency is down, not the request wrong.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from llmops.core.errors import LLMOpsError, RateLimited
+from llmops.core.errors import LLMOpsError, PayloadTooLarge, RateLimited, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+# How long a client is asked to wait when Redis is unreachable (a restart or failover takes seconds).
+REDIS_RETRY_AFTER_SECONDS = 5
 
 _DRF_CODES = {
     drf.ValidationError: "invalid",
@@ -57,15 +70,33 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _domain_response(exc: LLMOpsError) -> Response:
     response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
-    if isinstance(exc, RateLimited):
-        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    retry_after = exc.retry_after if isinstance(exc, RateLimited | ServiceUnavailable) else None
+    if retry_after is not None:
+        response["Retry-After"] = str(max(1, math.ceil(retry_after)))
     return response
+
+
+def _upload_limit() -> int:
+    return int(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
+
+
+def redis_unavailable(exc: Exception) -> ServiceUnavailable:
+    """The 503 for an unreachable Redis (the cause is logged, not shown: it may name hosts)."""
+    logger.warning("Redis is unavailable: %s", exc)
+    return ServiceUnavailable(
+        "A backing service (Redis) is temporarily unavailable; retry shortly.",
+        retry_after=REDIS_RETRY_AFTER_SECONDS,
+    )
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Map domain and DRF exceptions to the one error shape; anything else stays a 500."""
     if isinstance(exc, LLMOpsError):
         return _domain_response(exc)
+    if isinstance(exc, RedisConnectionError | RedisTimeoutError | BrokerError):
+        return _domain_response(redis_unavailable(exc))
+    if isinstance(exc, RequestDataTooBig):  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE (a 400 page otherwise)
+        return _domain_response(PayloadTooLarge(f"The request body is larger than {_upload_limit()} bytes."))
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -3,6 +3,7 @@ webhook secret rotation, and API keys (created with the token shown once, listed
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -109,7 +110,8 @@ class ApiKeyViewSet(
 
     def get_object(self) -> Any:
         key_id = str(self.kwargs["pk"])
-        if not key_id.isdigit():
+        # ASCII digits that fit a bigint: str.isdigit() accepts "²", which int() then rejects.
+        if not re.fullmatch(r"[0-9]{1,18}", key_id):
             raise ValidationError("Invalid key id.", fields={"id": ["Must be a number."]})
         return selectors.api_key_for_workspace(workspace=self.workspace, key_id=int(key_id))
 

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
@@ -38,7 +38,7 @@ from llmops.deployments.chains import (
     chain_call_stream,
 )
 from llmops.deployments.chat import chat_inputs_for_chain, chat_turn_for_workflow
-from llmops.deployments.execution import inline_events, run_inline, wait_finished
+from llmops.deployments.conversations import conversation_scoped
 from llmops.deployments.limits import rate_take
 from llmops.deployments.models import ApiKey, Deployment, Scope
 from llmops.deployments.payloads import (
@@ -46,13 +46,17 @@ from llmops.deployments.payloads import (
     completion_body,
     completion_chunk,
     openai_usage,
+    public_error,
+    public_event,
+    public_sse_lines,
     run_cost,
     run_payload,
 )
 from llmops.deployments.webhooks import webhook_url_check
+from llmops.runs.execution import WorkerExecution, execution_events, execution_finish
 from llmops.runs.models import Run, RunStatus
 from llmops.runs.services import run_cancel
-from llmops.runs.streaming import event_cursor, from_list, run_events, sse_frame, sse_lines
+from llmops.runs.streaming import event_cursor, sse_frame
 from workflows import BlockedURLError
 
 RUN_EXAMPLE = {
@@ -117,7 +121,7 @@ class PublicAPIView(APIView):
     def validated(self, serializer_class: type[serializers.Serializer[Any]]) -> dict[str, Any]:
         limit = settings.LLMOPS_API_MAX_BODY_BYTES
         length = self.request.META.get("CONTENT_LENGTH") or "0"
-        if length.isdigit() and int(length) > limit:
+        if length.isascii() and length.isdigit() and int(length) > limit:  # "²".isdigit() is true
             raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
         try:
             if len(self.request.body) > limit:
@@ -141,27 +145,12 @@ class PublicAPIView(APIView):
 
 
 def _blocking_result(admitted: services.Admitted) -> Run:
-    run = admitted.run
-    if admitted.events is not None:  # an instant run: finished and stored already
-        return run
-    if admitted.claim is not None:
-        async_to_sync(run_inline)(admitted.run, admitted.claim, context=admitted.context)
-    elif not run.is_final:
-        async_to_sync(wait_finished)(str(admitted.run.id), settings.LLMOPS_API_BLOCKING_TIMEOUT_SECONDS)
-    return _fresh_run(admitted.run.id)
-
-
-def _events(admitted: services.Admitted) -> AsyncIterator[dict[str, Any] | None]:
-    if admitted.events is not None:
-        return from_list(admitted.events)
-    if admitted.claim is not None:
-        return inline_events(admitted.run, admitted.claim, context=admitted.context)
-    return run_events(str(admitted.run.id))
+    return execution_finish(admitted, timeout=settings.LLMOPS_API_BLOCKING_TIMEOUT_SECONDS)
 
 
 async def _run_sse(admitted: services.Admitted) -> AsyncIterator[str]:
-    async for event in _events(admitted):
-        yield sse_frame(event)
+    async for event in execution_events(admitted):
+        yield sse_frame(public_event(event))
 
 
 class WorkflowRunView(PublicAPIView):
@@ -176,8 +165,9 @@ class WorkflowRunView(PublicAPIView):
                 str,
                 OpenApiParameter.HEADER,
                 required=False,
-                description="Same key and body within 24 h: the same run (a chain deployment: the same "
-                "result); another body: 422; while the first call runs: 409.",
+                description="Same key, deployment and body within 24 h: the same run (a chain deployment: "
+                "the same result); another body: 422; while the first call runs: 409. Keys are scoped per "
+                "deployment: the same key sent to another deployment starts another call.",
             )
         ],
         responses={
@@ -232,7 +222,8 @@ class WorkflowRunView(PublicAPIView):
         if mode == "streaming":
             return _sse_response(_run_sse(admitted))
         if mode == "async":
-            run = _fresh_run(admitted.run.id) if admitted.replayed else admitted.run
+            replayed = isinstance(admitted, WorkerExecution) and admitted.replayed
+            run = _fresh_run(admitted.run.id) if replayed else admitted.run
             return Response(run_payload(run), status=status.HTTP_202_ACCEPTED)
         run = _blocking_result(admitted)
         return Response(
@@ -297,7 +288,7 @@ class RunEventsView(PublicAPIView):
     def get(self, request: Request, run_id: uuid.UUID) -> StreamingHttpResponse:
         services.api_key_require_scope(key=self.key, scope=Scope.READ)
         run = selectors.run_for_key(key=self.key, run_id=str(run_id))
-        return _sse_response(sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID"))))
+        return _sse_response(public_sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID"))))
 
 
 class ModelsView(PublicAPIView):
@@ -328,7 +319,7 @@ class ChatCompletionsView(PublicAPIView):
         responses={200: OpenApiResponse(description="chat.completion, or chat.completion.chunk SSE ending "
                                         "with `data: [DONE]`; usage carries our `cost` too")},
         parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                                     description="Same key and body within 24 h: the same run (a chain "
+                                     description="Same key, deployment and body within 24 h: the same run (a chain "
                                      "deployment: the same completion); another body: 422; while the first "
                                      "call runs: 409.")],
         examples=[OpenApiExample("chat", request_only=True, value={
@@ -361,7 +352,7 @@ class ChatCompletionsView(PublicAPIView):
             )
         if run.status != RunStatus.SUCCEEDED:
             raise RunFailed(
-                f"The run {run.id} ended {run.status}: {(run.error or {}).get('message', '')}".strip()
+                f"The run {run.id} ended {run.status}: {(public_error(run.error) or {}).get('message', '')}".strip()
             )
         usage = openai_usage(run.prompt_tokens, run.completion_tokens, run_cost(run))
         return Response(completion_body(completion_id=completion_id, model=data["model"],
@@ -373,7 +364,8 @@ class ChatCompletionsView(PublicAPIView):
         include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
         reply = ChatReply(call, model=data["model"], include_usage=include_usage)
         inputs = chat_inputs_for_chain(data["messages"], data["inputs"])
-        conversation_id = data["conversation_id"] or None
+        conversation_id = conversation_scoped(deployment=deployment, key=self.key, end_user=data["user"],
+                                              conversation_id=data["conversation_id"])  # fmt: skip
         if data["stream"]:
             return _sse_response(
                 chain_call_stream(call, inputs, conversation_id=conversation_id, reply=reply)
@@ -389,7 +381,7 @@ async def _chat_stream(
         completion_id=completion_id, model=model, delta={"role": "assistant", "content": ""}
     )
     streamed, finished = False, None
-    async for event in _events(admitted):
+    async for event in execution_events(admitted):
         if event is None:
             yield ": ping\n\n"
         elif event["type"] == "text_chunk" and event.get("channel", "answer") == "answer":
@@ -398,7 +390,7 @@ async def _chat_stream(
         elif event["type"] == "run_finished":
             finished = event
     if finished is None or finished.get("status") != "succeeded":
-        error = (finished or {}).get("error") or {"message": "the run did not finish"}
+        error = public_error((finished or {}).get("error")) or {"message": "the run did not finish"}
         yield f'data: {{"error": {{"code": "run_failed", "message": {json.dumps(error.get("message", ""))}}}}}\n\n'
         yield "data: [DONE]\n\n"
         return

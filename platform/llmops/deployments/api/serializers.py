@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from llmops.chains.models import Chain
 from llmops.deployments.models import ALL_SCOPES, ApiKey, Deployment, DeploymentStatus, Execution
-from llmops.studio.models import Chain, Workflow
+from llmops.studio.models import Workflow
 
 RESPONSE_MODES = ("blocking", "streaming", "async")
 # OpenAI request parameters accepted and ignored: the deployed workflow decides models and sampling.

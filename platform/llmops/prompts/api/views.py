@@ -25,11 +25,11 @@ from llmops.prompts.api.serializers import (
     RenderInputSerializer,
     RenderOutputSerializer,
 )
-from llmops.prompts.content import prompt_content_normalize
 from llmops.prompts.diffing import template_diffs
 from llmops.prompts.models import Prompt
 from llmops.prompts.playground import playground_complete, playground_events, playground_prepare
 from llmops.prompts.selectors import prompt_render, prompt_snapshot
+from llmops.prompts.services import prompt_draft_validate
 
 BLOCKED_EXAMPLE = OpenApiExample(
     "Blocked by moderation",
@@ -57,7 +57,7 @@ class PromptViewSet(VersionedResourceViewSet):
     action_roles = {"render": Role.VIEWER}
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
-        return prompt_content_normalize(draft)
+        return prompt_draft_validate(draft=draft)
 
     @extend_schema(request=RenderInputSerializer, responses=RenderOutputSerializer)
     @action(detail=True, methods=["post"])

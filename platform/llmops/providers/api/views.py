@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from llmops.accounts.permissions import signed_in_user
-from llmops.core.api.versioning import VersionedResourceViewSet
+from llmops.core.api.versioning import RestoreInputSerializer, VersionedResourceViewSet
 from llmops.core.errors import ValidationError
 from llmops.core.refs import DRAFT, ResourceRef, version_parse
 from llmops.providers import selectors, services
@@ -58,7 +58,23 @@ class ModelEndpointViewSet(VersionedResourceViewSet):
         changes = dict(serializer.validated_data)
         if changes.pop("slug", endpoint.slug) != endpoint.slug:
             raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
-        endpoint = services.model_endpoint_update(endpoint=endpoint, **changes)
+        endpoint = services.model_endpoint_update(endpoint=endpoint, role=self.membership.role, **changes)
+        return Response(self.get_serializer(endpoint).data)
+
+    @extend_schema(request=RestoreInputSerializer)
+    @action(detail=True, methods=["post"])
+    # drf-stubs type an @action by its ``self``: an override of one always differs from its supertype's.
+    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        """Copy a version into the draft (one on another host: admin only, and the credentials are cleared)."""
+        endpoint = self.get_object()
+        data = RestoreInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        endpoint = services.model_endpoint_restore(
+            endpoint=endpoint,
+            number=data.validated_data["number"],
+            user=signed_in_user(request),
+            role=self.membership.role,
+        )
         return Response(self.get_serializer(endpoint).data)
 
     @extend_schema(request=ConnectionTestInputSerializer, responses=ConnectionTestSerializer)

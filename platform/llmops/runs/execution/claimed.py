@@ -1,12 +1,20 @@
-"""A worker executing one run: claim it, run the engine with the Django adapters, heartbeat, finish once."""
+"""A claimed execution: the engine with the Django adapters, checkpoints, stored events, heartbeat, one finish.
+
+The worker and inline modes both run a ``ClaimedExecution``: the caller has won the run's claim (the
+compare-and-set ``runs.services.run_claim``) and hands it in with the run, the chat turn (``ChatContext``) and
+a listener that gets each event once stored. Every checkpoint and event is written only while the claim still
+owns the run (``llmops.runs.claimed_writes``): an execution that lost the run to another one stops quietly at
+its next write, or at its next heartbeat, whichever comes first.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncGenerator
+from contextlib import aclosing
+from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -14,28 +22,22 @@ from django.db import close_old_connections, connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from llmops.runs.claimed_writes import ClaimLost
 from llmops.runs.events import RunEventWriter
+from llmops.runs.execution.context import ChatContext, Listener
+from llmops.runs.execution.limits import run_limits
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
 from llmops.runs.ports import build_ports
-from llmops.runs.services import run_claim
 from llmops.runs.store import DjangoRunStore
 from llmops.usage.models import UsageRecord
-from workflows import Event, Executor, Ports, RunLimits
+from workflows import Event, Executor
 
 logger = logging.getLogger(__name__)
 
 
-def execute_run(*, run_id: str) -> None:
-    """Execute or resume ``run_id`` if this caller wins the claim; return quietly otherwise."""
-    claim = uuid.uuid4()
-    if not run_claim(run_id=run_id, claim=claim):
-        return
-    run = Run.objects.select_related("workflow_version", "workspace").get(id=run_id)
-    asyncio.run(RunExecution(run, claim).execute())
-
-
-def _prepare_connection() -> None:
+def prepare_connection() -> None:
+    """Make the worker's database session fit for a run (see the comments)."""
     # The async ORM runs in asgiref's one shared thread, whose connection Celery's own per-task cleanup
     # never sees: drop it when broken or past CONN_MAX_AGE, or a database restart breaks every later run.
     close_old_connections()
@@ -47,13 +49,28 @@ def _prepare_connection() -> None:
         cursor.execute("SET synchronous_commit TO OFF")
 
 
-class RunExecution:
-    """One claimed execution of a run inside a worker process."""
+class ClaimedExecution:
+    """One execution of a run whose claim the caller won.
 
-    def __init__(self, run: Run, claim: uuid.UUID) -> None:
+    ``chat``: the chat turn the run executes with; ``listener``: called with each event once it is stored;
+    ``fresh``: the run was created by this caller and has no checkpoints or events yet (nothing to load).
+    """
+
+    def __init__(
+        self,
+        run: Run,
+        claim: uuid.UUID,
+        *,
+        chat: ChatContext | None = None,
+        listener: Listener | None = None,
+        fresh: bool = False,
+    ) -> None:
         self.run = run
         self.run_id = str(run.id)
         self.claim = claim
+        self.chat = chat
+        self.listener = listener
+        self.fresh = fresh
         self.lost = False
 
     def _owned(self) -> Any:
@@ -65,9 +82,9 @@ class RunExecution:
         try:
             executor = Executor(
                 compiled_graph(self.run.workflow_version),
-                ports=self._ports(),
+                ports=build_ports(self.run),
                 store=self.store,
-                limits=RunLimits(max_seconds=settings.LLMOPS_RUN_MAX_SECONDS),
+                limits=run_limits(),
             )
         except Exception as exc:  # an invalid pinned version cannot run: fail with the reason, never crash
             await self._fail(writer, type(exc).__name__, str(exc))
@@ -75,6 +92,9 @@ class RunExecution:
         heartbeat = asyncio.create_task(self._heartbeat(executor))
         try:
             await self._drive(executor, writer)
+        except ClaimLost:
+            logger.info("run %s was taken over by another execution; this one stops", self.run_id)
+            self._lose(executor)
         except Exception as exc:
             logger.exception("run %s crashed", self.run_id)
             await self._fail(writer, type(exc).__name__, str(exc))
@@ -84,32 +104,37 @@ class RunExecution:
 
     async def _prepare(self) -> tuple[RunEventWriter, DjangoRunStore]:
         """The event writer (numbering continues after a resumed run's events) and the store."""
-        await sync_to_async(_prepare_connection)()
-        return await RunEventWriter.for_run(self.run_id), DjangoRunStore(self.claim, defer_final=True)
+        store = DjangoRunStore(self.claim, defer_final=True, fresh=self.fresh)
+        if self.fresh:  # created by this caller: no events, no checkpoints, nothing to load
+            return RunEventWriter(self.run_id, 1, claim=self.claim), store
+        await sync_to_async(prepare_connection)()
+        return await RunEventWriter.for_run(self.run_id, claim=self.claim), store
 
-    def _ports(self) -> Ports:
-        return build_ports(self.run)
-
-    def _run_options(self) -> dict[str, Any]:
-        """Extra ``Executor.run`` arguments (a chat turn's query and history)."""
-        return {}
-
-    def _events(self, executor: Executor) -> AsyncIterator[Event]:
-        return executor.run(
+    def _events(self, executor: Executor) -> AsyncGenerator[Event]:
+        events = executor.run(
             self.run_id, self.run.inputs,
             user_id=str(self.run.created_by_id) if self.run.created_by_id else None,
-            workspace_id=str(self.run.workspace_id), **self._run_options(),
+            workspace_id=str(self.run.workspace_id), **(self.chat.run_options() if self.chat else {}),
         )  # fmt: skip
+        return cast(AsyncGenerator[Event], events)  # an async generator, declared as an iterator
 
     async def _drive(self, executor: Executor, writer: RunEventWriter) -> None:
-        async for event in self._events(executor):
-            if self.lost:
-                continue  # another worker owns the run now: publish nothing more
-            data = event.to_dict()
-            if data["type"] == "run_finished" and not await self._finish(data):
-                self.lost = True
-                continue
-            await writer.write(data)
+        # Closed on the way out: a lost claim (``ClaimLost`` from a write) stops the engine's nodes at once.
+        async with aclosing(self._events(executor)) as events:
+            async for event in events:
+                if self.lost:
+                    continue  # another execution owns the run now: publish nothing more
+                data = event.to_dict()
+                if data["type"] == "run_finished" and not await self._finish(data):
+                    self.lost = True
+                    continue
+                await self._publish(writer, data)
+
+    async def _publish(self, writer: RunEventWriter, event: dict[str, Any]) -> None:
+        """Store and publish one event, then hand it to the listener."""
+        message = await writer.write(event)
+        if self.listener is not None:
+            await self.listener(message)
 
     async def _finish(self, finished: dict[str, Any]) -> bool:
         """Write the final state in one update, before ``run_finished`` is published: a subscriber that sees
@@ -158,6 +183,12 @@ class RunExecution:
         executor.cancel()
 
     async def _fail(self, writer: RunEventWriter, error_type: str, message: str) -> None:
+        try:
+            await self._store_failure(writer, error_type, message)
+        except ClaimLost:  # taken over meanwhile: the new owner ends the run
+            logger.info("run %s was taken over by another execution while failing", self.run_id)
+
+    async def _store_failure(self, writer: RunEventWriter, error_type: str, message: str) -> None:
         error = {"type": error_type, "message": message[:2000]}
         updated = (
             await self._owned()
@@ -165,15 +196,16 @@ class RunExecution:
             .aupdate(status=RunStatus.FAILED, error=error, finished_at=timezone.now())
         )
         if updated:
-            await writer.write(
-                {"type": "error", "run_id": self.run_id, "error_type": error_type, "message": message}
+            await self._publish(
+                writer, {"type": "error", "run_id": self.run_id, "error_type": error_type, "message": message}
             )
-            await writer.write(
+            await self._publish(
+                writer,
                 {
                     "type": "run_finished",
                     "run_id": self.run_id,
                     "status": "failed",
                     "outputs": {},
                     "error": error,
-                }
+                },
             )

@@ -1,4 +1,4 @@
-"""Instant runs: a fast workflow executed in memory first, then written in one transaction.
+"""Instant mode: a fast workflow executed in memory first, then written in one transaction.
 
 A workflow made only of ``FAST_NODE_TYPES`` (no model, code, HTTP or retrieval call) finishes in well under a
 millisecond and has no side effects. Its blocking and streaming calls (without an ``Idempotency-Key``) are
@@ -10,11 +10,10 @@ or publishing: nobody can subscribe to a run whose id has not been returned yet,
 resume.
 
 What a caller and the console see is the same as for any run: a ``Run`` with its ``NodeRun`` rows and its
-numbered ``RunEvent`` sequence (``run_started`` ... ``run_finished``), created through the same deployment
-checks (inputs; the concurrency limit refuses a call while ``max_concurrent_runs`` other runs of the deployment
-are unfinished, but an instant run never holds a slot itself: it is stored finished). If the process dies
-before the commit, the call fails and leaves no trace, as if it had never arrived; a run is never
-half-written.
+numbered ``RunEvent`` sequence (``run_started`` ... ``run_finished``). The caller admits the call first (the
+deployment checks its inputs and its concurrency limit; an instant run never holds a slot itself: it is stored
+finished) and hands in the unsaved ``Run`` it would have created. If the process dies before the commit, the
+call fails and leaves no trace, as if it had never arrived; a run is never half-written.
 """
 
 from __future__ import annotations
@@ -22,25 +21,19 @@ from __future__ import annotations
 import json
 import os
 import socket
-import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.conf import settings
 from django.db import connection, transaction
 
-from llmops.deployments.chat import chat_history
-from llmops.deployments.limits import concurrency_check
-from llmops.deployments.models import DeploymentRun
-from llmops.runs.models import Run, RunStatus, Trigger
+from llmops.runs.execution.context import ChatContext
+from llmops.runs.execution.limits import run_limits
+from llmops.runs.models import Run, RunStatus
 from llmops.runs.store import STATUS, node_fields
-from workflows import CompiledGraph, Executor, NodeRecord, RunLimits, RunRecord
-
-if TYPE_CHECKING:
-    from llmops.deployments.services import RunRequest
-    from llmops.studio.models import WorkflowVersion
+from workflows import CompiledGraph, Executor, NodeRecord, RunRecord
 
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -66,22 +59,12 @@ class _Recorder:
         return None
 
 
-@dataclass
-class InstantRun:
-    """A finished, stored instant run and its events (numbered from 1, as stored)."""
-
-    run: Run
-    events: list[dict[str, Any]]
-
-
 async def _execute(
-    graph: CompiledGraph, run_id: str, inputs: dict[str, Any], request: RunRequest, recorder: _Recorder
+    graph: CompiledGraph, run: Run, chat: ChatContext | None, recorder: _Recorder
 ) -> list[dict[str, Any]]:
-    executor = Executor(graph, store=recorder, limits=RunLimits(max_seconds=settings.LLMOPS_RUN_MAX_SECONDS))
-    events = executor.run(
-        run_id, inputs, workspace_id=str(request.deployment.workspace_id), query=request.query or None,
-        history=chat_history(request.history), conversation_id=request.conversation_id or None,
-    )  # fmt: skip
+    executor = Executor(graph, store=recorder, limits=run_limits())
+    options = chat.run_options() if chat else {}
+    events = executor.run(str(run.id), run.inputs, workspace_id=str(run.workspace_id), **options)
     numbered: list[dict[str, Any]] = []
     async for event in events:
         numbered.append({"seq": len(numbered) + 1, **event.to_dict()})
@@ -141,22 +124,21 @@ def _write(run: Run, nodes: list[NodeRecord], events: list[dict[str, Any]]) -> N
 
 
 def instant_run(
-    *, request: RunRequest, version: WorkflowVersion, graph: CompiledGraph, inputs: dict[str, Any]
-) -> InstantRun:
-    """Execute a fast workflow in memory, then store the finished run in one transaction."""
-    deployment = request.deployment
-    concurrency_check(deployment_id=deployment.pk, limit=deployment.max_concurrent_runs)
-    run_id = uuid.uuid4()
+    *,
+    run: Run,
+    graph: CompiledGraph,
+    chat: ChatContext | None = None,
+    store_with: Callable[[Run], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Execute ``run`` (unsaved: its identity, attribution and validated inputs) in memory, store it finished
+    in one statement and return its events (numbered from 1, as stored). ``store_with`` writes the caller's
+    own rows of the run (a chat turn's context) in the same transaction."""
     recorder = _Recorder()
-    events = async_to_sync(_execute)(graph, str(run_id), inputs, request, recorder)
+    events = async_to_sync(_execute)(graph, run, chat, recorder)
     finished = events[-1] if events and events[-1]["type"] == "run_finished" else {}
     final = recorder.final
-    run = Run(
-        id=run_id, workspace=deployment.workspace, workflow=deployment.workflow, workflow_version=version,
-        trigger=Trigger.API, deployment_id=deployment.pk, api_key_id=request.key.pk, end_user=request.end_user,
-        inputs=inputs, worker=_WORKER, attempts=1, steps=finished.get("steps", 0),
-        elapsed_ms=finished.get("elapsed_ms"),
-    )  # fmt: skip
+    run.worker, run.attempts = _WORKER, 1
+    run.steps, run.elapsed_ms = finished.get("steps", 0), finished.get("elapsed_ms")
     if final is not None:
         run.status = STATUS[final.status]
         run.inputs, run.outputs, run.error = final.inputs, final.outputs, final.error
@@ -164,13 +146,10 @@ def instant_run(
         run.started_at, run.finished_at = final.started_at, final.finished_at
     else:  # the engine always records a final state; be defensive rather than store a "running" row
         run.status, run.error = RunStatus.FAILED, {"type": "EngineError", "message": "the run did not finish"}
-    if not (request.query or request.history or request.conversation_id):
+    if store_with is None:
         _write(run, recorder.nodes, events)
-        return InstantRun(run, events)
-    with transaction.atomic():  # a chat turn: its context row lands with the run
+        return events
+    with transaction.atomic():
         _write(run, recorder.nodes, events)
-        DeploymentRun.objects.create(
-            run=run, deployment=deployment, query=request.query, history=request.history,
-            conversation_id=request.conversation_id,
-        )  # fmt: skip
-    return InstantRun(run, events)
+        store_with(run)
+    return events

@@ -1,5 +1,5 @@
-"""Admin of the studio app, one module per resource kind (Django imports this package on autodiscovery)."""
+"""Admin of the studio app (Django imports this package on autodiscovery)."""
 
-from llmops.studio.admin import chains, workflows
+from llmops.studio.admin import workflows
 
-__all__ = ["chains", "workflows"]
+__all__ = ["workflows"]

@@ -1,14 +1,12 @@
-"""Routes of the studio API (workflows; chains register here too)."""
+"""Routes of the studio API (workflows)."""
 
 from __future__ import annotations
 
 from rest_framework.routers import SimpleRouter
 
-from llmops.studio.api.chains import ChainViewSet
 from llmops.studio.api.workflows import WorkflowViewSet
 
 router = SimpleRouter()
 router.register(r"workspaces/(?P<workspace>[-a-zA-Z0-9_]+)/workflows", WorkflowViewSet, basename="workflow")
-router.register(r"workspaces/(?P<workspace>[-a-zA-Z0-9_]+)/chains", ChainViewSet, basename="chain")
 
 urlpatterns = [*router.urls]

@@ -15,38 +15,11 @@ from rest_framework.response import Response
 from llmops.accounts.permissions import signed_in_user
 from llmops.core import services as versioning
 from llmops.core.api.versioning import VersionedResourceSerializer, VersionedResourceViewSet
-from llmops.core.errors import ValidationError
 from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
 from llmops.runs.services import run_start
-from llmops.studio.dify import convert_dify
 from llmops.studio.dify.api import DifyImportResultSerializer, DifyImportSerializer, dify_import_failure
 from llmops.studio.models import Workflow
-from workflows import Workflow as WorkflowDefinition
-from workflows import WorkflowValidationError, validate_workflow
-
-
-def problems_error(problems: list[Any], prefix: str = "draft") -> ValidationError:
-    """Every engine problem as one 400: field paths under ``prefix``, each message naming its node."""
-    fields: dict[str, list[str]] = {}
-    for problem in problems:
-        where = f"[node {problem.node_id}] " if problem.node_id else ""
-        fields.setdefault(f"{prefix}.{problem.path}".rstrip("."), []).append(where + problem.message)
-    summary = "; ".join(str(p) for p in problems[:5])
-    return ValidationError(f"The workflow has {len(problems)} problem(s): {summary}", fields=fields)
-
-
-def validated_definition(draft: Any) -> dict[str, Any]:
-    """Validate a DSL document with the engine; returns its normalised dict form."""
-    if not isinstance(draft, dict):
-        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
-    try:
-        definition = WorkflowDefinition.from_dict(draft)
-    except WorkflowValidationError as exc:
-        raise problems_error(exc.problems) from None
-    problems = validate_workflow(definition)
-    if problems:
-        raise problems_error(problems)
-    return definition.to_dict()
+from llmops.studio.services import workflow_draft_validate, workflow_import, workflow_import_dify
 
 
 class WorkflowSerializer(VersionedResourceSerializer):
@@ -67,7 +40,7 @@ class WorkflowViewSet(VersionedResourceViewSet):
     serializer_class = WorkflowSerializer
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
-        return validated_definition(draft)
+        return workflow_draft_validate(draft=draft)
 
     @extend_schema(request=RunStartSerializer, responses={202: RunSerializer})
     @action(detail=True, methods=["post"])
@@ -103,24 +76,12 @@ class WorkflowViewSet(VersionedResourceViewSet):
         """Create a workflow from a YAML/JSON document of our DSL; an invalid one creates nothing."""
         data = WorkflowImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            parsed = yaml.safe_load(data.validated_data["document"])
-        except yaml.YAMLError as exc:
-            raise ValidationError(
-                "The document is not YAML or JSON.", fields={"document": [str(exc)[:300]]}
-            ) from None
-        workflow = self._create_from(request, data.validated_data, validated_definition(parsed))
-        return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
-
-    def _create_from(self, request: Request, data: dict[str, Any], draft: dict[str, Any]) -> Workflow:
-        """A new workflow holding an imported, already validated draft."""
-        name = data.get("name") or draft.get("name") or data["slug"]
-        workflow = versioning.resource_create(
-            model=Workflow, workspace=self.workspace, user=signed_in_user(request), name=name,
-            slug=data["slug"], description=draft.get("description", ""), draft=draft,
+        values = data.validated_data
+        workflow = workflow_import(
+            workspace=self.workspace, user=signed_in_user(request), slug=values["slug"],
+            name=values.get("name"), document=values["document"],
         )  # fmt: skip
-        assert isinstance(workflow, Workflow)
-        return workflow
+        return Response(WorkflowSerializer(workflow).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=DifyImportSerializer, responses={201: DifyImportResultSerializer})
     @action(detail=False, methods=["post"], url_path="import-dify")
@@ -128,10 +89,12 @@ class WorkflowViewSet(VersionedResourceViewSet):
         """Create a workflow from a Dify DSL file; a failed import creates nothing and returns the report."""
         data = DifyImportSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        conversion = convert_dify(data.validated_data["document"])
-        if conversion.workflow is None:
-            return dify_import_failure(conversion.report)
-        # convert_dify has already validated and normalised the graph with the engine.
-        workflow = self._create_from(request, data.validated_data, conversion.workflow)
-        body = {"workflow": WorkflowSerializer(workflow).data, "report": conversion.report.to_dict()}
+        values = data.validated_data
+        result = workflow_import_dify(
+            workspace=self.workspace, user=signed_in_user(request), slug=values["slug"],
+            name=values.get("name"), document=values["document"],
+        )  # fmt: skip
+        if result.workflow is None:
+            return dify_import_failure(result.report)
+        body = {"workflow": WorkflowSerializer(result.workflow).data, "report": result.report.to_dict()}
         return Response(body, status=status.HTTP_201_CREATED)

@@ -24,7 +24,7 @@ from llmops.studio.dify.document import (
 )
 from llmops.studio.dify.references import References, field_name
 from llmops.studio.dify.report import ImportReport, ValidationProblem
-from workflows import Workflow, WorkflowValidationError, validate_workflow
+from workflows import DocumentLimits, Workflow, WorkflowValidationError, validate_workflow
 
 Converter = Callable[[NodeMapper], Mapped | None]
 
@@ -71,10 +71,15 @@ class DifyConversion:
         return self.workflow is not None
 
 
-def convert_dify(document: str | bytes | Mapping[str, Any]) -> DifyConversion:
-    """Convert a Dify DSL file (YAML text or parsed); never raises for bad input, the report says why."""
+def convert_dify(
+    document: str | bytes | Mapping[str, Any], *, limits: DocumentLimits | None = None
+) -> DifyConversion:
+    """Convert a Dify DSL file (YAML text or parsed); never raises for bad input, the report says why.
+
+    ``limits`` caps the file (size, depth; aliases are always refused) and the converted graph (nodes, edges).
+    """
     report = ImportReport()
-    parsed = load_document(document, report)
+    parsed = load_document(document, report, limits)
     if parsed is None:
         return DifyConversion(None, report)
     try:
@@ -84,13 +89,15 @@ def convert_dify(document: str | bytes | Mapping[str, Any]) -> DifyConversion:
         return DifyConversion(None, report)
     if report.errors or report.unsupported:
         return DifyConversion(None, report)  # validating a partial graph would only add noise
-    return DifyConversion(_validated(draft, report), report)
+    return DifyConversion(_validated(draft, report, limits), report)
 
 
-def _validated(draft: dict[str, Any], report: ImportReport) -> dict[str, Any] | None:
+def _validated(
+    draft: dict[str, Any], report: ImportReport, limits: DocumentLimits | None
+) -> dict[str, Any] | None:
     dify_ids = {ours: theirs for theirs, ours in report.node_ids.items()}
     try:
-        definition = Workflow.from_dict(draft)
+        definition = Workflow.from_dict(draft, limits=limits)
     except WorkflowValidationError as exc:
         problems = exc.problems
     else:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
-
 from llmops.studio.dify.references import References, field_name
 from llmops.studio.dify.report import ImportReport
+from workflows import DocumentError, DocumentLimits, load_yaml
 
 MODES = {"workflow": "workflow", "advanced-chat": "chat"}
 _ENV_TYPES = {"string": "string", "number": "number", "secret": "secret"}
@@ -21,14 +20,19 @@ _FEATURES = {
 }
 
 
-def load_document(document: str | bytes | Mapping[str, Any], report: ImportReport) -> dict[str, Any] | None:
-    """The parsed file when it is a Dify app of a supported mode; otherwise None with the reasons reported."""
+def load_document(
+    document: str | bytes | Mapping[str, Any], report: ImportReport, limits: DocumentLimits | None = None
+) -> dict[str, Any] | None:
+    """The parsed file when it is a Dify app of a supported mode; otherwise None with the reasons reported.
+
+    Aliases, oversized and over-deep files are refused while parsing (``workflows.load_yaml``).
+    """
     parsed: Any = document
     if isinstance(document, str | bytes):
         try:
-            parsed = yaml.safe_load(document)
-        except yaml.YAMLError as exc:
-            report.error(f"The file is not YAML: {str(exc)[:200]}")
+            parsed = load_yaml(document, limits=limits)
+        except DocumentError as exc:
+            report.error(f"The file cannot be read: {exc}")
             return None
     if not isinstance(parsed, Mapping):
         report.error("The file is not a Dify DSL file: expected a mapping with `app` and `workflow`.")

@@ -1,15 +1,5 @@
-"""Models of the studio app, one module per resource kind."""
+"""Models of the studio app: workflows (chains moved to the ``chains`` app)."""
 
-from llmops.studio.models.chains import Chain, ChainConversation, ChainLabel, ChainMessage, ChainVersion
 from llmops.studio.models.workflows import Workflow, WorkflowLabel, WorkflowVersion
 
-__all__ = [
-    "Chain",
-    "ChainConversation",
-    "ChainLabel",
-    "ChainMessage",
-    "ChainVersion",
-    "Workflow",
-    "WorkflowLabel",
-    "WorkflowVersion",
-]
+__all__ = ["Workflow", "WorkflowLabel", "WorkflowVersion"]

@@ -15,10 +15,9 @@ from django.db import transaction
 from llmops.accounts.models import Membership, Role, User, Workspace
 from llmops.accounts.services import user_create, workspace_create
 from llmops.core import services as versioning
-from llmops.localmodels import config as localmodels
 from llmops.providers.models import ModelEndpoint
 from llmops.providers.services import model_endpoint_create
-from llmops.settings.env import env_str
+from llmops.settings.env import env_int, env_str
 from llmops.studio.models import Workflow
 
 SAMPLE_WORKFLOW: dict[str, Any] = {
@@ -42,6 +41,11 @@ SAMPLE_WORKFLOW: dict[str, Any] = {
 }
 
 
+def _local_model_url(port_variable: str, default_port: int) -> str:
+    """Where ``make run`` serves a local model (``devservices.localmodels`` reads the same variable)."""
+    return f"http://127.0.0.1:{env_int(port_variable, default_port, minimum=1024, maximum=65535)}/v1"
+
+
 def _local_endpoints() -> list[dict[str, Any]]:
     return [
         {
@@ -49,7 +53,7 @@ def _local_endpoints() -> list[dict[str, Any]]:
             "slug": "local-gemma",
             "draft": {
                 "provider_kind": "llamacpp", "model": "gemma3-270m", "model_type": "chat",
-                "base_url": localmodels.chat_server_url(), "context_window": 4096, "max_output_tokens": 512,
+                "base_url": _local_model_url("LLMOPS_CHAT_MODEL_PORT", 8091), "context_window": 4096, "max_output_tokens": 512,
                 "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
             },
         },
@@ -58,7 +62,7 @@ def _local_endpoints() -> list[dict[str, Any]]:
             "slug": "local-minilm",
             "draft": {
                 "provider_kind": "openai_compatible", "model": "all-minilm-l6-v2", "model_type": "embedding",
-                "base_url": localmodels.embedding_server_url(), "context_window": 512,
+                "base_url": _local_model_url("LLMOPS_EMBEDDING_MODEL_PORT", 8092), "context_window": 512,
                 "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
             },
         },

