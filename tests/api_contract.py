@@ -44,8 +44,8 @@ class VersionedResourceAPIContract:
         self, persona: str, workspace: Workspace, owner: User, member: User, outsider: User
     ) -> APIClient:
         if persona == "viewer":
-            viewer = MembershipFactory(
-                workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER
+            viewer = MembershipFactory.create(
+                workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
             )
             return client_for(viewer.user)
         return client_for({"owner": owner, "member": member, "outsider": outsider}[persona])

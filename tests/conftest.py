@@ -42,23 +42,29 @@ def _close_async_orm_connections() -> Iterator[None]:
 
 @pytest.fixture
 def workspace(db: Any) -> Workspace:
-    return WorkspaceFactory(slug="acme", name="Acme")
+    return WorkspaceFactory.create(slug="acme", name="Acme")
 
 
 @pytest.fixture
 def owner(workspace: Workspace) -> User:
-    return MembershipFactory(workspace=workspace, user=UserFactory(username="alice"), role=Role.OWNER).user
+    return MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="alice"), role=Role.OWNER
+    ).user
 
 
 @pytest.fixture
 def member(workspace: Workspace) -> User:
-    return MembershipFactory(workspace=workspace, user=UserFactory(username="bob"), role=Role.EDITOR).user
+    return MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="bob"), role=Role.EDITOR
+    ).user
 
 
 @pytest.fixture
 def outsider(db: Any) -> User:
-    other = WorkspaceFactory(slug="other", name="Other")
-    return MembershipFactory(workspace=other, user=UserFactory(username="charlie"), role=Role.OWNER).user
+    other = WorkspaceFactory.create(slug="other", name="Other")
+    return MembershipFactory.create(
+        workspace=other, user=UserFactory.create(username="charlie"), role=Role.OWNER
+    ).user
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ class _Environment(BoundedSandbox):
     def getattr(self, obj: Any, attribute: str) -> Any:
         if isinstance(obj, Mapping) and attribute in obj:
             return obj[attribute]
-        if isinstance(obj, list | tuple) and attribute.isdigit():
+        if isinstance(obj, list | tuple) and attribute.isascii() and attribute.isdigit():
             index = int(attribute)
             return obj[index] if index < len(obj) else self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
@@ -182,7 +182,7 @@ def resolve(pool: Mapping[str, Any], selector: str, default: Any = None) -> Any:
 def _step(value: Any, part: str) -> Any:
     if isinstance(value, Mapping):
         return value.get(part, _MISSING)
-    if isinstance(value, list | tuple) and part.lstrip("-").isdigit():
+    if isinstance(value, list | tuple) and part.isascii() and part.lstrip("-").isdigit():
         index = int(part)
         return value[index] if -len(value) <= index < len(value) else _MISSING
     return _MISSING

@@ -47,7 +47,7 @@ def _persona(name: str, owner: User, member: User, outsider: User) -> User:
 def test_workspace_endpoints_are_scoped_by_membership_and_role(
     persona: str, method: str, path: str, body: Any, expected: int, owner: User, member: User, outsider: User
 ) -> None:
-    UserFactory(username="dave")
+    UserFactory.create(username="dave")
     client = client_for(_persona(persona, owner, member, outsider))
     response = getattr(client, method)(path, body, format="json")
     assert response.status_code == expected, response.content
@@ -89,8 +89,12 @@ def test_anonymous_requests_are_unauthenticated(workspace: Workspace) -> None:
 
 
 def test_only_owners_grant_the_owner_role(owner: User, workspace: Workspace) -> None:
-    admin = MembershipFactory(workspace=workspace, user=UserFactory(username="erin"), role=Role.ADMIN).user
-    target = MembershipFactory(workspace=workspace, user=UserFactory(username="frank"), role=Role.VIEWER)
+    admin = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="erin"), role=Role.ADMIN
+    ).user
+    target = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="frank"), role=Role.VIEWER
+    )
     path = f"/api/workspaces/acme/members/{target.pk}/"
     assert client_for(admin).patch(path, {"role": "owner"}, format="json").status_code == 403
     assert client_for(admin).patch(path, {"role": "editor"}, format="json").status_code == 200

@@ -32,7 +32,7 @@ def _without_identity(body: dict[str, Any]) -> dict[str, Any]:
 
 def test_adding_a_member_directly_is_no_longer_possible(owner: User, workspace: Workspace) -> None:
     # given an account "dave" who never agreed to join
-    dave = UserFactory(username="dave")
+    dave = UserFactory.create(username="dave")
     # when the owner tries the old direct add
     response = client_for(owner).post("/api/workspaces/acme/members/", {"username": "dave", "role": "viewer"})
     # then nothing is added and nothing about dave is returned
@@ -48,7 +48,7 @@ def test_adding_a_member_directly_is_no_longer_possible(owner: User, workspace: 
 def test_inviting_answers_identically_for_existing_and_unknown_accounts(
     field: str, existing: str, unknown: str, owner: User
 ) -> None:
-    UserFactory(username="dave", is_staff=True)
+    UserFactory.create(username="dave", is_staff=True)
     for_existing = _invite(owner, role="editor", **{field: existing})
     for_unknown = _invite(owner, role="editor", **{field: unknown})
     assert for_existing.status_code == for_unknown.status_code == 201
@@ -77,7 +77,9 @@ def test_inviting_answers_identically_for_existing_and_unknown_accounts(
 def test_only_admins_invite_and_only_owners_invite_owners(
     persona: str, role: str, expected: int, owner: User, member: User, outsider: User, workspace: Workspace
 ) -> None:
-    admin = MembershipFactory(workspace=workspace, user=UserFactory(username="erin"), role=Role.ADMIN).user
+    admin = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="erin"), role=Role.ADMIN
+    ).user
     actor = admin if persona == "admin" else _persona(persona, owner, member, outsider)
     response = _invite(actor, username="dave", role=role)
     assert response.status_code == expected, response.content
@@ -99,7 +101,7 @@ def test_pending_invitations_are_listed_to_admins_only(
 
 
 def test_invitee_sees_the_invitation_and_becomes_a_member_only_by_accepting(owner: User) -> None:
-    dave = UserFactory(username="dave")
+    dave = UserFactory.create(username="dave")
     invitation = _invite(owner, username="dave", role="editor").json()
     client = client_for(dave)
     # the invitee sees it, and is not a member yet
@@ -117,14 +119,14 @@ def test_invitee_sees_the_invitation_and_becomes_a_member_only_by_accepting(owne
 
 
 def test_an_invitation_by_email_reaches_the_account_with_that_email(owner: User) -> None:
-    UserFactory(username="dave", email="dave@example.com")
+    UserFactory.create(username="dave", email="dave@example.com")
     _invite(owner, email="DAVE@example.com", role="viewer")
     dave = User.objects.get(username="dave")
     assert [i["workspace"]["slug"] for i in client_for(dave).get("/api/invitations/").json()] == ["acme"]
 
 
 def test_declining_leaves_no_membership(owner: User) -> None:
-    dave = UserFactory(username="dave")
+    dave = UserFactory.create(username="dave")
     invitation = _invite(owner, username="dave", role="viewer").json()
     client = client_for(dave)
     assert client.post(f"/api/invitations/{invitation['id']}/decline/").status_code == 204
@@ -149,7 +151,7 @@ def test_nobody_else_can_answer_an_invitation(answer: str, owner: User, member: 
 
 
 def test_an_expired_invitation_is_hidden_and_cannot_be_accepted(owner: User) -> None:
-    dave = UserFactory(username="dave")
+    dave = UserFactory.create(username="dave")
     invitation = _invite(owner, username="dave", role="viewer").json()
     Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     client = client_for(dave)
@@ -170,7 +172,7 @@ def test_invitations_expire_after_the_configured_days(owner: User, settings: Any
 
 
 def test_a_revoked_invitation_cannot_be_accepted(owner: User) -> None:
-    dave = UserFactory(username="dave")
+    dave = UserFactory.create(username="dave")
     invitation = _invite(owner, username="dave", role="viewer").json()
     assert client_for(owner).delete(f"{INVITATIONS}{invitation['id']}/").status_code == 204
     assert client_for(dave).post(f"/api/invitations/{invitation['id']}/accept/").status_code == 404
@@ -178,7 +180,9 @@ def test_a_revoked_invitation_cannot_be_accepted(owner: User) -> None:
 
 
 def test_only_owners_revoke_an_invitation_to_the_owner_role(owner: User, workspace: Workspace) -> None:
-    admin = MembershipFactory(workspace=workspace, user=UserFactory(username="erin"), role=Role.ADMIN).user
+    admin = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="erin"), role=Role.ADMIN
+    ).user
     invitation = _invite(owner, username="dave", role="owner").json()
     assert client_for(admin).delete(f"{INVITATIONS}{invitation['id']}/").status_code == 403
     assert client_for(owner).delete(f"{INVITATIONS}{invitation['id']}/").status_code == 204
@@ -186,8 +190,10 @@ def test_only_owners_revoke_an_invitation_to_the_owner_role(owner: User, workspa
 
 def test_an_invitation_dies_with_its_inviters_standing(owner: User, workspace: Workspace) -> None:
     # given an admin who invited dave, and was then removed from the workspace
-    erin = MembershipFactory(workspace=workspace, user=UserFactory(username="erin"), role=Role.ADMIN)
-    dave = UserFactory(username="dave")
+    erin = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="erin"), role=Role.ADMIN
+    )
+    dave = UserFactory.create(username="dave")
     invitation = _invite(erin.user, username="dave", role="admin").json()
     client_for(owner).delete(f"/api/workspaces/acme/members/{erin.pk}/")
     # then the invitation no longer grants anything

@@ -120,9 +120,9 @@ def _load(tool: str, url: str, token: str, body: str, seconds: int, concurrency:
         command = ["hey", "-z", f"{seconds}s", "-c", str(concurrency), "-m", "POST", "-T", "application/json",
                    "-H", f"Authorization: Bearer {token}", "-d", body, url]  # fmt: skip
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-        rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-        p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
-        p95 = float(re.search(r"95%+ in ([\d.]+) secs", out).group(1)) * 1000  # type: ignore[union-attr]
+        rps = _number(r"Requests/sec:\s+([\d.]+)", out)
+        p50 = _number(r"50%+ in ([\d.]+) secs", out) * 1000
+        p95 = _number(r"95%+ in ([\d.]+) secs", out) * 1000
         codes = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
         bad = sum(int(n) for code, n in codes.items() if not code.startswith("2"))
         bad += (
@@ -141,11 +141,19 @@ def _load(tool: str, url: str, token: str, body: str, seconds: int, concurrency:
     )
     command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "-s", str(script), url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = float(re.search(r"P50 ([\d.]+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    p95 = float(re.search(r"P95 ([\d.]+)", out).group(1)) / 1000  # type: ignore[union-attr]
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50_ms": p50, "p95_ms": p95, "bad": float(bad.group(1)) if bad else 0.0}
+    rps = _number(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = _number(r"P50 ([\d.]+)", out) / 1000
+    p95 = _number(r"P95 ([\d.]+)", out) / 1000
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "p50_ms": p50, "p95_ms": p95, "bad": float(non_2xx.group(1)) if non_2xx else 0.0}
+
+
+def _number(pattern: str, text: str) -> float:
+    """The number ``pattern``'s first group captures in a load generator's summary."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"The load generator's summary has no {pattern!r}:\n{text}")
+    return float(match.group(1))
 
 
 def _python_load(url: str, token: str, body: str, seconds: int, concurrency: int) -> dict[str, float]:

@@ -100,7 +100,7 @@ async def _bench(url: str, calls: int, reuse: bool) -> dict[str, list[float]]:
         await ModelEndpoint.objects.acreate(workspace=workspace, slug="gemma", name="Gemma", draft=draft)
         direct = ChatOpenAI(
             model=CHAT_MODEL, base_url=url, api_key="not-needed", max_retries=0, stream_usage=True
-        )  # type: ignore[call-arg]
+        )
         messages = (ChatMessage(role="user", content=PROMPT),)
         request = ChatRequest(
             model="gemma",

@@ -48,8 +48,10 @@ def _pass(workflow: object, runs: int, workers: int) -> dict[str, float]:
         Run.objects.filter(id__in=ids).values("status", "created_at", "finished_at", "elapsed_ms", "steps")
     )
     failed = sum(1 for r in rows if r["status"] != "succeeded")
-    latencies = [(r["finished_at"] - r["created_at"]).total_seconds() * 1000 for r in rows]
-    per_node = [r["elapsed_ms"] / r["steps"] for r in rows if r["steps"]]
+    latencies = [
+        (r["finished_at"] - r["created_at"]).total_seconds() * 1000 for r in rows if r["finished_at"]
+    ]
+    per_node = [r["elapsed_ms"] / r["steps"] for r in rows if r["steps"] and r["elapsed_ms"] is not None]
     return {
         "workers": workers, "runs": runs, "failed": failed, "runs_per_s": runs / wall,
         "p50_ms": percentile(latencies, 0.5), "p95_ms": percentile(latencies, 0.95),

@@ -239,7 +239,7 @@ Built = tuple[VersionedResource, Resolve, dict[str, Any]]  # the resource, its r
 
 
 def _prompt(workspace: Workspace) -> Built:
-    prompt = PromptFactory(workspace=workspace, slug="p", draft=chat_content())
+    prompt = PromptFactory.create(workspace=workspace, slug="p", draft=chat_content())
     second = chat_content(parameters={"temperature": 1})
     return prompt, lambda ws, ref: prompt_snapshot_by_ref(workspace=ws, ref=ref).version, second
 
@@ -253,7 +253,7 @@ def _chain(workspace: Workspace) -> Built:
 
 
 def _endpoint(workspace: Workspace) -> Built:
-    endpoint = ModelEndpointFactory(workspace=workspace, slug="p", draft=endpoint_config())
+    endpoint = ModelEndpointFactory.create(workspace=workspace, slug="p", draft=endpoint_config())
     second = endpoint_config(max_retries=1)
     return endpoint, lambda ws, ref: endpoint_resolve(workspace_id=ws.pk, ref=ref).version, second
 
@@ -313,7 +313,7 @@ def test_every_resolver_refuses_malformed_references_with_a_ref_field(
 def test_the_connection_test_refuses_a_malformed_version_naming_the_field(
     workspace: Workspace, owner: User
 ) -> None:
-    ModelEndpointFactory(workspace=workspace, slug="e")
+    ModelEndpointFactory.create(workspace=workspace, slug="e")
     url = "/api/workspaces/acme/model-endpoints/e/test/"
     response = client_for(owner).post(url, {"version": "Not A Label"}, format="json")
     assert response.status_code == 400, response.content

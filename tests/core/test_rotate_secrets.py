@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -36,7 +36,7 @@ def test_rotation_re_encrypts_every_secret_with_the_new_key_and_the_old_key_can_
     old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     settings.LLMOPS_ENCRYPTION_KEYS = [old]
     note = Note.objects.create(workspace=workspace, name="n", slug="n", secret="sk-live-1234")
-    endpoint = cast(ModelEndpoint, ModelEndpointFactory(workspace=workspace, credentials={"api_key": "k1"}))
+    endpoint = ModelEndpointFactory.create(workspace=workspace, credentials={"api_key": "k1"})
     # given a new key prepended
     settings.LLMOPS_ENCRYPTION_KEYS = [new, old]
     # when the command runs

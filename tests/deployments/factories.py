@@ -26,7 +26,7 @@ def chat_dsl() -> dict[str, Any]:
     }
 
 
-class DeploymentFactory(factory.django.DjangoModelFactory):
+class DeploymentFactory(factory.django.DjangoModelFactory[Deployment]):
     class Meta:
         model = Deployment
 

@@ -18,7 +18,7 @@ from tests.knowledge.factories import KnowledgeBaseFactory, embedding_endpoint
 def kb(workspace: Workspace, local_embedding_model_url: str) -> KnowledgeBase:
     """Knowledge base ``docs`` in ``acme`` embedding with the real all-MiniLM-L6-v2 (384 dims)."""
     embedding_endpoint(workspace, local_embedding_model_url)
-    return KnowledgeBaseFactory(workspace=workspace, slug="docs", name="Docs")  # type: ignore[no-any-return]
+    return KnowledgeBaseFactory.create(workspace=workspace, slug="docs", name="Docs")
 
 
 def make_document(kb: KnowledgeBase, file_name: str, content: bytes, **fields: Any) -> Document:

@@ -15,7 +15,7 @@ from tests.accounts.factories import WorkspaceFactory
 from tests.providers.factories import ModelEndpointFactory, endpoint_config
 
 
-class KnowledgeBaseFactory(factory.django.DjangoModelFactory):
+class KnowledgeBaseFactory(factory.django.DjangoModelFactory[KnowledgeBase]):
     class Meta:
         model = KnowledgeBase
 
@@ -30,7 +30,7 @@ class KnowledgeBaseFactory(factory.django.DjangoModelFactory):
 def embedding_endpoint(workspace: Workspace, base_url: str, slug: str = "minilm") -> ModelEndpoint:
     """An embedding endpoint on ``base_url`` (the real local MiniLM server, or a scripted test server)."""
     config = endpoint_config(base_url=base_url, model="all-minilm-l6-v2", model_type="embedding")
-    return ModelEndpointFactory(workspace=workspace, slug=slug, draft=config)  # type: ignore[no-any-return]
+    return ModelEndpointFactory.create(workspace=workspace, slug=slug, draft=config)
 
 
 def pdf_bytes(lines: list[str]) -> bytes:

@@ -32,7 +32,9 @@ def persona_client(
     persona: str, workspace: Workspace, owner: User, member: User, outsider: User
 ) -> APIClient:
     if persona == "viewer":
-        viewer = MembershipFactory(workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER)
+        viewer = MembershipFactory.create(
+            workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
+        )
         return client_for(viewer.user)
     return client_for({"owner": owner, "member": member, "outsider": outsider}[persona])
 
@@ -43,7 +45,7 @@ def persona_client(
 def test_knowledge_base_crud_follows_workspace_roles(
     persona: str, read: int, write: int, workspace: Workspace, owner: User, member: User, outsider: User
 ) -> None:
-    KnowledgeBaseFactory(workspace=workspace, slug="sample")
+    KnowledgeBaseFactory.create(workspace=workspace, slug="sample")
     client = persona_client(persona, workspace, owner, member, outsider)
     assert client.get(BASE).status_code == read
     assert client.get(f"{BASE}sample/").status_code == read
@@ -90,7 +92,7 @@ def test_creating_a_taken_slug_is_a_conflict_even_when_two_requests_race(
     def other_request() -> None:
         try:
             with transaction.atomic():
-                KnowledgeBaseFactory(workspace=workspace, slug="race")
+                KnowledgeBaseFactory.create(workspace=workspace, slug="race")
                 inserted.set()
                 _wait_for_a_blocked_insert()
         finally:
@@ -110,8 +112,8 @@ def test_creating_a_taken_slug_is_a_conflict_even_when_two_requests_race(
 
 
 def test_creating_or_renaming_to_a_taken_slug_is_a_conflict(workspace: Workspace, owner: User) -> None:
-    KnowledgeBaseFactory(workspace=workspace, slug="taken")
-    mine = KnowledgeBaseFactory(workspace=workspace, slug="mine")
+    KnowledgeBaseFactory.create(workspace=workspace, slug="taken")
+    mine = KnowledgeBaseFactory.create(workspace=workspace, slug="mine")
     response = client_for(owner).post(
         BASE, {"slug": "taken", "name": "Again", "embedding_model": "minilm"}, format="json"
     )
@@ -137,14 +139,14 @@ def upload(client: APIClient, slug: str, name: str, content: bytes, **extra: Any
 def test_bad_uploads_get_a_4xx_reason_and_store_nothing(
     name: str, content: bytes, status: int, code: str, workspace: Workspace, owner: User
 ) -> None:
-    KnowledgeBaseFactory(workspace=workspace, slug="docs")
+    KnowledgeBaseFactory.create(workspace=workspace, slug="docs")
     response = upload(client_for(owner), "docs", name, content)
     assert response.status_code == status and response.json()["error"]["code"] == code
     assert not Document.objects.exists()
 
 
 def test_url_to_a_private_address_is_refused(workspace: Workspace, owner: User) -> None:
-    KnowledgeBaseFactory(workspace=workspace, slug="docs")
+    KnowledgeBaseFactory.create(workspace=workspace, slug="docs")
     for url in ("http://10.0.0.5/page", "http://169.254.169.254/latest/meta-data"):
         response = client_for(owner).post(f"{BASE}docs/documents/", {"url": url}, format="json")
         assert response.status_code == 400 and "url" in response.json()["error"]["fields"]

@@ -33,7 +33,7 @@ def hosted_kb(workspace: Workspace, openai_test_server: OpenAITestServer) -> Kno
     """Knowledge base ``docs`` embedding with the scripted server (384 dimensions, an allowed size)."""
     openai_test_server.default = embeddings(dimensions=384)
     embedding_endpoint(workspace, openai_test_server.url, slug="hosted")
-    return KnowledgeBaseFactory(workspace=workspace, slug="docs", embedding_model="hosted")  # type: ignore[no-any-return]
+    return KnowledgeBaseFactory.create(workspace=workspace, slug="docs", embedding_model="hosted")
 
 
 def upload(owner: User, name: str, content: bytes, **extra: Any) -> Any:

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -141,9 +142,9 @@ def test_changing_the_embedding_endpoint_reembeds_every_document_on_the_worker(
     assert knowledge_search(knowledge_bases=[kb], query="nocturnal birds", mode="vector", top_k=1)
 
 
-async def _drain(channel: str) -> list[dict[str, object]]:
+async def _drain(channel: str) -> list[dict[str, Any]]:
     layer = get_channel_layer()
-    events = []
+    events: list[dict[str, Any]] = []
     while True:
         try:
             message = await asyncio.wait_for(layer.receive(channel), timeout=0.5)

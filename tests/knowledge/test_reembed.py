@@ -115,7 +115,7 @@ def test_search_switches_to_the_new_vectors_all_at_once_when_every_document_is_r
         config = endpoint_config(
             base_url=server.url, model="hash", model_type="embedding", timeout_seconds=60
         )
-        ModelEndpointFactory(workspace=kb.workspace, slug="hashed", draft=config)
+        ModelEndpointFactory.create(workspace=kb.workspace, slug="hashed", draft=config)
         thread = threading.Thread(target=reader)
         thread.start()
         try:
@@ -159,7 +159,7 @@ def test_when_the_previous_vectors_cannot_be_searched_hybrid_keeps_full_text_and
     # given: a knowledge base embedded with a hosted endpoint (256 dimensions), moving to one that cannot embed
     openai_test_server.default = embeddings(dimensions=256)
     embedding_endpoint(workspace, openai_test_server.url, slug="hosted")
-    kb = KnowledgeBaseFactory(workspace=workspace, slug="docs", embedding_model="hosted")
+    kb = KnowledgeBaseFactory.create(workspace=workspace, slug="docs", embedding_model="hosted")
     documents = [ingest_text(kb, "owls", OWLS), ingest_text(kb, "bread", BREAD)]
     embedding_endpoint(workspace, "http://127.0.0.1:9/v1", slug="down")
     client = client_for(owner)
@@ -179,5 +179,5 @@ def test_when_the_previous_vectors_cannot_be_searched_hybrid_keeps_full_text_and
     assert "re-embedding with 'down' is not complete" in hybrid["notices"][0]
     # and a vector-only search is refused with the reason instead of looking like "nothing matched"
     vector = hit_testing(client, "vector", query="bake bread")
-    assert vector.status_code == 503 and vector.json()["error"]["code"] == "unavailable"
+    assert vector.status_code == 503 and vector.json()["error"]["code"] == "service_unavailable"
     assert "Full-text search still works" in vector.json()["error"]["message"]

@@ -48,7 +48,9 @@ def reranking(kb: KnowledgeBase, server: OpenAITestServer, **config: Any) -> Kno
     draft = endpoint_config(
         base_url=server.url, model="rr-model", model_type="rerank", **{**defaults, **config}
     )
-    ModelEndpointFactory(workspace=kb.workspace, slug="rr", draft=draft, credentials={"api_key": API_KEY})
+    ModelEndpointFactory.create(
+        workspace=kb.workspace, slug="rr", draft=draft, credentials={"api_key": API_KEY}
+    )
     kb.retrieval = {**kb.retrieval, "rerank_model": "rr"}
     kb.save(update_fields=["retrieval"])
     return kb

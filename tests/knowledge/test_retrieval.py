@@ -133,7 +133,7 @@ def test_retriever_port_is_scoped_to_its_workspace(corpus: KnowledgeBase) -> Non
         )
     )
     assert chunks[0].document_title == "refund" and chunks[0].metadata["chunk_id"]
-    other = PlatformRetriever(workspace_id=WorkspaceFactory().pk)
+    other = PlatformRetriever(workspace_id=WorkspaceFactory.create().pk)
     with pytest.raises(NotFound):
         asyncio.run(
             other.retrieve(
@@ -169,7 +169,7 @@ def test_rerank_endpoint_reorders_the_candidates(corpus: KnowledgeBase) -> None:
 
     server = http.server.HTTPServer(("127.0.0.1", 0), Rerank)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    ModelEndpointFactory(
+    ModelEndpointFactory.create(
         workspace=corpus.workspace, slug="rr",
         draft=endpoint_config(base_url=f"http://127.0.0.1:{server.server_port}/v1", model="rr", model_type="rerank"),
     )  # fmt: skip

@@ -45,7 +45,7 @@ def text_content(**overrides: Any) -> dict[str, Any]:
     return prompt_content_normalize({**content, **overrides})
 
 
-class PromptFactory(factory.django.DjangoModelFactory):
+class PromptFactory(factory.django.DjangoModelFactory[Prompt]):
     class Meta:
         model = Prompt
 
@@ -57,9 +57,9 @@ class PromptFactory(factory.django.DjangoModelFactory):
 
 def published_prompt(**kwargs: Any) -> Prompt:
     """A prompt with its draft published as v1."""
-    prompt = PromptFactory(**kwargs)
+    prompt = PromptFactory.create(**kwargs)
     versioning.version_publish(resource=prompt, user=None, message="v1")
-    return prompt  # type: ignore[no-any-return]
+    return prompt
 
 
 def scripted_moderation_endpoint(workspace: Workspace, server: OpenAITestServer, **config: Any) -> Any:
@@ -68,6 +68,6 @@ def scripted_moderation_endpoint(workspace: Workspace, server: OpenAITestServer,
         base_url=server.url, model="omni-moderation", model_type="moderation", prices={"input": 0, "output": 0},
         **config,
     )  # fmt: skip
-    return ModelEndpointFactory(
+    return ModelEndpointFactory.create(
         workspace=workspace, slug="mod", draft=draft, credentials={"api_key": "sk-mod"}
     )

@@ -68,7 +68,7 @@ def moderation_endpoint(workspace: Workspace, server: ModerationServer, slug: st
     """A ``moderation`` model endpoint of ``workspace`` pointing at ``server``."""
     url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     config = endpoint_config(model="omni-moderation", model_type="moderation", base_url=url)
-    return ModelEndpointFactory(
+    return ModelEndpointFactory.create(
         workspace=workspace, slug=slug, draft=config, credentials={"api_key": "sk-mod"}
     )
 
@@ -85,7 +85,7 @@ def moderation_endpoint(workspace: Workspace, server: ModerationServer, slug: st
 def test_keywords_match_case_insensitively_by_word_or_substring(
     match: str, text: str, rule: str | None
 ) -> None:
-    stage = ModerationStage(keywords=["password"], match=match)  # type: ignore[arg-type]
+    stage = ModerationStage(keywords=["password"], match=match)
     verdict = keyword_verdict("input", stage, text)
     assert (verdict.rule if verdict else None) == rule
 
@@ -191,13 +191,13 @@ def test_a_prompt_s_input_moderation_stage_writes_a_moderation_row_with_the_play
 ) -> None:
     # given: a prompt whose input stage asks the moderation endpoint, both endpoints on the scripted server
     scripted_moderation_endpoint(workspace, openai_test_server)
-    ModelEndpointFactory(
+    ModelEndpointFactory.create(
         workspace=workspace,
         slug="scripted",
         draft=endpoint_config(base_url=openai_test_server.url, model="scripted"),
     )
     draft = chat_content(model="scripted", moderation={"input": {"endpoint": "mod"}})
-    PromptFactory(workspace=workspace, slug="p", draft=draft)
+    PromptFactory.create(workspace=workspace, slug="p", draft=draft)
     openai_test_server.script(moderation(), ok("Owls hoot.", usage=(10, 3)), moderation("violence"))
     client = client_for(owner)
     # when

@@ -65,13 +65,13 @@ def local_endpoint(workspace: Workspace, local_chat_url: str) -> Any:
     config = endpoint_config(
         provider_kind="llamacpp", model=CHAT_MODEL, base_url=local_chat_url, context_window=2048
     )
-    return ModelEndpointFactory(workspace=workspace, slug="local", draft=config)
+    return ModelEndpointFactory.create(workspace=workspace, slug="local", draft=config)
 
 
 @pytest.fixture
 def scripted_endpoint(workspace: Workspace, openai_test_server: OpenAITestServer) -> Any:
     config = endpoint_config(base_url=openai_test_server.url, model="scripted")
-    return ModelEndpointFactory(workspace=workspace, slug="scripted", draft=config)
+    return ModelEndpointFactory.create(workspace=workspace, slug="scripted", draft=config)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -157,7 +157,7 @@ async def test_playground_stream_reports_model_errors_as_an_error_event(
 def test_playground_json_mode_with_overrides_and_output_block(
     workspace: Workspace, owner: User, openai_test_server: OpenAITestServer, scripted_endpoint: Any
 ) -> None:
-    PromptFactory(
+    PromptFactory.create(
         workspace=workspace, slug="p", draft=chat_content(moderation={"output": {"keywords": ["secret"]}})
     )
     openai_test_server.script(ok("Owls hoot.", usage=(10, 3)), ok("a secret"))
@@ -181,7 +181,7 @@ def test_playground_json_mode_with_overrides_and_output_block(
 
 @pytest.mark.django_db
 def test_playground_without_a_model_is_a_400(workspace: Workspace, owner: User) -> None:
-    PromptFactory(workspace=workspace, slug="p")
+    PromptFactory.create(workspace=workspace, slug="p")
     response = client_for(owner).post(f"{URL}p/playground/", {"variables": {"topic": "x"}}, format="json")
     assert response.status_code == 400 and list(response.json()["error"]["fields"]) == ["model"]
 
@@ -191,8 +191,10 @@ def test_viewers_may_render_but_not_use_the_playground(workspace: Workspace, own
     from llmops.accounts.models import Role
     from tests.accounts.factories import MembershipFactory, UserFactory
 
-    viewer = MembershipFactory(workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER).user
-    PromptFactory(workspace=workspace, slug="p")
+    viewer = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
+    ).user
+    PromptFactory.create(workspace=workspace, slug="p")
     client = client_for(viewer)
     assert client.post(f"{URL}p/render/", {"variables": {"topic": "x"}}, format="json").status_code == 200
     assert client.post(f"{URL}p/playground/", {"variables": {"topic": "x"}}, format="json").status_code == 403

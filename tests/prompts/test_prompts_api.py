@@ -20,7 +20,7 @@ class TestPromptAPI(VersionedResourceAPIContract):
     collection = "prompts"
 
     def make(self, workspace: Workspace, user: User) -> Any:
-        return PromptFactory(workspace=workspace, slug="sample", created_by=user)
+        return PromptFactory.create(workspace=workspace, slug="sample", created_by=user)
 
     def create_body(self) -> dict[str, Any]:
         return {"name": "Created", "slug": "created", "draft": chat_content()}
@@ -93,7 +93,7 @@ def test_invalid_draft_is_refused_with_field_paths_and_nothing_is_saved(
 
 
 def test_invalid_update_leaves_the_draft_untouched(workspace: Workspace, owner: User) -> None:
-    prompt = PromptFactory(workspace=workspace, slug="p")
+    prompt = PromptFactory.create(workspace=workspace, slug="p")
     bad = {"draft": {"messages": [{"role": "user", "content": "{{ ''.__class__.__mro__ }}"}]}}
     response = client_for(owner).patch(f"{URL}p/", bad, format="json")
     assert response.status_code == 400
@@ -152,7 +152,7 @@ def test_labels_diff_and_restore_through_the_api(workspace: Workspace, owner: Us
 def test_another_workspaces_prompt_cannot_be_rendered(
     workspace: Workspace, owner: User, outsider: User
 ) -> None:
-    PromptFactory(workspace=Workspace.objects.get(slug="other"), slug="secret")
+    PromptFactory.create(workspace=Workspace.objects.get(slug="other"), slug="secret")
     response = client_for(owner).post(
         "/api/workspaces/acme/prompts/secret/render/", {"variables": {"topic": "x"}}, format="json"
     )

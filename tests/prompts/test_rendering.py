@@ -23,7 +23,7 @@ URL = "/api/workspaces/acme/prompts/"
 
 @pytest.mark.django_db
 def test_chat_prompt_renders_messages_with_defaults(workspace: Workspace, owner: User) -> None:
-    PromptFactory(workspace=workspace, slug="p")
+    PromptFactory.create(workspace=workspace, slug="p")
     response = client_for(owner).post(f"{URL}p/render/", {"variables": {"topic": "owls"}}, format="json")
     assert response.status_code == 200, response.content
     assert response.json() == {
@@ -41,7 +41,7 @@ def test_chat_prompt_renders_messages_with_defaults(workspace: Workspace, owner:
 
 @pytest.mark.django_db
 def test_text_prompt_renders_one_user_message(workspace: Workspace, owner: User) -> None:
-    PromptFactory(workspace=workspace, slug="t", draft=text_content())
+    PromptFactory.create(workspace=workspace, slug="t", draft=text_content())
     response = client_for(owner).post(f"{URL}t/render/", {"variables": {"count": 2}}, format="json")
     assert response.json()["messages"] == [{"role": "user", "content": "Pick 2 of: a, b"}]
     assert response.json()["text"] == "Pick 2 of: a, b"
@@ -59,7 +59,7 @@ def test_text_prompt_renders_one_user_message(workspace: Workspace, owner: User)
 def test_missing_or_mistyped_variable_is_a_400_naming_it(
     workspace: Workspace, owner: User, variables: dict[str, Any], fields: dict[str, list[str]]
 ) -> None:
-    PromptFactory(workspace=workspace, slug="p")
+    PromptFactory.create(workspace=workspace, slug="p")
     response = client_for(owner).post(f"{URL}p/render/", {"variables": variables}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["fields"] == fields

@@ -27,7 +27,7 @@ def endpoint_config(**overrides: Any) -> dict[str, Any]:
     return config
 
 
-class ModelEndpointFactory(factory.django.DjangoModelFactory):
+class ModelEndpointFactory(factory.django.DjangoModelFactory[ModelEndpoint]):
     class Meta:
         model = ModelEndpoint
 

@@ -40,7 +40,7 @@ def test_a_run_taken_over_too_often_fails_with_a_reason_instead_of_being_requeue
     # then: it is failed, says why, and subscribers learn the end
     assert requeued == 0
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and run.finished_at is not None
+    assert run.status == RunStatus.FAILED and run.finished_at is not None and run.error is not None
     assert run.error["type"] == "RunAttemptsExhausted"
     assert "3 times" in run.error["message"]
     finished = RunEvent.objects.get(run=run, type="run_finished")

@@ -108,7 +108,7 @@ def test_websocket_streams_a_live_run_in_order_without_gaps(
     workflow = published_workflow(workspace=workspace, slug="greeting")
     run = run_start(workflow=workflow, inputs={"name": "Ada"}, user=owner)
     token = AuthToken.objects.create(owner)[1]
-    received = []
+    received: list[dict[str, Any]] = []
     auth = {"Authorization": f"Token {token}"}
     with connect(
         f"ws://{asgi_server}/ws/runs/{run.id}/?after=0", additional_headers=auth, open_timeout=5
@@ -250,8 +250,8 @@ def test_runs_api_is_scoped_by_membership_and_role(
     workflow = published_workflow(workspace=workspace, slug="greeting")
     run = Run.objects.create(workspace=workspace, workflow=workflow, workflow_version=workflow.versions.get(),
                              inputs={"name": "Ada"})  # fmt: skip
-    user = {"owner": owner, "outsider": outsider}.get(persona) or MembershipFactory(
-        workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER
+    user = {"owner": owner, "outsider": outsider}.get(persona) or MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
     ).user
     client = client_for(user)
     assert client.get(f"/api/workspaces/acme/runs/{run.id}/").status_code == read

@@ -25,7 +25,7 @@ def greeting_dsl(template: str = "Hello {{ start.name }}") -> dict[str, Any]:
     }
 
 
-class WorkflowFactory(factory.django.DjangoModelFactory):
+class WorkflowFactory(factory.django.DjangoModelFactory[Workflow]):
     class Meta:
         model = Workflow
 
@@ -37,6 +37,6 @@ class WorkflowFactory(factory.django.DjangoModelFactory):
 
 def published_workflow(**kwargs: Any) -> Workflow:
     """A workflow with its draft published as v1."""
-    workflow = WorkflowFactory(**kwargs)
+    workflow = WorkflowFactory.create(**kwargs)
     versioning.version_publish(resource=workflow, user=None, message="v1")
-    return workflow  # type: ignore[no-any-return]
+    return workflow

@@ -302,7 +302,9 @@ def test_outsider_cannot_import_into_a_workspace(workspace: Workspace, outsider:
 
 @pytest.mark.django_db
 def test_viewer_cannot_import(workspace: Workspace) -> None:
-    viewer = MembershipFactory(workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER).user
+    viewer = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
+    ).user
     assert import_dify(viewer, samples.sample("chat-app")).status_code == 403
     assert not Workflow.objects.exists()
 

@@ -114,7 +114,7 @@ def test_a_document_over_the_size_cap_is_refused_with_the_cap(
 
 
 def many_nodes(count: int) -> dict[str, Any]:
-    nodes = [{"id": "start", "type": "start"}]
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
     nodes += [{"id": f"t{i}", "type": "template", "config": {"template": "x"}} for i in range(count)]
     edges = [{"source": "start", "target": f"t{i}"} for i in range(count)]
     return {"name": "Wide", "nodes": nodes, "edges": edges}

@@ -20,7 +20,7 @@ class TestWorkflowAPI(VersionedResourceAPIContract):
     collection = "workflows"
 
     def make(self, workspace: Workspace, user: User) -> Any:
-        return WorkflowFactory(workspace=workspace, slug="sample", created_by=user)
+        return WorkflowFactory.create(workspace=workspace, slug="sample", created_by=user)
 
     def create_body(self) -> dict[str, Any]:
         return {"name": "Created", "slug": "created", "draft": greeting_dsl()}
@@ -54,7 +54,7 @@ def test_invalid_graph_is_refused_with_every_problem_and_its_node(workspace: Wor
 
 def test_export_then_import_round_trips_the_document(workspace: Workspace, owner: User) -> None:
     client = client_for(owner)
-    WorkflowFactory(workspace=workspace, slug="greeting")
+    WorkflowFactory.create(workspace=workspace, slug="greeting")
     exported = client.get("/api/workspaces/acme/workflows/greeting/export/")
     assert exported.status_code == 200 and exported["Content-Type"] == "application/yaml"
     document = exported.content.decode()

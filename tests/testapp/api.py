@@ -14,7 +14,7 @@ class NoteSerializer(VersionedResourceSerializer):
         model = Note
 
 
-class NoteViewSet(VersionedResourceViewSet):
+class NoteViewSet(VersionedResourceViewSet[Note]):
     queryset = Note.objects.all()
     serializer_class = NoteSerializer
 

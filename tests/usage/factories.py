@@ -10,7 +10,7 @@ from llmops.usage.models import UsageRecord, UsageSource, UsageStatus
 from tests.accounts.factories import WorkspaceFactory
 
 
-class UsageRecordFactory(factory.django.DjangoModelFactory):
+class UsageRecordFactory(factory.django.DjangoModelFactory[UsageRecord]):
     class Meta:
         model = UsageRecord
 

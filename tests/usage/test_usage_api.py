@@ -30,18 +30,22 @@ def _at(record: UsageRecord, when: str) -> None:
 @pytest.fixture
 def ledger(workspace: Workspace, outsider: User) -> None:
     """Three rows in acme on two days, and one in the outsider's workspace."""
-    _at(UsageRecordFactory(workspace=workspace, endpoint_slug="gpt", run_id="run-1"), "2026-11-01T10:00")
     _at(
-        UsageRecordFactory(
+        UsageRecordFactory.create(workspace=workspace, endpoint_slug="gpt", run_id="run-1"),
+        "2026-11-01T10:00",
+    )
+    _at(
+        UsageRecordFactory.create(
             workspace=workspace, endpoint_slug="gpt", source="run", cost=Decimal("0.5"), status="error",
             error_type="timeout", prompt_tokens=0, completion_tokens=0,
         ),
         "2026-11-02T09:00",
     )  # fmt: skip
     _at(
-        UsageRecordFactory(workspace=workspace, endpoint_slug="local", model_name="gemma"), "2026-11-02T11:00"
+        UsageRecordFactory.create(workspace=workspace, endpoint_slug="local", model_name="gemma"),
+        "2026-11-02T11:00",
     )
-    UsageRecordFactory(workspace=Workspace.objects.get(slug="other"), endpoint_slug="secret-endpoint")
+    UsageRecordFactory.create(workspace=Workspace.objects.get(slug="other"), endpoint_slug="secret-endpoint")
 
 
 @pytest.mark.parametrize(
@@ -52,8 +56,8 @@ def test_usage_is_visible_to_members_only(
 ) -> None:
     user = {"owner": owner, "member": member, "outsider": outsider}.get(persona)
     if user is None:
-        user = MembershipFactory(
-            workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER
+        user = MembershipFactory.create(
+            workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
         ).user
     client = client_for(user)
     records, summary = client.get(RECORDS), client.get(SUMMARY)

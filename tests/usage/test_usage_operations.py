@@ -29,8 +29,8 @@ RECORDS = "/api/workspaces/acme/usage/records/"
 @pytest.fixture
 def metered_calls(workspace: Workspace, openai_test_server: OpenAITestServer) -> Any:
     """A chat row, then one rerank and one moderation call made for a deployment through the gateway."""
-    deployment = DeploymentFactory(workspace=workspace)
-    UsageRecordFactory(workspace=workspace, deployment_id=str(deployment.pk), cost=Decimal("0.01"))
+    deployment = DeploymentFactory.create(workspace=workspace)
+    UsageRecordFactory.create(workspace=workspace, deployment_id=str(deployment.pk), cost=Decimal("0.01"))
     for slug, model_type in (("rr", "rerank"), ("mod", "moderation")):
         draft = endpoint_config(
             base_url=openai_test_server.url,
@@ -38,7 +38,7 @@ def metered_calls(workspace: Workspace, openai_test_server: OpenAITestServer) ->
             model_type=model_type,
             prices={"input": 10, "output": 0},
         )
-        ModelEndpointFactory(workspace=workspace, slug=slug, draft=draft)
+        ModelEndpointFactory.create(workspace=workspace, slug=slug, draft=draft)
     openai_test_server.script(rerank(tokens=100), moderation())
     gateway = PlatformModelGateway(workspace=workspace, source="api", deployment_id=str(deployment.pk))
     context = CallContext(run_id="run-1", node_id="node")

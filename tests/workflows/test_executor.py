@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from typing import Any
 
 import pytest
 
 from tests.workflows._helpers import ATTEMPTS, TIMELINE, end, events_of, probe, start, template, wf
-from workflows import Executor, Ports, RunLimits
+from workflows import Executor, Ports, RunFinished, RunLimits
 from workflows.testing import InMemoryRunStore, RecordingEventSink
 
 
-def branching_workflow() -> dict[str, object]:
+def branching_workflow() -> dict[str, Any]:
     return {
         "inputs": [{"name": "n", "type": "number"}],
         "nodes": [
@@ -411,7 +412,7 @@ async def test_cancel_reaches_nodes_inside_a_container() -> None:
             executor.cancel()
     cancelled = {e.node_id for e in events_of(events, "node_finished") if e.status == "cancelled"}
     assert cancelled == {"b", "each"}
-    assert events[-1].status == "cancelled"
+    assert isinstance(events[-1], RunFinished) and events[-1].status == "cancelled"
 
 
 def test_an_invalid_workflow_cannot_be_executed() -> None:

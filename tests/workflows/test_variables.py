@@ -80,3 +80,9 @@ def test_every_public_symbol_is_documented() -> None:
         and not inspect.getdoc(obj)
     ]
     assert undocumented == []
+
+
+@pytest.mark.parametrize("index", ["²", "\u0661", "-²"])
+def test_a_non_ascii_digit_is_not_a_list_index(index: str) -> None:
+    # "²".isdigit() is true and int("²") raises: such a part must read as missing, not crash the render.
+    assert resolve({"a": {"items": [1, 2, 3]}}, f"a.items.{index}", "none") == "none"

@@ -28,7 +28,7 @@ def threads() -> int:
     """
     raw = os.environ.get(THREADS_ENV, "").strip()
     if raw:
-        if raw.isdigit() and int(raw) > 0:
+        if raw.isascii() and raw.isdigit() and int(raw) > 0:
             return int(raw)
         raise LocalModelsError(f"{THREADS_ENV}={raw!r} is not a positive whole number; fix it or unset it")
     return max(1, min(4, (os.cpu_count() or 2) // 2))

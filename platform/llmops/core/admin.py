@@ -8,14 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.db import models
 from django.http import HttpRequest
 
+from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource
 
-def version_inline(version_model: type[models.Model]) -> type[admin.TabularInline]:  # type: ignore[type-arg]
+
+def version_inline(
+    version_model: type[ResourceVersion],
+) -> type[admin.TabularInline[ResourceVersion, VersionedResource]]:
     """A read-only inline listing a resource's versions."""
 
-    class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
+    class VersionInline(admin.TabularInline[ResourceVersion, VersionedResource]):
         model = version_model
         extra = 0
         fields = ("number", "message", "author", "content_hash", "created_at")
@@ -29,10 +32,12 @@ def version_inline(version_model: type[models.Model]) -> type[admin.TabularInlin
     return VersionInline
 
 
-def label_inline(label_model: type[models.Model]) -> type[admin.TabularInline]:  # type: ignore[type-arg]
+def label_inline(
+    label_model: type[ResourceLabel],
+) -> type[admin.TabularInline[ResourceLabel, VersionedResource]]:
     """An editable inline of a resource's labels."""
 
-    class LabelInline(admin.TabularInline):  # type: ignore[type-arg]
+    class LabelInline(admin.TabularInline[ResourceLabel, VersionedResource]):
         model = label_model
         extra = 0
         fields = ["name", "version", "updated_by", "updated_at"]
@@ -41,7 +46,7 @@ def label_inline(label_model: type[models.Model]) -> type[admin.TabularInline]: 
     return LabelInline
 
 
-class VersionedResourceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class VersionedResourceAdmin(admin.ModelAdmin[VersionedResource]):
     """Resource list and page; subclasses set ``inlines = [label_inline(L), version_inline(V)]``."""
 
     list_display = ["name", "slug", "workspace", "latest_version_number", "created_by", "updated_at"]
@@ -52,7 +57,7 @@ class VersionedResourceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     raw_id_fields = ["created_by"]
 
 
-class ResourceVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ResourceVersionAdmin(admin.ModelAdmin[ResourceVersion]):
     """A version's page: everything read-only."""
 
     list_display = ["resource", "number", "message", "author", "created_at"]

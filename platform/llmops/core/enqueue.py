@@ -11,7 +11,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 
-def enqueue_on_commit(task: Task, *args: Any, robust: bool = False, **kwargs: Any) -> None:  # type: ignore[type-arg]
+def enqueue_on_commit(task: Task[Any, Any], *args: Any, robust: bool = False, **kwargs: Any) -> None:
     """Send ``task`` with ids/JSON primitives once the current transaction commits.
 
     Outside a transaction it is sent at once. If the transaction rolls back nothing is sent, so a worker

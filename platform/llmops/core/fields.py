@@ -47,7 +47,7 @@ def encrypted_with_first_key(stored: str) -> bool:
     return True
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField[Any, Any]):
     """A text column stored as a Fernet token; Python sees the plain string.
 
     Not searchable or orderable by content, on purpose. Never render it back to API clients.

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -26,6 +26,10 @@ from django.core.validators import RegexValidator
 from django.db import models
 
 from llmops.core.refs import LABEL_NAME, LABEL_RULE, label_name_reserved
+
+if TYPE_CHECKING:
+    # Only a type: Django builds each reverse manager class at run time.
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 # The field's validator (its regex and message are frozen in migrations); ``label_set`` applies the full rule
 # of ``llmops.core.refs``, and ``ResourceLabel.clean`` adds the reserved names for forms (the admin).
@@ -54,8 +58,8 @@ class VersionedResource(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # Reverse relations every concrete subclass wires up (see the module docstring).
-    versions: Any
-    labels: Any
+    versions: RelatedManager[ResourceVersion]
+    labels: RelatedManager[ResourceLabel]
 
     class Meta:
         abstract = True
@@ -84,6 +88,10 @@ class ResourceVersion(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    # Relations every concrete subclass wires up (see the module docstring).
+    resource: VersionedResource
+    labels: RelatedManager[ResourceLabel]
 
     class Meta:
         abstract = True
@@ -115,6 +123,10 @@ class ResourceLabel(models.Model):
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Foreign keys every concrete subclass wires up (see the module docstring).
+    resource: VersionedResource
+    version: ResourceVersion
 
     class Meta:
         abstract = True

@@ -17,6 +17,7 @@ from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource
 from llmops.core.refs import LATEST, label_name_problem, version_parse
 
 T = TypeVar("T")
+R = TypeVar("R", bound=VersionedResource)
 
 
 @transaction.atomic
@@ -46,7 +47,7 @@ def version_get(*, resource: VersionedResource, number: int) -> ResourceVersion:
     version = resource.versions.filter(number=number).first()
     if version is None:
         raise NotFound(f"{resource} has no version {number}.")
-    return version  # type: ignore[no-any-return]
+    return version
 
 
 def version_resolve(*, resource: VersionedResource, ref: str | int) -> ResourceVersion:
@@ -65,11 +66,12 @@ def version_resolve(*, resource: VersionedResource, ref: str | int) -> ResourceV
         latest = resource.versions.order_by("-number").first()
         if latest is None:
             raise NotFound(f"{resource} has no published version yet.")
-        return latest  # type: ignore[no-any-return]
-    label = resource.labels.select_related("version").filter(name=version).first()
+        return latest
+    # ignore: django-stubs checks lookups against the abstract base, where the FK is only an annotation.
+    label = resource.labels.select_related("version").filter(name=version).first()  # type: ignore[misc]
     if label is None:
         raise NotFound(f"{resource} has no version or label {ref!r}.")
-    return label.version  # type: ignore[no-any-return]
+    return label.version
 
 
 def _check_label_name(name: str) -> None:
@@ -83,8 +85,12 @@ def label_set(*, resource: VersionedResource, name: str, number: int, user: Any)
     """Point label ``name`` at version ``number`` (creating or moving it)."""
     _check_label_name(name)
     version = version_get(resource=resource, number=number)
-    label, _ = resource.labels.update_or_create(name=name, defaults={"version": version, "updated_by": user})
-    return label  # type: ignore[no-any-return]
+    # ignore: django-stubs checks fields against the abstract base, where the FK is only an annotation.
+    label, _ = resource.labels.update_or_create(
+        name=name,
+        defaults={"version": version, "updated_by": user},  # type: ignore[misc]
+    )
+    return label
 
 
 @transaction.atomic
@@ -96,7 +102,7 @@ def label_delete(*, resource: VersionedResource, name: str) -> None:
 
 
 @transaction.atomic
-def version_restore(*, resource: VersionedResource, number: int, user: Any) -> VersionedResource:
+def version_restore(*, resource: R, number: int, user: Any) -> R:
     """Copy a version's content into the draft; the versions themselves are untouched."""
     version = version_get(resource=resource, number=number)
     resource.draft = version.content
@@ -106,7 +112,7 @@ def version_restore(*, resource: VersionedResource, number: int, user: Any) -> V
 
 def resource_create(
     *,
-    model: type[VersionedResource],
+    model: type[R],
     workspace: Any,
     user: Any,
     name: str,
@@ -114,7 +120,7 @@ def resource_create(
     description: str = "",
     draft: dict[str, Any] | None = None,
     **fields: Any,
-) -> VersionedResource:
+) -> R:
     """Create a resource with its first draft; a taken slug is a conflict naming the field."""
     taken = Conflict(
         f"{model._meta.verbose_name} {slug!r} already exists.", fields={"slug": ["Already taken."]}
@@ -140,7 +146,7 @@ def unique_write(write: Callable[[], T], taken: Conflict) -> T:
         raise taken from None
 
 
-def resource_update(*, resource: VersionedResource, **changes: Any) -> VersionedResource:
+def resource_update(*, resource: R, **changes: Any) -> R:
     """Update the editable head (name, description, draft, resource-specific columns)."""
     for field, value in changes.items():
         setattr(resource, field, value)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from llmops.knowledge.models import Chunk, Document, KnowledgeBase
 
 
 @admin.register(KnowledgeBase)
-class KnowledgeBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class KnowledgeBaseAdmin(admin.ModelAdmin[KnowledgeBase]):
     list_display = ["slug", "name", "workspace", "embedding_model", "dims", "distance"]
     list_filter = ["workspace"]
     search_fields = ["slug", "name"]
@@ -28,7 +30,7 @@ class KnowledgeBaseAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentAdmin(admin.ModelAdmin[Document]):
     """The raw content is never loaded in lists (it can be megabytes)."""
 
     list_display = ["title", "knowledge_base", "source", "status", "progress", "chunk_count", "updated_at"]
@@ -46,12 +48,12 @@ class DocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ]
     list_select_related = ["knowledge_base"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return super().get_queryset(request).defer("content")
 
 
 @admin.register(Chunk)
-class ChunkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ChunkAdmin(admin.ModelAdmin[Chunk]):
     """Embeddings and segmented text are not shown (large and not human-editable)."""
 
     list_display = ["id", "document", "position", "generation", "is_parent", "enabled"]
@@ -60,5 +62,5 @@ class ChunkAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     readonly_fields = ["knowledge_base", "document", "generation", "position", "dims", "embedding_model"]
     list_select_related = ["document"]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Chunk]:
         return super().get_queryset(request).defer("embedding", "segmented")

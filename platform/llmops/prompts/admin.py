@@ -19,7 +19,7 @@ class PromptVersionAdmin(ResourceVersionAdmin):
 
 
 @admin.register(PromptLabel)
-class PromptLabelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class PromptLabelAdmin(admin.ModelAdmin[PromptLabel]):
     list_display = ["name", "resource", "version", "updated_by", "updated_at"]
     list_filter = ["name", "resource__workspace"]
     search_fields = ["name", "resource__slug"]

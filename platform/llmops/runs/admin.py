@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from llmops.runs.models import NodeRun, Run, RunEvent, Schedule
 
 
-class NodeRunInline(admin.TabularInline):  # type: ignore[type-arg]
+class NodeRunInline(admin.TabularInline[NodeRun, Run]):
     model = NodeRun
     extra = 0
     fields = ("node_id", "node_type", "status", "attempts", "started_at", "finished_at", "prompt_tokens",
@@ -23,7 +23,7 @@ class NodeRunInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Run)
-class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RunAdmin(admin.ModelAdmin[Run]):
     list_display = ["id", "workflow", "workflow_version", "workspace", "status", "trigger", "created_at",
                     "elapsed_ms", "attempts", "cost"]  # fmt: skip
     list_filter = ["status", "trigger", "workspace", "created_at"]
@@ -40,7 +40,7 @@ class RunAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(RunEvent)
-class RunEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class RunEventAdmin(admin.ModelAdmin[RunEvent]):
     list_display = ["run", "seq", "type", "created_at"]
     list_filter = ["type"]
     search_fields = ["run__id"]
@@ -54,7 +54,7 @@ class RunEventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     list_display = ["name", "workflow", "workspace", "cron", "timezone", "version", "enabled", "last_run_at"]
     list_filter = ["enabled", "workspace"]
     search_fields = ["name", "workflow__slug"]

@@ -66,4 +66,5 @@ class RunEventsConsumer(WorkspaceAccessConsumer):
 
 def _after(query_string: bytes) -> int:
     raw = (parse_qs(query_string.decode()).get("after") or ["0"])[0]
-    return int(raw) if raw.isdigit() else 0
+    # ASCII digits that fit a bigint: "²".isdigit() is true, and int() then fails.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0

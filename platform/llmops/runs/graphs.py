@@ -10,37 +10,38 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from contextlib import suppress
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from workflows import CompiledGraph, compile_workflow
 from workflows import Workflow as WorkflowDefinition
 
 CACHE_SIZE = 256
+V = TypeVar("V")
 
 
-class _LRU:
+class _LRU(Generic[V]):
     """A small bounded mapping; races between threads at worst compute an entry twice."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[Any, str], Any] = OrderedDict()
+        self.entries: OrderedDict[tuple[Any, str], V] = OrderedDict()
 
-    def get(self, key: tuple[Any, str]) -> Any:
+    def get(self, key: tuple[Any, str]) -> V | None:
         value = self.entries.get(key)
         if value is not None:
             with suppress(KeyError):  # evicted by another thread meanwhile
                 self.entries.move_to_end(key)
         return value
 
-    def put(self, key: tuple[Any, str], value: Any) -> None:
+    def put(self, key: tuple[Any, str], value: V) -> None:
         self.entries[key] = value
         while len(self.entries) > self.size:
             with suppress(KeyError):
                 self.entries.popitem(last=False)
 
 
-_definitions = _LRU(CACHE_SIZE)
-_graphs = _LRU(CACHE_SIZE)
+_definitions: _LRU[WorkflowDefinition] = _LRU(CACHE_SIZE)
+_graphs: _LRU[CompiledGraph] = _LRU(CACHE_SIZE)
 
 
 def _key(version: Any) -> tuple[Any, str]:
@@ -54,7 +55,7 @@ def workflow_definition(version: Any) -> WorkflowDefinition:
     if definition is None:
         definition = WorkflowDefinition.from_dict(version.content)
         _definitions.put(key, definition)
-    return definition  # type: ignore[no-any-return]
+    return definition
 
 
 def compiled_graph(version: Any) -> CompiledGraph:
@@ -64,4 +65,4 @@ def compiled_graph(version: Any) -> CompiledGraph:
     if graph is None:
         graph = compile_workflow(workflow_definition(version))
         _graphs.put(key, graph)
-    return graph  # type: ignore[no-any-return]
+    return graph

@@ -5,7 +5,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django_stubs_ext
+
 from llmops.settings.env import env_bool, env_choice, env_list, env_str
+
+# Lets the classes django-stubs types as generics (ModelAdmin[Model], QuerySet[Model]...) be subscripted at run
+# time too, as class bases.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 # Generated development secrets and static files live in the state folder; the embedded development servers

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from llmops.settings.env import env_int
 from llmops.settings.redis import REDIS_URL
 
-CHANNEL_LAYERS = {
+CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 30},

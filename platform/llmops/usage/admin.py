@@ -11,7 +11,7 @@ from llmops.usage.models import UsageRecord
 
 
 @admin.register(UsageRecord)
-class UsageRecordAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class UsageRecordAdmin(admin.ModelAdmin[UsageRecord]):
     list_display = [
         "created_at",
         "workspace",

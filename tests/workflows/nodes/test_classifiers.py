@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,7 @@ from workflows.testing import FakeModelGateway
 CLASSES = [{"id": "billing", "name": "Billing"}, {"id": "tech", "name": "Technical", "description": "bugs"}]
 
 
-def classifier_workflow() -> dict[str, object]:
+def classifier_workflow() -> dict[str, Any]:
     return {
         "nodes": [
             start(),
@@ -50,7 +51,9 @@ async def test_question_classifier_routes_to_the_chosen_class(reply: str, team: 
         "c", {"q": "app crashes"}
     )
     assert result.outputs == {"team": team, "cls": name}
-    assert model.requests[0].response_format["json_schema"]["schema"]["properties"]["class_id"]["enum"] == [
+    response_format = model.requests[0].response_format
+    assert response_format is not None
+    assert response_format["json_schema"]["schema"]["properties"]["class_id"]["enum"] == [
         "billing",
         "tech",
     ]
@@ -62,7 +65,8 @@ async def test_question_classifier_fails_on_an_unknown_class() -> None:
     result = await Executor(wf(**classifier_workflow()), ports=Ports(models=model)).run_to_completion(
         "c", {"q": "x"}
     )
-    assert result.status == "failed" and result.nodes["qc"].error["type"] == "NodeError"
+    error = result.nodes["qc"].error
+    assert result.status == "failed" and error is not None and error["type"] == "NodeError"
 
 
 PARAMS = [

@@ -69,14 +69,16 @@ async def test_iteration_error_modes(mode: str, status: str, out: list[Any] | No
     if out is not None:
         assert result.outputs["out"] == out
     else:
-        assert "item 1 failed" in result.nodes["each"].error["message"]
+        error = result.nodes["each"].error
+        assert error is not None and "item 1 failed" in error["message"]
 
 
 async def test_iteration_over_a_non_list_fails_the_node() -> None:
     result = await Executor(iteration_workflow(template("body", "x"))).run_to_completion(
         "nl", {"items": {"a": 1}}
     )
-    assert result.status == "failed" and "needs a list" in result.nodes["each"].error["message"]
+    error = result.nodes["each"].error
+    assert result.status == "failed" and error is not None and "needs a list" in error["message"]
 
 
 async def test_body_steps_count_towards_the_run_step_limit() -> None:
@@ -84,7 +86,8 @@ async def test_body_steps_count_towards_the_run_step_limit() -> None:
     result = await Executor(workflow, limits=RunLimits(max_steps=10)).run_to_completion(
         "lim", {"items": list(range(50))}
     )
-    assert result.status == "failed" and result.error["type"] == "StepLimitExceeded"
+    assert result.status == "failed" and result.error is not None
+    assert result.error["type"] == "StepLimitExceeded"
 
 
 def loop_workflow(**config: Any) -> Any:

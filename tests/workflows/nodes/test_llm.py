@@ -90,7 +90,8 @@ async def test_structured_output_is_parsed_and_validated() -> None:
         llm(response_schema=schema), {"s": "llm.structured"}, {"q": "x"}, Ports(models=model)
     )
     assert result.outputs == {"s": {"city": "Paris"}}
-    assert model.requests[0].response_format["json_schema"]["schema"] == schema
+    response_format = model.requests[0].response_format
+    assert response_format is not None and response_format["json_schema"]["schema"] == schema
 
 
 @pytest.mark.parametrize("reply", ["not json", '{"town": "Paris"}'])

@@ -3,7 +3,7 @@
 A resource API subclasses :class:`VersionedResourceViewSet`, names its model and serializer, and may
 validate drafts by overriding :meth:`VersionedResourceViewSet.validate_draft`::
 
-    class PromptViewSet(VersionedResourceViewSet):
+    class PromptViewSet(VersionedResourceViewSet[Prompt]):
         queryset = Prompt.objects.all()
         serializer_class = PromptSerializer
 
@@ -14,7 +14,7 @@ Routes (under ``/api/workspaces/<workspace>/<resources>/``): ``<slug>/publish/``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -27,7 +27,9 @@ from rest_framework.response import Response
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.core import services
 from llmops.core.errors import ValidationError
-from llmops.core.models import VersionedResource
+from llmops.core.models import ResourceVersion, VersionedResource
+
+_R = TypeVar("_R", bound=VersionedResource)
 
 
 class VersionSerializer(serializers.Serializer[Any]):
@@ -80,14 +82,14 @@ class VersionedResourceSerializer(serializers.ModelSerializer[Any]):
         extra_kwargs: dict[str, dict[str, Any]] = {"slug": {"validators": []}}
 
 
-class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
     """CRUD on resources of the workspace in the URL, plus the versioning actions (editors write)."""
 
     permission_classes = WORKSPACE_PERMISSIONS
     lookup_field = "slug"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[_R]:
         return super().get_queryset().filter(workspace=self.workspace)
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
@@ -119,8 +121,9 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # 
         resource = services.resource_update(resource=resource, **data)
         return Response(self.get_serializer(resource).data)
 
-    def _versions(self, resource: VersionedResource) -> QuerySet[Any]:
-        return resource.versions.select_related("author").prefetch_related("labels")  # type: ignore[no-any-return]
+    def _versions(self, resource: _R) -> QuerySet[ResourceVersion]:
+        # ignore: django-stubs checks lookups against the abstract base, where the relation is only an annotation.
+        return resource.versions.select_related("author").prefetch_related("labels")  # type: ignore[misc]
 
     @extend_schema(request=PublishInputSerializer, responses={201: VersionSerializer})
     @action(detail=True, methods=["post"])
@@ -169,7 +172,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # 
         """List labels, point one at a version (PUT), or remove one (DELETE ``?name=``)."""
         resource = self.get_object()
         if request.method == "GET":
-            labels = resource.labels.select_related("version")
+            labels = resource.labels.select_related("version")  # type: ignore[misc]  # as in _versions
             return Response(LabelSerializer(labels, many=True).data)
         if request.method == "DELETE":
             services.label_delete(resource=resource, name=request.query_params.get("name", ""))

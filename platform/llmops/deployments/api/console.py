@@ -41,7 +41,9 @@ class DeploymentViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: i
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
         serializer_class: Any = self.get_serializer_class()
-        return serializer_class(*args, workspace=self.workspace, **kwargs)
+        # The schema generator builds serializers without a request (no workspace in the URL).
+        workspace = None if getattr(self, "swagger_fake_view", False) else self.workspace
+        return serializer_class(*args, workspace=workspace, **kwargs)
 
     @extend_schema(responses={201: DeploymentCreatedSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -49,7 +49,7 @@ SSE_DESCRIPTION = (
 )
 
 
-class PromptViewSet(VersionedResourceViewSet):
+class PromptViewSet(VersionedResourceViewSet[Prompt]):
     """Prompts of a workspace: chat or text templates with typed variables, versions and labels."""
 
     queryset = Prompt.objects.select_related("created_by")
@@ -116,6 +116,7 @@ class PromptViewSet(VersionedResourceViewSet):
         responses=PromptDiffSerializer,
     )
     @action(detail=True, methods=["get"])
+    # ignore: drf-stubs' ViewSetAction is invariant in ``self``, so no overriding action matches its base.
     def diff(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """JSON-patch operations plus a unified text diff of every template that changed."""
         prompt = self.get_object()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework import serializers, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,13 +26,13 @@ class ScheduleSerializer(serializers.ModelSerializer[Schedule]):
         read_only_fields = ["id", "created_at", "last_run_at", "last_error"]
 
 
-class ScheduleViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class ScheduleViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Schedule]):
     """Schedules of a workspace (editors write)."""
 
     permission_classes = WORKSPACE_PERMISSIONS
     serializer_class = ScheduleSerializer
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Schedule]:
         return (
             Schedule.objects.filter(workspace=self.workspace)
             .select_related("workflow")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -14,22 +15,23 @@ from rest_framework.response import Response
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.runs import selectors, services
 from llmops.runs.api.serializers import RunDetailSerializer, RunFilterSerializer, RunSerializer
+from llmops.runs.models import Run
 from llmops.runs.streaming import event_cursor, sse_lines
 
 
-class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: ignore[type-arg]
+class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet[Run]):
     """Runs of a workspace (viewers read; editors cancel and rerun)."""
 
     permission_classes = WORKSPACE_PERMISSIONS
     serializer_class = RunSerializer
     lookup_value_regex = r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}"
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Run]:
         filters = RunFilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return selectors.runs_for_workspace(workspace=self.workspace, filters=filters.validated_data)
 
-    def get_object(self) -> Any:
+    def get_object(self) -> Run:
         return selectors.run_for_workspace(workspace=self.workspace, run_id=self.kwargs["pk"])
 
     @extend_schema(parameters=[RunFilterSerializer])
@@ -38,7 +40,8 @@ class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet):  # type: 
 
     @extend_schema(responses=RunDetailSerializer)
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        run = self.get_object()
+        # Any: the detail serializer reads the node timeline from an attribute that is no column of Run.
+        run: Any = self.get_object()
         run.timeline = list(selectors.node_timeline(run=run))
         return Response(RunDetailSerializer(run).data)
 

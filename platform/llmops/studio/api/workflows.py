@@ -33,7 +33,7 @@ class WorkflowImportSerializer(serializers.Serializer[Any]):
     document = serializers.CharField(help_text="The workflow as YAML or JSON (our DSL).")
 
 
-class WorkflowViewSet(VersionedResourceViewSet):
+class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
     """Workflows of a workspace; drafts are validated by the engine on every save."""
 
     queryset = Workflow.objects.all()
