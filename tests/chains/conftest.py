@@ -28,7 +28,7 @@ def make_summarize_prompt(workspace: Workspace, *, model: str | None = "local", 
     """A published ``summarize`` prompt (variable ``topic``) in ``workspace``, naming ``model``."""
     prompt = Prompt.objects.filter(workspace=workspace, slug="summarize").first()
     if prompt is None:
-        prompt = PromptFactory(
+        prompt = PromptFactory.create(
             workspace=workspace, slug="summarize", draft=chat_content(model=model, **content)
         )
         versioning.version_publish(resource=prompt, user=None, message="v1")
@@ -39,7 +39,7 @@ def make_summarize_prompt(workspace: Workspace, *, model: str | None = "local", 
 def scripted_endpoint(workspace: Workspace, openai_test_server: OpenAITestServer) -> Any:
     """Model endpoint ``local`` of ``acme`` on the scripted server (what ``summarize`` names)."""
     config = endpoint_config(base_url=openai_test_server.url, model="scripted")
-    return ModelEndpointFactory(
+    return ModelEndpointFactory.create(
         workspace=workspace, slug="local", draft=config, credentials={"api_key": "sk-t"}
     )
 

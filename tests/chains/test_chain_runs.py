@@ -128,7 +128,7 @@ def test_memory_fills_the_prompts_placeholder(
         {"role": "placeholder", "content": "history"},
         {"role": "user", "content": "{{ topic }}?"},
     ]
-    prompt = PromptFactory(
+    prompt = PromptFactory.create(
         workspace=workspace, slug="summarize", draft=chat_content(model="local", messages=messages)
     )
     versioning.version_publish(resource=prompt, user=None)
@@ -224,7 +224,7 @@ def test_retrieval_is_skipped_with_a_note_when_no_retriever_is_configured(
     ]
     messages = [{"role": "user", "content": "{{ context }}Q: {{ topic }}"}]
     content = chat_content(model="local", messages=messages, variables=variables)
-    prompt = PromptFactory(workspace=workspace, slug="summarize", draft=content)
+    prompt = PromptFactory.create(workspace=workspace, slug="summarize", draft=content)
     versioning.version_publish(resource=prompt, user=None)
     make_chain(workspace, retriever={"knowledge_base_ids": ["kb-1"], "query_variable": "topic"})
     body = run(owner, inputs={"topic": "owls"}).json()

@@ -52,7 +52,7 @@ def test_openapi_schema_and_docs_page_are_served(client: Client) -> None:
 
 @pytest.mark.django_db
 def test_admin_login_works_and_lists_the_models(client: Client) -> None:
-    UserFactory(username="root", is_staff=True, is_superuser=True)
+    UserFactory.create(username="root", is_staff=True, is_superuser=True)
     assert client.get("/admin/login/").status_code == 200
     response = client.post("/admin/login/?next=/admin/", {"username": "root", "password": "pass-word-123"})
     assert response.status_code == 302
@@ -68,7 +68,7 @@ def test_every_platform_model_is_in_the_admin_and_its_list_works(client: Client)
     from django.contrib import admin
     from django.urls import reverse
 
-    UserFactory(username="root", is_staff=True, is_superuser=True)
+    UserFactory.create(username="root", is_staff=True, is_superuser=True)
     client.login(username="root", password="pass-word-123")
     platform_models = [m for m in apps.get_models() if m.__module__.startswith("llmops.")]
     inlined = {

@@ -39,7 +39,7 @@ class DeploymentFactory(factory.django.DjangoModelFactory[Deployment]):
 
 def deployment_of(workflow: Workflow, **kwargs: Any) -> Deployment:
     """A deployment of ``workflow`` in its workspace."""
-    return DeploymentFactory(workspace=workflow.workspace, workflow=workflow, **kwargs)  # type: ignore[no-any-return]
+    return DeploymentFactory.create(workspace=workflow.workspace, workflow=workflow, **kwargs)
 
 
 def api_key(workspace: Workspace, **kwargs: Any) -> str:

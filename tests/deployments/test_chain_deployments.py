@@ -42,7 +42,9 @@ def chain_deployment(
     """Deployment ``ask`` of chain ``ask``: prompt ``ask`` (variable ``query``) on model endpoint ``local``
     (an OpenAI-compatible server at ``base_url``, or the ``endpoint`` draft given)."""
     draft = endpoint or endpoint_config(base_url=base_url, model="scripted")
-    ModelEndpointFactory(workspace=workspace, slug="local", credentials={"api_key": "sk-t"}, draft=draft)
+    ModelEndpointFactory.create(
+        workspace=workspace, slug="local", credentials={"api_key": "sk-t"}, draft=draft
+    )
     messages = [{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "{{ query }}"}]
     variables = [{"name": "query", "type": "string", "required": True}]
     published_prompt(workspace=workspace, slug="ask",
@@ -52,7 +54,7 @@ def chain_deployment(
     )
     target = Chain.objects.create(workspace=workspace, name="Ask", slug="ask", draft=content)
     versioning.version_publish(resource=target, user=None, message="v1")
-    return DeploymentFactory(workspace=workspace, slug="ask", chain=target, workflow=None)  # type: ignore[no-any-return]
+    return DeploymentFactory.create(workspace=workspace, slug="ask", chain=target, workflow=None)
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ def persona_client(
     persona: str, workspace: Workspace, owner: User, member: User, outsider: User
 ) -> APIClient:
     if persona == "viewer":
-        viewer = MembershipFactory(workspace=workspace, user=UserFactory(username="vera"), role=Role.VIEWER)
+        viewer = MembershipFactory.create(
+            workspace=workspace, user=UserFactory.create(username="vera"), role=Role.VIEWER
+        )
         return client_for(viewer.user)
     return client_for({"owner": owner, "member": member, "outsider": outsider}[persona])
 
@@ -35,7 +37,7 @@ def test_deployments_follow_membership_and_role(
     persona: str, read: int, write: bool, workspace: Workspace, owner: User, member: User, outsider: User
 ) -> None:
     workflow = published_workflow(workspace=workspace, slug="greeting")
-    DeploymentFactory(workspace=workspace, workflow=workflow, slug="sample")
+    DeploymentFactory.create(workspace=workspace, workflow=workflow, slug="sample")
     client = persona_client(persona, workspace, owner, member, outsider)
     denied = 404 if persona == "outsider" else 403
     assert client.get(f"{BASE}/deployments/").status_code == read
@@ -92,7 +94,7 @@ def test_a_duplicate_slug_is_a_conflict(workspace: Workspace, owner: User) -> No
 
 
 def test_a_key_token_is_shown_once_and_listed_by_prefix(workspace: Workspace, owner: User) -> None:
-    DeploymentFactory(workspace=workspace, slug="sample")
+    DeploymentFactory.create(workspace=workspace, slug="sample")
     client = client_for(owner)
     created = client.post(f"{BASE}/api-keys/", {"name": "prod", "scopes": ["run", "read"], "deployments": ["sample"],
                                                 "requests_per_minute": 60}, format="json").json()  # fmt: skip
@@ -121,7 +123,7 @@ def test_revoking_a_key_through_the_console(workspace: Workspace, owner: User) -
 def test_counters_show_todays_runs_errors_and_tokens(workspace: Workspace, owner: User) -> None:
     from tests.deployments.factories import api_key
 
-    DeploymentFactory(workspace=workspace, slug="sample")
+    DeploymentFactory.create(workspace=workspace, slug="sample")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key(workspace)}")
     for name in ("a", "b"):

@@ -73,7 +73,7 @@ def test_openai_sdk_sees_our_errors(asgi_server: str, token: str, workspace: Wor
 
 
 def test_langchain_chat_openai_invoke_and_stream(asgi_server: str, token: str) -> None:
-    model = ChatOpenAI(base_url=f"http://{asgi_server}/v1", api_key=token, model="chat", max_retries=0)  # type: ignore[arg-type]
+    model = ChatOpenAI(base_url=f"http://{asgi_server}/v1", api_key=token, model="chat", max_retries=0)
     assert model.invoke("hello").content == "You said: hello"
     streamed = "".join(str(chunk.content) for chunk in model.stream("again"))
     assert streamed == "You said: again"
@@ -163,7 +163,8 @@ def test_async_run_posts_a_signed_webhook_retried_until_accepted(
 def workspace_deployment_secret(workspace: Workspace, slug: str) -> str:
     from llmops.deployments.models import Deployment
 
-    return Deployment.objects.get(workspace=workspace, slug=slug).webhook_secret
+    secret: str = Deployment.objects.get(workspace=workspace, slug=slug).webhook_secret
+    return secret
 
 
 def test_a_revoked_key_is_refused_by_the_live_server(

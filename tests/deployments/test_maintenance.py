@@ -21,7 +21,8 @@ from tests.studio.factories import published_workflow
 @pytest.mark.django_db(transaction=True)
 def test_two_creates_racing_for_one_slug_give_one_deployment_and_a_409(workspace: Workspace) -> None:
     workflow = published_workflow(workspace=workspace)
-    first_inserted, outcome = threading.Event(), {}
+    first_inserted = threading.Event()
+    outcome: dict[str, object] = {}
 
     def second() -> None:
         first_inserted.wait(5)
@@ -48,8 +49,8 @@ def test_two_creates_racing_for_one_slug_give_one_deployment_and_a_409(workspace
 
 @pytest.mark.django_db
 def test_renaming_onto_a_taken_slug_is_a_conflict(workspace: Workspace) -> None:
-    DeploymentFactory(workspace=workspace, slug="taken")
-    other = DeploymentFactory(workspace=workspace, slug="other")
+    DeploymentFactory.create(workspace=workspace, slug="taken")
+    other = DeploymentFactory.create(workspace=workspace, slug="other")
     with pytest.raises(Conflict):
         services.deployment_update(deployment=other, slug="taken")
     assert Deployment.objects.get(pk=other.pk).slug == "other"

@@ -33,7 +33,7 @@ def run_url(slug: str = "greet") -> str:
 
 @pytest.fixture
 def deployment(workspace: Workspace) -> Deployment:
-    return DeploymentFactory(workspace=workspace, slug="greet")  # type: ignore[no-any-return]
+    return DeploymentFactory.create(workspace=workspace, slug="greet")
 
 
 @pytest.fixture
@@ -145,7 +145,7 @@ def test_an_expired_key_is_refused(workspace: Workspace, deployment: Deployment)
 def test_a_key_without_the_scope_or_for_another_deployment_is_forbidden(
     workspace: Workspace, deployment: Deployment
 ) -> None:
-    other = DeploymentFactory(workspace=workspace, slug="other")
+    other = DeploymentFactory.create(workspace=workspace, slug="other")
     read_only = bearer(api_key(workspace, scopes=["read"]))
     limited = bearer(api_key(workspace, deployments=[other]))
     assert read_only.post(run_url(), {"inputs": {"name": "A"}}, format="json").status_code == 403
@@ -156,7 +156,7 @@ def test_a_key_without_the_scope_or_for_another_deployment_is_forbidden(
 def test_unknown_slug_is_404_and_another_workspaces_deployment_is_invisible(
     client: APIClient, outsider: Any
 ) -> None:
-    DeploymentFactory(workspace=Workspace.objects.get(slug="other"), slug="theirs")
+    DeploymentFactory.create(workspace=Workspace.objects.get(slug="other"), slug="theirs")
     assert client.post(run_url("nope"), {"inputs": {}}, format="json").status_code == 404
     assert client.post(run_url("theirs"), {"inputs": {}}, format="json").status_code == 404
 
@@ -211,8 +211,10 @@ def test_the_key_bucket_refuses_with_429_and_retry_after(
 def test_the_deployment_concurrency_limit_refuses_with_429(client: APIClient, deployment: Deployment) -> None:
     deployment.max_concurrent_runs = 1
     deployment.save()
-    version = deployment.workflow.versions.get()  # type: ignore[union-attr]
-    Run.objects.create(workspace=deployment.workspace, workflow=deployment.workflow, workflow_version=version,
+    workflow = deployment.workflow
+    assert workflow is not None
+    version = workflow.versions.get()
+    Run.objects.create(workspace=deployment.workspace, workflow=workflow, workflow_version=version,
                        status=RunStatus.RUNNING, deployment_id=deployment.pk)  # fmt: skip
     response = client.post(run_url(), {"inputs": {"name": "A"}}, format="json")
     assert (response.status_code, response["Retry-After"]) == (429, "1")
@@ -244,7 +246,7 @@ def test_runs_can_be_read_and_cancelled_through_the_key(client: APIClient, works
     assert (detail.status_code, detail.json()["status"]) == (200, "succeeded")
     finished = client.post(f"/v1/runs/{run_id}/cancel")
     assert finished.status_code == 409
-    stranger = bearer(api_key(WorkspaceFactory(slug="elsewhere")))
+    stranger = bearer(api_key(WorkspaceFactory.create(slug="elsewhere")))
     assert stranger.get(f"/v1/runs/{run_id}").status_code == 404
 
 
@@ -268,7 +270,7 @@ def test_a_webhook_to_a_private_address_is_refused(client: APIClient, settings: 
 
 
 def test_models_lists_the_deployments_the_key_may_call(workspace: Workspace, deployment: Deployment) -> None:
-    other = DeploymentFactory(workspace=workspace, slug="other")
+    other = DeploymentFactory.create(workspace=workspace, slug="other")
     everything = bearer(api_key(workspace)).get("/v1/models").json()
     limited = bearer(api_key(workspace, deployments=[other])).get("/v1/models").json()
     assert [m["id"] for m in everything["data"]] == ["greet", "other"]

@@ -3,7 +3,7 @@ across deployments, and API keys that survive a secret-key rotation."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -27,7 +27,7 @@ def bearer(token: str) -> APIClient:
 
 @pytest.fixture
 def deployment(workspace: Workspace) -> Deployment:
-    return cast(Deployment, DeploymentFactory(workspace=workspace, slug="greet"))
+    return DeploymentFactory.create(workspace=workspace, slug="greet")
 
 
 def _async_run(client: APIClient, slug: str = "greet") -> str:

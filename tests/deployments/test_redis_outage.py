@@ -21,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def deployment(workspace: Workspace) -> Deployment:
-    return cast(Deployment, DeploymentFactory(workspace=workspace, slug="greet"))
+    return DeploymentFactory.create(workspace=workspace, slug="greet")
 
 
 @pytest.fixture

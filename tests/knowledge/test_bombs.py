@@ -115,3 +115,10 @@ def test_the_isolated_parser_returns_the_same_text_and_reasons_as_the_parser() -
     assert parse_document_isolated(content, "table.csv") == parse_document(content, "table.csv")
     with pytest.raises(ParseError, match=r"^Cannot read pdf"):
         parse_document_isolated(b"%PDF-1.4 broken", "broken.pdf")
+
+
+@override_settings(LLMOPS_KNOWLEDGE_PARSE_SECONDS=0.001)
+def test_plain_text_is_read_in_process_without_a_child() -> None:
+    # No child starts within a millisecond: only an in-process read gets through.
+    text = "Owls hunt at night.\n" * 10_000
+    assert parse_document_isolated(text.encode(), "notes.md") == text.strip()

@@ -25,7 +25,7 @@ INTERNAL_PAGE = b'{"status": "ready", "checks": {"database": "postgresql on 10.0
 
 @pytest.fixture
 def docs(workspace: Workspace) -> KnowledgeBase:
-    return KnowledgeBaseFactory(workspace=workspace, slug="docs")  # type: ignore[no-any-return]
+    return KnowledgeBaseFactory.create(workspace=workspace, slug="docs")
 
 
 def test_the_url_allowlist_is_its_own_and_empty_in_development() -> None:

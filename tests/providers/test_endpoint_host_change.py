@@ -24,11 +24,13 @@ ORIGINAL = "http://127.0.0.1:9/v1"
 
 @pytest.fixture
 def admin(workspace: Workspace) -> User:
-    return MembershipFactory(workspace=workspace, user=UserFactory(username="dana"), role=Role.ADMIN).user
+    return MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="dana"), role=Role.ADMIN
+    ).user
 
 
 def _endpoint(workspace: Workspace, kind: str = "openai_compatible", **config: Any) -> ModelEndpoint:
-    return ModelEndpointFactory(
+    return ModelEndpointFactory.create(
         workspace=workspace,
         slug="ep",
         draft=endpoint_config(provider_kind=kind, base_url=ORIGINAL, **config),
@@ -149,7 +151,7 @@ def test_a_host_change_in_the_django_admin_clears_the_key(
 def test_a_version_on_another_host_is_called_without_the_key(workspace: Workspace, owner: User) -> None:
     # given the admin's key set for the provider's host, and version 1 on a host an editor chose before
     with recording_servers(RecordingServer(), RecordingServer()) as (provider, attacker):
-        endpoint = ModelEndpointFactory(
+        endpoint = ModelEndpointFactory.create(
             workspace=workspace, slug="ep", draft=endpoint_config(base_url=ORIGINAL)
         )
         publish(endpoint, base_url=f"{attacker.url}/v1")

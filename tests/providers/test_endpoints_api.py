@@ -25,7 +25,7 @@ class TestModelEndpointAPI(VersionedResourceAPIContract):
     collection = "model-endpoints"
 
     def make(self, workspace: Workspace, user: User) -> Any:
-        return ModelEndpointFactory(workspace=workspace, slug="sample", name="Sample", created_by=user)
+        return ModelEndpointFactory.create(workspace=workspace, slug="sample", name="Sample", created_by=user)
 
     def create_body(self) -> dict[str, Any]:
         return {
@@ -176,7 +176,7 @@ def test_a_catalogued_per_request_price_fills_the_draft_where_prices_carry_one(
 
 def test_fallbacks_must_name_other_endpoints_of_the_workspace(workspace: Workspace, owner: User) -> None:
     client = client_for(owner)
-    ModelEndpointFactory(workspace=workspace, slug="backup")
+    ModelEndpointFactory.create(workspace=workspace, slug="backup")
     assert _create(client, fallbacks=["backup", "backup@production", "backup:2"]).status_code == 201
     itself = client.patch(f"{URL}e/", {"draft": endpoint_config(fallbacks=["e"])}, format="json")
     assert itself.json()["error"]["fields"] == {
@@ -193,7 +193,7 @@ def test_the_catalogue_lists_models_with_windows_and_prices(workspace: Workspace
 
 
 def test_admin_pages_never_show_credentials(workspace: Workspace, owner: User, admin_client: Any) -> None:
-    endpoint = ModelEndpointFactory(
+    endpoint = ModelEndpointFactory.create(
         workspace=workspace, credentials={"api_key": SECRET}, credentials_hint="sk-...WXYZ"
     )
     for url in [

@@ -48,12 +48,12 @@ CONTEXT = CallContext(run_id="run-1", node_id="node-1")
 
 @pytest.fixture
 def ws() -> Workspace:
-    return WorkspaceFactory(slug="faults")
+    return WorkspaceFactory.create(slug="faults")
 
 
 def _endpoint_sync(ws: Workspace, server: OpenAITestServer, slug: str = "primary", **config: Any) -> Any:
     defaults: dict[str, Any] = {"base_url": server.url, "max_retries": 2, "timeout_seconds": 5}
-    return ModelEndpointFactory(
+    return ModelEndpointFactory.create(
         workspace=ws,
         slug=slug,
         draft=endpoint_config(**{**defaults, **config}),
@@ -132,7 +132,7 @@ async def test_a_timeout_is_metered_and_raised_clearly(ws: Workspace, provider: 
     provider.script(delay(3))
     with pytest.raises(ProviderTimeout, match="did not answer in time"):
         await _gateway(ws).chat(_request())
-    (row,) = await sync_to_async(list)(UsageRecord.objects.filter(workspace=ws))
+    (row,) = [record async for record in UsageRecord.objects.filter(workspace=ws)]
     assert (row.status, row.error_type, row.api_key_id, row.source) == ("error", "timeout", "key-9", "api")
     assert 250 <= row.latency_ms < 2000
 
@@ -320,7 +320,7 @@ def test_connection_test_reports_a_provider_error_without_the_key(
 ) -> None:
     _endpoint_sync(ws, provider)
     provider.script(status(401, message=f"bad key {API_KEY}"))
-    user = MembershipFactory(workspace=ws, role=Role.EDITOR).user
+    user = MembershipFactory.create(workspace=ws, role=Role.EDITOR).user
     response = client_for(user).post(
         "/api/workspaces/faults/model-endpoints/primary/test/", {}, format="json"
     )

@@ -25,12 +25,12 @@ CONTEXT = CallContext(run_id="run-7", node_id="llm-1")
 
 @pytest.fixture
 def local_workspace() -> Workspace:
-    return WorkspaceFactory(slug="local")
+    return WorkspaceFactory.create(slug="local")
 
 
 @pytest.fixture
 def gemma(local_workspace: Workspace, chat_server_url: str) -> Any:
-    endpoint = ModelEndpointFactory(
+    endpoint = ModelEndpointFactory.create(
         workspace=local_workspace,
         slug="gemma",
         draft=endpoint_config(
@@ -149,7 +149,7 @@ async def test_connection_test_through_the_api_reports_ok_and_latency(
     local_workspace: Workspace, gemma: Any
 ) -> None:
     def call() -> Any:
-        user = MembershipFactory(workspace=local_workspace, role=Role.EDITOR).user
+        user = MembershipFactory.create(workspace=local_workspace, role=Role.EDITOR).user
         return client_for(user).post("/api/workspaces/local/model-endpoints/gemma/test/", {}, format="json")
 
     response = await sync_to_async(call)()

@@ -31,7 +31,7 @@ DOCS = ["bread is baked", "owls hunt", "ovens are hot"]
 
 @pytest.fixture
 def ws() -> Workspace:
-    return WorkspaceFactory(slug="scores")
+    return WorkspaceFactory.create(slug="scores")
 
 
 @sync_to_async
@@ -41,7 +41,7 @@ def _endpoint(ws: Workspace, server: OpenAITestServer, slug: str, model_type: st
         **{"max_retries": 2, "timeout_seconds": 5, "prices": {"input": 1.0, "output": 0}, **config},
     )  # fmt: skip
     credentials = {"api_key": API_KEY, "headers": {"x-tenant-secret": HEADER_SECRET}}
-    return ModelEndpointFactory(workspace=ws, slug=slug, draft=draft, credentials=credentials)
+    return ModelEndpointFactory.create(workspace=ws, slug=slug, draft=draft, credentials=credentials)
 
 
 def _gateway(ws: Workspace) -> PlatformModelGateway:

@@ -46,13 +46,13 @@ KIND_IDS = [f"{kind}-{model_type}" for kind, model_type in KINDS]
 
 @pytest.fixture
 def ws() -> Workspace:
-    return WorkspaceFactory(slug="ssrf")
+    return WorkspaceFactory.create(slug="ssrf")
 
 
 def _endpoint(ws: Workspace, kind: str, model_type: str, origin: str) -> None:
     extra: dict[str, Any] = {"api_version": "2024-06-01"} if kind == "azure_openai" else {}
     base_url = origin if kind in ("azure_openai", "anthropic") else f"{origin}/v1"
-    ModelEndpointFactory(
+    ModelEndpointFactory.create(
         workspace=ws,
         slug="ep",
         draft=endpoint_config(

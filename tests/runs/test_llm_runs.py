@@ -68,7 +68,7 @@ def test_llm_run_on_the_local_model_records_usage_per_node(
     owner: User,
 ) -> None:
     # given: the workspace's endpoint on the real llama.cpp server, and a published workflow using it
-    ModelEndpointFactory(
+    ModelEndpointFactory.create(
         workspace=workspace, slug="local-gemma", draft=endpoint_config(base_url=local_chat_model_url,
                                                                        model="gemma3-270m")
     )  # fmt: skip

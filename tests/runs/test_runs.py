@@ -78,7 +78,7 @@ def test_missing_inputs_are_refused_naming_them_and_no_run_is_created(
 def test_a_workflow_never_published_cannot_run(workspace: Workspace, owner: User) -> None:
     from tests.studio.factories import WorkflowFactory
 
-    WorkflowFactory(workspace=workspace, slug="draft-only")
+    WorkflowFactory.create(workspace=workspace, slug="draft-only")
     response = client_for(owner).post(
         "/api/workspaces/acme/workflows/draft-only/run/", {"inputs": {"name": "x"}}, format="json"
     )

@@ -35,7 +35,7 @@ class ScriptedNetworkLoop(asyncio.SelectorEventLoop):
         self.lookups: list[tuple[str, str]] = []
         self.refused_connections: list[str] = []
 
-    async def getaddrinfo(  # type: ignore[override]
+    async def getaddrinfo(
         self, host: Any, port: Any, *, family: int = 0, type: int = 0, proto: int = 0, flags: int = 0
     ) -> list[tuple[Any, ...]]:
         name = host.decode() if isinstance(host, bytes) else str(host)
@@ -49,7 +49,7 @@ class ScriptedNetworkLoop(asyncio.SelectorEventLoop):
             return [(socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, number, 0, 0))]
         return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, number))]
 
-    async def create_connection(  # type: ignore[override]
+    async def create_connection(
         self, protocol_factory: Any, host: Any = None, port: Any = None, **kwargs: Any
     ) -> Any:
         if host is not None and not _is_loopback(str(host)):

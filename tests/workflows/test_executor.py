@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.workflows._helpers import ATTEMPTS, TIMELINE, end, events_of, probe, start, template, wf
-from workflows import Executor, Ports, RunFinished, RunLimits
+from workflows import Executor, NodeRecord, Ports, RunFinished, RunLimits
 from workflows.testing import InMemoryRunStore, RecordingEventSink
 
 
@@ -249,7 +249,7 @@ async def test_checkpoint_is_written_before_successors_start() -> None:
     checkpointed_at: dict[str, float] = {}
 
     class SpyStore(InMemoryRunStore):
-        async def checkpoint(self, run_id, record):  # type: ignore[no-untyped-def]
+        async def checkpoint(self, run_id: str, record: NodeRecord) -> None:
             await asyncio.sleep(0.01)  # a slow database must still finish before successors start
             await super().checkpoint(run_id, record)
             checkpointed_at[record.node_id] = time.perf_counter()
@@ -262,7 +262,7 @@ async def test_checkpoint_is_written_before_successors_start() -> None:
 
 async def test_a_failing_store_fails_the_run_instead_of_crashing() -> None:
     class BrokenStore(InMemoryRunStore):
-        async def checkpoint(self, run_id, record):  # type: ignore[no-untyped-def]
+        async def checkpoint(self, run_id: str, record: NodeRecord) -> None:
             raise ConnectionError("database is gone")
 
     workflow = wf([start(), end()], ["start->end"])

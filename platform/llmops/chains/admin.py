@@ -22,7 +22,7 @@ class ChainVersionAdmin(ResourceVersionAdmin):
     pass
 
 
-class ChainMessageInline(admin.TabularInline):  # type: ignore[type-arg]
+class ChainMessageInline(admin.TabularInline[ChainMessage, ChainConversation]):
     model = ChainMessage
     extra = 0
     fields = ("role", "content", "chain_version", "created_at")
@@ -33,7 +33,7 @@ class ChainMessageInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(ChainConversation)
-class ChainConversationAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ChainConversationAdmin(admin.ModelAdmin[ChainConversation]):
     list_display = ["external_id", "chain", "workspace", "message_count", "created_at", "updated_at"]
     list_filter = ["workspace", "chain", "updated_at"]
     search_fields = ["external_id", "chain__slug", "messages__content"]

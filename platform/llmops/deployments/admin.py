@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from llmops.deployments import services
 from llmops.deployments.models import ApiKey, Deployment, DeploymentRun, IdempotencyRecord
 
+M = TypeVar("M", bound=models.Model)
+
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DeploymentAdmin(admin.ModelAdmin[Deployment]):
     list_display = [
         "slug",
         "workspace",
@@ -36,7 +39,7 @@ def revoke_keys(modeladmin: Any, request: HttpRequest, queryset: Any) -> None:
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     list_display = ["name", "prefix", "workspace", "scopes", "expires_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix"]
@@ -48,7 +51,7 @@ class ApiKeyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False  # a key is created through the console API, which shows its token once
 
 
-class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class _ReadOnlyAdmin(admin.ModelAdmin[M]):
     """Records written by the public API: viewable, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -59,14 +62,14 @@ class _ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(_ReadOnlyAdmin):
+class IdempotencyRecordAdmin(_ReadOnlyAdmin[IdempotencyRecord]):
     list_display = ["key", "api_key", "run", "created_at"]
     search_fields = ["key", "api_key__prefix"]
     list_select_related = ["api_key", "run"]
 
 
 @admin.register(DeploymentRun)
-class DeploymentRunAdmin(_ReadOnlyAdmin):
+class DeploymentRunAdmin(_ReadOnlyAdmin[DeploymentRun]):
     list_display = ["run", "deployment", "conversation_id", "webhook_url"]
     list_filter = ["deployment"]
     search_fields = ["conversation_id", "run__id"]

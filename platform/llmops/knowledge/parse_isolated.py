@@ -21,7 +21,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from llmops.knowledge.parsing import ParseError, parse_document
+from llmops.knowledge.parsing import ParseError, extension_of, parse_document
 
 logger = logging.getLogger(__name__)
 _MODULE = "llmops.knowledge.parse_isolated"
@@ -29,8 +29,16 @@ _PLATFORM = Path(__file__).resolve().parents[2]  # the folder holding the ``llmo
 _OUT_OF_MEMORY = 3
 
 
+# Plain text is decoded in one linear pass bounded by the upload limit: no expansion to guard against, and a
+# child's start-up (about a second) would dominate ingesting it (pasted texts, notes, Markdown).
+_PLAIN_TEXT = frozenset({"txt", "text", "md", "markdown"})
+
+
 def parse_document_isolated(content: bytes, name: str, mime_type: str = "") -> str:
-    """``parse_document`` in a memory- and time-capped child; raises ``ParseError`` with the reason."""
+    """``parse_document`` in a memory- and time-capped child (in this process for plain text); raises
+    ``ParseError`` with the reason."""
+    if extension_of(name) in _PLAIN_TEXT:
+        return parse_document(content, name, mime_type)
     memory_mb, seconds = settings.LLMOPS_KNOWLEDGE_PARSE_MEMORY_MB, settings.LLMOPS_KNOWLEDGE_PARSE_SECONDS
     command = [sys.executable, "-m", _MODULE, name, mime_type, str(memory_mb * 1024 * 1024)]
     try:

@@ -36,7 +36,8 @@ def _recorded_cost(workspace_id: int, run_id: str) -> Decimal | None:
     from llmops.usage.models import UsageRecord
 
     total = UsageRecord.objects.filter(workspace_id=workspace_id, run_id=run_id).aggregate(cost=Sum("cost"))
-    return total["cost"]  # type: ignore[no-any-return]
+    cost: Decimal | None = total["cost"]
+    return cost
 
 
 async def recorded_cost(*, workspace: Workspace, run_id: str) -> Decimal | None:

@@ -13,7 +13,7 @@ from llmops.providers.selectors import draft_origin
 
 
 @admin.register(ModelEndpoint)
-class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
     """Endpoints: the encrypted credentials column is excluded; only the masked hint is displayed."""
 
     list_display = ["slug", "name", "workspace", "provider", "model_name", "latest_version_number", "has_key"]
@@ -56,7 +56,7 @@ class ModelEndpointAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(CatalogModel)
-class CatalogModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CatalogModelAdmin(admin.ModelAdmin[CatalogModel]):
     """The model catalogue: context windows and list prices (per token, per request) new endpoints start
     from."""
 

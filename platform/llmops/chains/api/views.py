@@ -100,7 +100,7 @@ RUN_EXAMPLES = [
 ]
 
 
-class ChainViewSet(VersionedResourceViewSet):
+class ChainViewSet(VersionedResourceViewSet[Chain]):
     """Chains of a workspace: a prompt version, a model, an output parser, optional retrieval and memory."""
 
     queryset = Chain.objects.select_related("created_by")

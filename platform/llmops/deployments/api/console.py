@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -23,20 +24,20 @@ from llmops.deployments.api.serializers import (
     DeploymentCreatedSerializer,
     DeploymentSerializer,
 )
-from llmops.deployments.models import DeploymentStatus
+from llmops.deployments.models import ApiKey, Deployment, DeploymentStatus
 
 
-class DeploymentViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet):  # type: ignore[type-arg]
+class DeploymentViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Deployment]):
     """A workspace's deployments."""
 
     permission_classes = WORKSPACE_PERMISSIONS
     serializer_class = DeploymentSerializer
     lookup_field = "slug"
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[Deployment]:
         return selectors.deployments_for_workspace(workspace=self.workspace)
 
-    def get_object(self) -> Any:
+    def get_object(self) -> Deployment:
         return selectors.deployment_for_workspace(workspace=self.workspace, slug=self.kwargs["slug"])
 
     def get_serializer(self, *args: Any, **kwargs: Any) -> Any:
@@ -100,17 +101,17 @@ class ApiKeyViewSet(
     WorkspaceScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet[ApiKey],
 ):
     """A workspace's API keys; there is no update (a key's powers change by issuing a new one)."""
 
     permission_classes = WORKSPACE_PERMISSIONS
     serializer_class = ApiKeySerializer
 
-    def get_queryset(self) -> Any:
+    def get_queryset(self) -> QuerySet[ApiKey]:
         return selectors.api_keys_for_workspace(workspace=self.workspace)
 
-    def get_object(self) -> Any:
+    def get_object(self) -> ApiKey:
         key_id = str(self.kwargs["pk"])
         # ASCII digits that fit a bigint: str.isdigit() accepts "²", which int() then rejects.
         if not re.fullmatch(r"[0-9]{1,18}", key_id):

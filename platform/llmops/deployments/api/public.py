@@ -288,7 +288,9 @@ class RunEventsView(PublicAPIView):
     def get(self, request: Request, run_id: uuid.UUID) -> StreamingHttpResponse:
         services.api_key_require_scope(key=self.key, scope=Scope.READ)
         run = selectors.run_for_key(key=self.key, run_id=str(run_id))
-        return _sse_response(public_sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID"))))
+        return _sse_response(
+            public_sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID")))
+        )
 
 
 class ModelsView(PublicAPIView):

@@ -29,13 +29,13 @@ from llmops.providers.models import CatalogModel, ModelEndpoint
 from llmops.usage.models import UsageSource
 
 
-class ModelEndpointViewSet(VersionedResourceViewSet):
+class ModelEndpointViewSet(VersionedResourceViewSet[ModelEndpoint]):
     """``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``."""
 
     queryset = ModelEndpoint.objects.all()
     serializer_class = ModelEndpointSerializer
 
-    def get_queryset(self) -> QuerySet[Any]:
+    def get_queryset(self) -> QuerySet[ModelEndpoint]:
         return selectors.model_endpoints_for_workspace(workspace=self.workspace)
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
