@@ -95,7 +95,7 @@ def make_workspace(slug: str) -> Any:
 
 def published(workspace: Any, slug: str, dsl: dict[str, Any]) -> Any:
     """A workflow with ``dsl`` published as v1."""
-    from llmops.core import services as versioning
+    from llmops.core import versioning
     from llmops.studio.models import Workflow
 
     workflow = Workflow.objects.create(workspace=workspace, name=slug, slug=slug, draft=dsl)

@@ -127,8 +127,13 @@ def _queries(
 ) -> dict[str, list[float]]:
     import numpy as np
 
-    from llmops.knowledge.retrieval import HYBRID_CANDIDATES_FACTOR, full_text_search, fuse, vector_search
     from llmops.knowledge.search import knowledge_search
+    from llmops.knowledge.search_queries import (
+        HYBRID_CANDIDATES_FACTOR,
+        full_text_search,
+        fuse,
+        vector_search,
+    )
 
     picks = [rng.randrange(len(texts)) for _ in range(count)]
     qvecs = [(vectors[i] + 0.05 * np.random.default_rng(i).normal(size=DIMS)).tolist() for i in picks]
@@ -169,7 +174,7 @@ def _recall(kb: Any, vectors: Any, rng: random.Random, n: int = 100) -> float:
     import numpy as np
     from django.db import connection, transaction
 
-    from llmops.knowledge.retrieval import vector_search
+    from llmops.knowledge.search_queries import vector_search
 
     total = 0.0
     for i in range(n):

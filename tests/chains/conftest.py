@@ -10,7 +10,7 @@ import pytest
 from llmops.accounts.models import Workspace
 from llmops.chains.content import chain_content_normalize
 from llmops.chains.models import Chain
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.prompts.models import Prompt
 from tests.prompts.factories import PromptFactory, chat_content
 from tests.providers.factories import ModelEndpointFactory, endpoint_config

@@ -14,7 +14,7 @@ from asgiref.sync import sync_to_async
 from llmops.accounts.models import User, Workspace
 from llmops.chains.models import ChainMessage
 from llmops.chains.runner import RETRIEVAL_SKIPPED, PlatformChainRunner
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.usage.models import UsageRecord
 from tests.chains.conftest import MakeChain

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from llmops.accounts.models import Membership, User
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.providers.models import ModelEndpoint
 from llmops.studio.models import Workflow
 from workflows import validate_workflow

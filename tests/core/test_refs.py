@@ -18,7 +18,7 @@ from llmops.accounts.models import User, Workspace
 from llmops.chains.content import chain_content_normalize
 from llmops.chains.models import Chain
 from llmops.chains.selectors import chain_snapshot_by_ref
-from llmops.core import services
+from llmops.core import versioning
 from llmops.core.errors import NotFound, ValidationError
 from llmops.core.models import VersionedResource
 from llmops.core.refs import (
@@ -194,7 +194,7 @@ LABEL_NAMES = [
 @pytest.fixture
 def note(workspace: Workspace, owner: User) -> Note:
     note = Note.objects.create(workspace=workspace, name="N", slug="note", draft={"text": "hi"})
-    services.version_publish(resource=note, user=owner)
+    versioning.version_publish(resource=note, user=owner)
     return note
 
 
@@ -210,7 +210,7 @@ def test_a_label_can_be_created_exactly_when_a_reference_reads_it_as_that_label(
     name: str, note: Note, owner: User
 ) -> None:
     try:
-        services.label_set(resource=note, name=name, number=1, user=owner)
+        versioning.label_set(resource=note, name=name, number=1, user=owner)
         created = True
     except ValidationError as error:
         assert list(error.fields) == ["name"]
@@ -229,7 +229,7 @@ def test_forms_such_as_the_admin_refuse_reserved_label_names(name: str, note: No
 @pytest.mark.parametrize("ref", ["bogus ref", "Production", "", -1])
 def test_version_resolve_shares_the_grammar_and_keeps_unknown_refs_not_found(ref: Any, note: Note) -> None:
     with pytest.raises(NotFound, match="has no version or label"):
-        services.version_resolve(resource=note, ref=ref)
+        versioning.version_resolve(resource=note, ref=ref)
 
 
 # --- every resource type's resolver reaches a label created with label_set ------------------------------
@@ -265,9 +265,9 @@ RESOURCES = {"prompt": _prompt, "chain": _chain, "model endpoint": _endpoint}
 def two_versions(request: Any, workspace: Workspace, owner: User) -> tuple[VersionedResource, Resolve]:
     """A resource ``p`` of each type with versions 1 and 2 published."""
     resource, resolve, second = RESOURCES[request.param](workspace)
-    services.version_publish(resource=resource, user=owner)
-    services.resource_update(resource=resource, draft=second)
-    services.version_publish(resource=resource, user=owner)
+    versioning.version_publish(resource=resource, user=owner)
+    versioning.resource_update(resource=resource, draft=second)
+    versioning.version_publish(resource=resource, user=owner)
     return resource, resolve
 
 
@@ -276,7 +276,7 @@ def test_a_label_created_with_label_set_is_reachable_through_each_resolver(
     name: str, two_versions: tuple[VersionedResource, Resolve], workspace: Workspace, owner: User
 ) -> None:
     resource, resolve = two_versions
-    services.label_set(resource=resource, name=name, number=1, user=owner)
+    versioning.label_set(resource=resource, name=name, number=1, user=owner)
     assert resolve(workspace, f"p@{name}") == 1
 
 

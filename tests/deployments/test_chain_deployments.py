@@ -21,7 +21,7 @@ from devservices.localmodels import CHAT_MODEL
 from llmops.accounts.models import Workspace
 from llmops.chains.content import chain_content_normalize
 from llmops.chains.models import Chain
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.deployments.limits import chain_slot_take
 from llmops.deployments.models import ApiKey, Deployment
 from llmops.usage.models import UsageRecord

@@ -10,7 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from llmops.accounts.models import Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.deployments import services
 from llmops.deployments.models import ApiKey, Deployment, DeploymentStatus
 from llmops.runs.models import Run, RunStatus

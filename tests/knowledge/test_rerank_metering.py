@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from llmops.accounts.models import User
+from llmops.knowledge.engine_retriever import PlatformRetriever
 from llmops.knowledge.models import KnowledgeBase
-from llmops.knowledge.retriever import PlatformRetriever
 from llmops.knowledge.search import knowledge_search
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import RunStatus

@@ -11,8 +11,8 @@ import pytest
 from django.db import connection
 
 from llmops.core.errors import NotFound
+from llmops.knowledge.engine_retriever import PlatformRetriever
 from llmops.knowledge.models import Chunk, KnowledgeBase
-from llmops.knowledge.retriever import PlatformRetriever
 from llmops.knowledge.search import knowledge_search
 from llmops.knowledge.services import chunk_update
 from tests.accounts.factories import WorkspaceFactory

@@ -7,7 +7,7 @@ from typing import Any
 import factory
 
 from llmops.accounts.models import Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.prompts.content import prompt_content_normalize
 from llmops.prompts.models import Prompt
 from tests.accounts.factories import WorkspaceFactory

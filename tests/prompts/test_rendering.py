@@ -184,7 +184,7 @@ async def test_a_label_moved_mid_run_does_not_change_the_version_that_run_render
 ) -> None:
     from asgiref.sync import sync_to_async
 
-    from llmops.core import services as versioning
+    from llmops.core import versioning
 
     def publish_two_versions_labelled_v1() -> Any:
         prompt = published_prompt(workspace=workspace, slug="p", draft=chat_content())

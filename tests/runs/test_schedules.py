@@ -8,7 +8,7 @@ import pytest
 from django_celery_beat.models import PeriodicTask
 
 from llmops.accounts.models import User, Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.runs.models import Run, Schedule
 from llmops.runs.schedules import schedule_fire
 from tests.conftest import client_for

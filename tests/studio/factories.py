@@ -6,7 +6,7 @@ from typing import Any
 
 import factory
 
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.studio.models import Workflow
 from tests.accounts.factories import WorkspaceFactory
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from llmops.accounts.models import Workspace
 from llmops.chains.content import ChainContent, chain_content_parse
 from llmops.chains.models import Chain, ChainMessage
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.errors import NotFound
 from llmops.core.refs import DRAFT, LATEST, ref_parse
 

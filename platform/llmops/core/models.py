@@ -11,7 +11,7 @@ pins a version. Concrete models subclass the three abstract classes below and wi
         resource = models.ForeignKey(Prompt, on_delete=models.CASCADE, related_name="labels")
         version = models.ForeignKey(PromptVersion, on_delete=models.CASCADE, related_name="labels")
 
-The services in ``llmops.core.services`` publish, label, resolve and restore any such trio.
+The services in ``llmops.core.versioning`` publish, label, resolve and restore any such trio.
 """
 
 from __future__ import annotations

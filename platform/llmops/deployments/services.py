@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from llmops.accounts.models import User, Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import AuthenticationRequired, Conflict, PermissionDenied, ValidationError
 from llmops.deployments import idempotency, keys

@@ -28,7 +28,7 @@ from llmops.core.errors import LLMOpsError, ServiceUnavailable, ValidationError
 from llmops.knowledge.ingestion import embed_texts
 from llmops.knowledge.models import KnowledgeBase, RetrievalMode
 from llmops.knowledge.rerank import SearchMetering, rerank_scores
-from llmops.knowledge.retrieval import (
+from llmops.knowledge.search_queries import (
     HYBRID_CANDIDATES_FACTOR,
     Hit,
     full_text_search,

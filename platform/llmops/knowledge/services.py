@@ -12,7 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from llmops.accounts.models import Workspace
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, PayloadTooLarge, ValidationError
-from llmops.core.services import unique_write
+from llmops.core.versioning import unique_write
 from llmops.knowledge.ingestion import embed_texts, knowledge_base_reembed_finish
 from llmops.knowledge.models import (
     Chunk,

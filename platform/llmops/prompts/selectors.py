@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from llmops.accounts.models import Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.errors import NotFound
 from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.prompts.models import Prompt

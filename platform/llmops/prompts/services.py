@@ -1,7 +1,7 @@
 """Writes of prompts that are specific to prompts.
 
 Creating, updating, publishing, restoring and labelling a prompt are the generic versioned-resource
-services of :mod:`llmops.core.services` (through ``VersionedResourceViewSet``); what a prompt adds to them is
+services of :mod:`llmops.core.versioning` (through ``VersionedResourceViewSet``); what a prompt adds to them is
 the validation of its draft, here, which every write of a draft (create, update, publish) goes through.
 """
 

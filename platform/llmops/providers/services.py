@@ -3,7 +3,7 @@
 Credentials belong to the host they were given for: changing where the draft sends them (the scheme, host
 or port of its effective base URL, by an update or by restoring a version) is an admin action, and it clears
 the stored credentials unless new ones come in the same request, so an editor cannot point an admin's key at
-a server of their own. Publishing and labels are the generic services in ``llmops.core.services``.
+a server of their own. Publishing and labels are the generic services in ``llmops.core.versioning``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from llmops.accounts.models import Role, User, Workspace, role_at_least
-from llmops.core import services as core_services
+from llmops.core import versioning
 from llmops.core.errors import PermissionDenied, ValidationError
 from llmops.core.refs import ref_parse
 from llmops.providers.models import CatalogModel, ModelEndpoint
@@ -109,7 +109,7 @@ def model_endpoint_create(
         workspace=workspace, draft=draft if draft is not None else {}, slug=slug
     )
     secret = _check_credentials(credentials)
-    endpoint = core_services.resource_create(
+    endpoint = versioning.resource_create(
         model=ModelEndpoint,
         workspace=workspace,
         user=user,
@@ -156,7 +156,7 @@ def model_endpoint_update(*, endpoint: ModelEndpoint, role: str, **changes: Any)
         changes["credentials_hint"] = credentials_hint(changes["credentials"])
         bound = draft_origin(changes.get("draft", endpoint.draft))
         changes["credentials_origin"] = bound if changes["credentials"] else ""
-    updated = core_services.resource_update(resource=endpoint, **changes)
+    updated = versioning.resource_update(resource=endpoint, **changes)
     assert isinstance(updated, ModelEndpoint)
     return updated
 
@@ -165,9 +165,9 @@ def model_endpoint_update(*, endpoint: ModelEndpoint, role: str, **changes: Any)
 def model_endpoint_restore(*, endpoint: ModelEndpoint, number: int, user: User, role: str) -> ModelEndpoint:
     """Copy version ``number`` into the draft; a version on another host is an admin action that clears
     the stored credentials (as an update to that host would)."""
-    version = core_services.version_get(resource=endpoint, number=number)
+    version = versioning.version_get(resource=endpoint, number=number)
     moved = _host_change_check(endpoint=endpoint, new_draft=version.content, role=role)
-    restored = core_services.version_restore(resource=endpoint, number=number, user=user)
+    restored = versioning.version_restore(resource=endpoint, number=number, user=user)
     assert isinstance(restored, ModelEndpoint)
     if moved:
         restored = model_endpoint_update(endpoint=restored, role=role, credentials=None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 from llmops.chains.runner import PlatformChainRunner
-from llmops.knowledge.retriever import PlatformRetriever
+from llmops.knowledge.engine_retriever import PlatformRetriever
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from llmops.accounts.models import User
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.errors import ValidationError
 from llmops.runs.models import Run, Schedule, Trigger
 from llmops.runs.services import run_inputs_validate, run_start

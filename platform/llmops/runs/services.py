@@ -16,7 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from llmops.accounts.models import User
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, ValidationError
 from llmops.core.models import ResourceVersion

@@ -1,7 +1,7 @@
 """Writes of workflows: draft validation by the engine, creation, and import (our DSL, or a Dify file).
 
 Updating, publishing, restoring and labelling a workflow are the generic versioned-resource services of
-:mod:`llmops.core.services`; every draft they store has been through :func:`workflow_draft_validate`.
+:mod:`llmops.core.versioning`; every draft they store has been through :func:`workflow_draft_validate`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 
 from llmops.accounts.models import User, Workspace
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.errors import ValidationError
 from llmops.studio.dify import convert_dify
 from llmops.studio.dify.report import ImportReport

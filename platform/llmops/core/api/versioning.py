@@ -25,7 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
-from llmops.core import services
+from llmops.core import versioning
 from llmops.core.errors import ValidationError
 from llmops.core.models import ResourceVersion, VersionedResource
 
@@ -106,7 +106,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self._validated(self.get_serializer(data=request.data))
         model = self.get_queryset().model
-        resource = services.resource_create(
+        resource = versioning.resource_create(
             model=model, workspace=self.workspace, user=signed_in_user(request), **data
         )
         return Response(self.get_serializer(resource).data, status=status.HTTP_201_CREATED)
@@ -118,7 +118,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
         if "slug" in data and data["slug"] != resource.slug:
             raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
         data.pop("slug", None)
-        resource = services.resource_update(resource=resource, **data)
+        resource = versioning.resource_update(resource=resource, **data)
         return Response(self.get_serializer(resource).data)
 
     def _versions(self, resource: _R) -> QuerySet[ResourceVersion]:
@@ -133,7 +133,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
         data = PublishInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         self.validate_draft(resource.draft)
-        version = services.version_publish(
+        version = versioning.version_publish(
             resource=resource, user=signed_in_user(request), **data.validated_data
         )
         version = self._versions(resource).get(pk=version.pk)
@@ -151,7 +151,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
     def version(self, request: Request, number: str, *args: Any, **kwargs: Any) -> Response:
         """One version with its content."""
         resource = self.get_object()
-        services.version_get(resource=resource, number=int(number))
+        versioning.version_get(resource=resource, number=int(number))
         return Response(VersionSerializer(self._versions(resource).get(number=int(number))).data)
 
     @extend_schema(request=RestoreInputSerializer)
@@ -161,7 +161,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
         resource = self.get_object()
         data = RestoreInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        resource = services.version_restore(
+        resource = versioning.version_restore(
             resource=resource, number=data.validated_data["number"], user=signed_in_user(request)
         )
         return Response(self.get_serializer(resource).data)
@@ -175,12 +175,12 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
             labels = resource.labels.select_related("version")  # type: ignore[misc]  # as in _versions
             return Response(LabelSerializer(labels, many=True).data)
         if request.method == "DELETE":
-            services.label_delete(resource=resource, name=request.query_params.get("name", ""))
+            versioning.label_delete(resource=resource, name=request.query_params.get("name", ""))
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = LabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         with transaction.atomic():
-            label = services.label_set(
+            label = versioning.label_set(
                 resource=resource,
                 name=data.validated_data["name"],
                 number=data.validated_data["version"],
@@ -202,5 +202,5 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
                 "Give two version numbers.", fields={"from": ["An integer."], "to": ["An integer."]}
             ) from None
         return Response(
-            {"from": old, "to": new, "changes": services.version_diff(resource=resource, old=old, new=new)}
+            {"from": old, "to": new, "changes": versioning.version_diff(resource=resource, old=old, new=new)}
         )

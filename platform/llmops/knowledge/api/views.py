@@ -31,8 +31,8 @@ from llmops.knowledge.api.serializers import (
     SearchInputSerializer,
 )
 from llmops.knowledge.models import Chunk, Document, KnowledgeBase
-from llmops.knowledge.retrieval import Hit
 from llmops.knowledge.search import knowledge_search, knowledge_search_result
+from llmops.knowledge.search_queries import Hit
 
 
 def _hit_data(hit: Hit) -> dict[str, Any]:

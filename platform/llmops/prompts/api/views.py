@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from llmops.accounts.models import Role
 from llmops.accounts.permissions import signed_in_user
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.api.versioning import VersionedResourceViewSet
 from llmops.core.errors import ValidationError
 from llmops.prompts.api.serializers import (

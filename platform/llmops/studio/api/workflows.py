@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from llmops.accounts.permissions import signed_in_user
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.core.api.versioning import VersionedResourceSerializer, VersionedResourceViewSet
 from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
 from llmops.runs.services import run_start

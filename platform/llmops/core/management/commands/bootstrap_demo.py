@@ -14,7 +14,7 @@ from django.db import transaction
 
 from llmops.accounts.models import Membership, Role, User, Workspace
 from llmops.accounts.services import user_create, workspace_create
-from llmops.core import services as versioning
+from llmops.core import versioning
 from llmops.providers.models import ModelEndpoint
 from llmops.providers.services import model_endpoint_create
 from llmops.settings.env import env_int, env_str

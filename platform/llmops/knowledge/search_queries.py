@@ -1,4 +1,5 @@
-"""Search over active chunks: vector (HNSW), full text (English stemming + jieba-segmented Chinese), hybrid.
+"""The SQL of one search leg over active chunks: vector (HNSW), full text (English stemming + jieba-segmented
+Chinese), and the fusion of both for hybrid search; ``llmops.knowledge.search`` is the service built on them.
 
 Every query joins ``knowledge_document`` on ``active_generation`` so only a document's current index is
 visible. Vector queries cast to the same expression as the partial HNSW index of their (dims, distance)
