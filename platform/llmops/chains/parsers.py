@@ -30,9 +30,10 @@ def _parse_json(parser: OutputParser, text: str) -> Any:
     body = fenced.group("body") if fenced else text
     try:
         value = json.loads(body)
-    except json.JSONDecodeError as exc:
-        message = f"The json output parser could not parse the model's answer ({exc}): {_excerpt(text)!r}"
-        raise OutputParserError(message, fields={"output_parser": [str(exc)]}) from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        message = f"The json output parser could not parse the model's answer ({reason}): {_excerpt(text)!r}"
+        raise OutputParserError(message, fields={"output_parser": [reason]}) from None
     if parser.json_schema is not None:
         try:
             jsonschema.validate(value, parser.json_schema)

@@ -17,11 +17,11 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from llmops.core.api.parsers import DepthSafeJSONParser
 from llmops.core.errors import LLMOpsError, PayloadTooLarge, ValidationError
 from llmops.deployments import selectors, services
 from llmops.deployments.api.authentication import ApiKeyAuthentication, HasApiKey
@@ -105,7 +105,7 @@ class PublicAPIView(APIView):
 
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasApiKey]
-    parser_classes = [JSONParser]
+    parser_classes = [DepthSafeJSONParser]
 
     @property
     def key(self) -> ApiKey:

@@ -12,12 +12,13 @@ from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
+from llmops.core.api.parsers import BoundedJSONParser
 from llmops.core.errors import ValidationError
 from llmops.knowledge import selectors, services
 from llmops.knowledge.api.serializers import (
@@ -105,7 +106,7 @@ class DocumentViewSet(
 
     serializer_class = DocumentSerializer
     permission_classes = WORKSPACE_PERMISSIONS
-    parser_classes = [MultiPartParser, FormParser, JSONParser]
+    parser_classes = [MultiPartParser, FormParser, BoundedJSONParser]
 
     def get_queryset(self) -> QuerySet[Document]:
         return selectors.documents_for_knowledge_base(knowledge_base=self.knowledge_base)
