@@ -9,7 +9,13 @@ runs for hours and ``{{ 'x' * 10**9 }}`` allocates a gigabyte. Every render here
 - every piece of output, wherever it goes (the result, a ``{% set %}`` block, a macro body), and every string
   built by ``~``, ``+`` or ``%`` counts towards ``max_output_chars``;
 - operations whose result can outgrow their inputs in one step (``*``, ``**``, padding, ``replace``,
-  ``join``, ``indent``, ``wordwrap``, format widths) are checked *before* they run.
+  ``join``, ``indent``, ``wordwrap``, format widths) are checked *before* they run;
+- a value's size is its *weight*: the characters and items it holds, counting a list shared n times n times
+  (what ``str()`` would print). ``[[1] * 10**6] * 10**6`` holds two million references but prints
+  a trillion items; list, tuple and dict literals and every computed value are weighed, so no value a template
+  can build prints more than ``max_output_chars`` (weights are remembered per render: shared parts are
+  weighed once);
+- ``sum`` adds numbers only (``sum(start=[])`` would concatenate lists in quadratic time).
 
 The loop and output charges are inserted into the parsed template (a filter around each ``for`` iterable,
 each output expression and each ``~``), so they hold for any template this environment compiles. The
@@ -18,6 +24,7 @@ engine's templates and the platform's prompt templates both use this environment
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -25,7 +32,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any
+from numbers import Number
+from typing import Any, TypeGuard
 
 import jinja2
 from jinja2 import nodes
@@ -57,13 +65,15 @@ class TemplateLimitError(SecurityError):
 
 
 class _Budget:
-    __slots__ = ("deadline", "limits", "output", "steps")
+    __slots__ = ("deadline", "limits", "output", "steps", "weights")
 
     def __init__(self, limits: TemplateLimits) -> None:
         self.limits = limits
         self.deadline = time.monotonic() + limits.max_seconds
         self.steps = 0
         self.output = 0
+        # id -> (the container, kept alive so its id is not reused; its weight)
+        self.weights: dict[int, tuple[Any, int]] = {}
 
     def step(self) -> None:
         self.steps += 1
@@ -109,9 +119,32 @@ def bounded(limits: TemplateLimits | None) -> Iterator[None]:
         _BUDGET.reset(token)
 
 
+_CONTAINERS = (list, tuple, dict, set, frozenset)
+
+
+def _weight(value: Any, budget: _Budget) -> int:
+    """Characters and items ``value`` holds, a part shared n times counted n times; past the limit it raises."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, _CONTAINERS):
+        return 1
+    known = budget.weights.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    total = len(value)
+    for item in itertools.chain.from_iterable(value.items()) if isinstance(value, dict) else value:
+        total += _weight(item, budget)
+        budget.check_size(total, "a nested value")
+    budget.weights[id(value)] = (value, total)
+    return total
+
+
 def _sized(value: Any) -> Any:
-    if isinstance(value, str | list | tuple | dict):
+    if isinstance(value, str):
         _current().check_size(len(value))
+    elif isinstance(value, _CONTAINERS):
+        budget = _current()
+        budget.check_size(_weight(value, budget))
     elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
         raise TemplateLimitError(f"the template built an integer over {_MAX_INT_BITS} bits")
     return value
@@ -147,8 +180,9 @@ def _check_replace(subject: Any, old: Any, new: Any) -> None:
 
 def _joined(items: Iterable[Any], separator: Any) -> list[Any]:
     listed = list(items)
-    size = sum(len(item) if isinstance(item, str) else 1 for item in listed)
-    _current().check_size(size + len(str(separator)) * max(len(listed) - 1, 0), "a joined string")
+    budget = _current()
+    size = sum(_weight(item, budget) for item in listed)
+    budget.check_size(size + len(str(separator)) * max(len(listed) - 1, 0), "a joined string")
     return listed
 
 
@@ -163,6 +197,10 @@ def _check_filter(name: str, value: Any, args: tuple[Any, ...], kwargs: dict[str
         _check_replace(str(value), args[0], args[1])
     elif name == "format":
         _check_printf(str(value))
+    elif name == "sum":
+        start = kwargs.get("start", args[1] if len(args) > 1 else 0)
+        if not isinstance(start, Number):
+            raise TemplateLimitError("sum() adds numbers only: join strings with join, lists with a loop")
     elif name == "indent":
         width = args[0] if args else kwargs.get("width", 4)
         per_line = len(width) if isinstance(width, str) else int(width)
@@ -233,15 +271,22 @@ def _filter(node: nodes.Node, name: str) -> nodes.Filter:
     return nodes.Filter(node, name, [], [], None, None, lineno=node.lineno)
 
 
+def _built(node: Any) -> TypeGuard[nodes.Expr]:
+    """A ``~`` or a list, tuple or dict literal (not an assignment target such as ``for a, b in``)."""
+    if isinstance(node, nodes.Tuple):
+        return node.ctx == "load"
+    return isinstance(node, nodes.Concat | nodes.List | nodes.Dict)
+
+
 def _charge(tree: nodes.Template) -> nodes.Template:
-    """Wrap each ``~`` result, loop iterable and output expression in the charging filters."""
+    """Wrap each ``~`` result and literal, loop iterable and output expression in the charging filters."""
     for node in list(tree.find_all(nodes.Node)):
         for field in node.fields:
             value = getattr(node, field, None)
-            if isinstance(value, nodes.Concat):
+            if _built(value):
                 setattr(node, field, _filter(value, _SIZE))
-            elif isinstance(value, list) and any(isinstance(v, nodes.Concat) for v in value):
-                setattr(node, field, [_filter(v, _SIZE) if isinstance(v, nodes.Concat) else v for v in value])
+            elif isinstance(value, list) and any(_built(v) for v in value):
+                setattr(node, field, [_filter(v, _SIZE) if _built(v) else v for v in value])
     for loop in tree.find_all(nodes.For):
         loop.iter = _filter(loop.iter, _LOOP)
     for output in tree.find_all(nodes.Output):
@@ -325,7 +370,8 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 def _check_product(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
         if isinstance(seq, str | list | tuple) and isinstance(times, int):
-            _current().check_size(len(seq) * max(times, 0), "a repeated value")
+            budget = _current()
+            budget.check_size(_weight(seq, budget) * max(times, 0), "a repeated value")
     if (
         isinstance(left, int)
         and isinstance(right, int)

@@ -7,13 +7,16 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from django.test import override_settings
 from django.utils import timezone
 
 from llmops.accounts.models import Workspace
 from llmops.runs.models import Run, RunEvent, RunStatus
 from llmops.runs.services import run_claim, runs_sweep
+from llmops.runs.store import DjangoRunStore
 from tests.studio.factories import published_workflow
+from workflows import RunRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -61,3 +64,37 @@ def test_a_run_below_the_cap_is_still_taken_over(workspace: Workspace) -> None:
         assert run_claim(run_id=str(run.id), claim=uuid.uuid4())
     run.refresh_from_db()
     assert run.status == RunStatus.RUNNING and run.attempts == 3
+
+
+def test_a_wedged_worker_that_wakes_up_after_the_sweeper_failed_its_run_cannot_overwrite_the_failure(
+    workspace: Workspace,
+) -> None:
+    # given: a run failed by the sweeper past its attempts while its last worker was wedged
+    run = orphaned_run(workspace, attempts=3)
+    with override_settings(LLMOPS_RUN_MAX_ATTEMPTS=3):
+        runs_sweep()
+    # when: that worker wakes up and writes its final state under its old claim
+    store = DjangoRunStore(run.claim, defer_final=True)
+    record = RunRecord(run_id=str(run.id), status="succeeded", outputs={"greeting": "late"})
+    written = async_to_sync(store.write_run)(record)
+    # then: nothing is written and the run stays failed with the sweeper's reason
+    assert written == 0
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and run.outputs == {} and run.claim is None
+    assert run.error is not None and run.error["type"] == "RunAttemptsExhausted"
+
+
+def test_a_worker_cannot_overwrite_a_run_that_ended_while_it_still_held_the_claim(
+    workspace: Workspace,
+) -> None:
+    # given: a run that ended (failed) while its claim was kept
+    run = orphaned_run(workspace, attempts=1)
+    Run.objects.filter(id=run.id).update(status=RunStatus.FAILED, error={"type": "X", "message": "ended"})
+    # when: the claim's holder writes a final success
+    written = async_to_sync(DjangoRunStore(run.claim).write_run)(
+        RunRecord(run_id=str(run.id), status="succeeded", outputs={"greeting": "late"})
+    )
+    # then: the final status stands
+    run.refresh_from_db()
+    assert run.error is not None
+    assert (written, run.status, run.error["type"]) == (0, RunStatus.FAILED, "X")

@@ -43,6 +43,12 @@ BOMBS = {
     "{{ f(60) }}",
     "endless-recursion": "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
     "translate": "{{ 'x'.translate({120: 'y' * 100000}) }}",
+    "shared-lists": "{{ [[1] * 2000000] * 2000000 }}",
+    "shared-literals": "{% set a = [1] * 2000000 %}{% set b = [a, a, a, a] %}{% set c = (b, b, b, b) %}{{ c }}",
+    "shared-dict": "{% set a = 'x' * 2000000 %}{% set b = {'x': a, 'y': a, 'z': a} %}{{ [b, b]|tojson }}",
+    "shared-join": "{% set a = [1] * 2000000 %}{{ [a, a, a]|join(',') }}",
+    "sum-of-lists": "{{ ([[1] * 1000] * 2000)|sum(start=[])|length }}",
+    "sum-of-lists-positional": "{{ ([[1] * 1000] * 2000)|sum(none, [])|length }}",
     "nested-ranges": NESTED_RANGES,
     "silent-nested-ranges": SILENT_NESTED_RANGES,
 }
@@ -70,7 +76,7 @@ async def test_template_bombs_fail_the_node_with_a_clear_reason_in_bounded_time(
     assert error["type"] == "TemplateError"
     assert any(
         reason in error["message"]
-        for reason in ("template stopped", "unsafe", "over the template limit", "too deeply")
+        for reason in ("template stopped", "unsafe", "over the template limit", "too deeply", "numbers only")
     ), error
     assert elapsed < FAST.max_seconds + 3
 
@@ -123,10 +129,17 @@ async def test_ordinary_templates_are_unaffected() -> None:
         "{{ ', ' if not loop.last }}{% endfor %} | {{ start.rows|map(attribute='name')|join('/') }}"
         " | {{ '{:>5}'.format(7) }} | {{ 'a-b'.replace('-', '+') }} | {{ 2 ** 10 }} | {{ 'ab' * 3 }}"
     )
+    text += (
+        " | {{ [1, 2.5]|sum }} {{ start.rows|sum(attribute='score') }} {{ [[1, 2]] * 2 }}"
+        "{% for a, b in [(1, 2)] %} {{ a + b }}{% endfor %} {{ {'k': [1, 2]}|tojson }}"
+    )
     rows = [{"name": "ada", "score": 9.5}, {"name": "bob", "score": 7.25}]
     result = await run_template(text, rows=rows)
     assert result.status == "succeeded", result.error
-    assert result.outputs["out"] == "1. Ada (9.5), 2. Bob (7.2) | ada/bob |     7 | a+b | 1024 | ababab"
+    assert result.outputs["out"] == (
+        "1. Ada (9.5), 2. Bob (7.2) | ada/bob |     7 | a+b | 1024 | ababab"
+        ' | 3.5 16.75 [[1, 2], [1, 2]] 3 {"k": [1, 2]}'
+    )
 
 
 def test_every_templated_setting_is_bounded_too() -> None:

@@ -179,8 +179,9 @@ def _exhausted_runs_fail() -> list[str]:
         Run.objects.select_for_update(skip_locked=True).filter(stale).values_list("id", flat=True)[:500]
     )
     failed = [str(run_id) for run_id in ids]
+    # The claim goes too: a wedged worker that wakes up later owns nothing and cannot overwrite the failure.
     Run.objects.filter(stale, id__in=ids).update(
-        status=RunStatus.FAILED, error=error, finished_at=timezone.now()
+        status=RunStatus.FAILED, error=error, finished_at=timezone.now(), claim=None
     )
     for run_id in failed:
         run_event_append(run_id, {"type": "run_finished", "status": "failed", "outputs": {}, "error": error})

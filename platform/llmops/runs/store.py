@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 
 from llmops.runs.claimed_writes import claimed_insert
-from llmops.runs.models import NodeRun, Run, RunStatus
+from llmops.runs.models import FINAL_STATUSES, NodeRun, Run, RunStatus
 from workflows import NodeRecord, RunRecord, Usage
 
 # Engine run states -> platform run states.
@@ -115,10 +115,11 @@ class DjangoRunStore:
         await self.write_run(record)
 
     async def write_run(self, record: RunRecord, **extra: Any) -> int:
-        """Write run-level state (plus ``extra`` columns); returns 0 when the claim no longer owns the run."""
+        """Write run-level state (plus ``extra`` columns); returns 0 when the claim no longer owns the run or
+        the run already ended (failed by the sweeper, cancelled): a final status is never overwritten."""
         rows = Run.objects.filter(id=record.run_id)
         if self.claim is not None:
-            rows = rows.filter(claim=self.claim)
+            rows = rows.filter(claim=self.claim).exclude(status__in=FINAL_STATUSES)
         fields: dict[str, Any] = {
             "status": STATUS[record.status],
             "inputs": record.inputs,

@@ -72,6 +72,7 @@ class ClaimedExecution:
         self.listener = listener
         self.fresh = fresh
         self.lost = False
+        self.finished = False  # this execution wrote the final state
 
     def _owned(self) -> Any:
         return Run.objects.filter(id=self.run.id, claim=self.claim)
@@ -141,7 +142,11 @@ class ClaimedExecution:
         the event then reads a complete run. False when another execution owns the run."""
         final = self.store.final
         if final is None:  # the engine always saves a final record first; be defensive
-            return bool(await self._owned().aupdate(status=RunStatus.FAILED, finished_at=timezone.now()))
+            failed = await self._owned().exclude(status__in=FINAL_STATUSES).aupdate(
+                status=RunStatus.FAILED, finished_at=timezone.now()
+            )
+            self.finished = bool(failed)
+            return self.finished
         spent = await UsageRecord.objects.filter(run_id=self.run_id).aaggregate(total=Sum("cost"))
         written = await self.store.write_run(
             final,
@@ -149,7 +154,8 @@ class ClaimedExecution:
             elapsed_ms=finished.get("elapsed_ms"),
             cost=spent["total"] or 0,
         )
-        return bool(written)
+        self.finished = bool(written)
+        return self.finished
 
     async def _heartbeat(self, executor: Executor) -> None:
         """Keep the claim alive; stop the engine when the run is cancelled or taken over.
@@ -166,8 +172,8 @@ class ClaimedExecution:
                     .exclude(status__in=FINAL_STATUSES)
                     .aupdate(heartbeat_at=timezone.now())
                 )
-                if not alive:
-                    if not await self._owned().aexists():
+                if not alive:  # taken over, or ended by someone else (the sweeper, a cancel): stop the engine
+                    if not self.finished:
                         self._lose(executor)
                     return
                 if not cancelled and await self._owned().filter(cancel_requested=True).aexists():
