@@ -95,10 +95,22 @@ def test_records_can_be_filtered(ledger: None, owner: User, query: str, count: i
     assert response.json()["count"] == count
 
 
-@pytest.mark.parametrize(("query", "field"), [("?from=yesterday", "from"), ("?source=cron", "source")])
+@pytest.mark.parametrize(("query", "field"), [
+    ("?from=yesterday", "from"), ("?source=cron", "source"),
+    ("?from=0001-01-01T00:00%2B23:59", "from"),  # in UTC: before the calendar begins
+    ("?to=9999-12-31T23:59-23:59", "to"),  # in UTC: after the calendar ends
+])  # fmt: skip
 def test_a_malformed_filter_is_a_400_naming_it(ledger: None, owner: User, query: str, field: str) -> None:
-    response = client_for(owner).get(RECORDS + query)
-    assert response.status_code == 400 and field in response.json()["error"]["fields"]
+    for url in (RECORDS, SUMMARY):
+        response = client_for(owner).get(url + query)
+        assert response.status_code == 400 and field in response.json()["error"]["fields"], response.content
+
+
+def test_dates_at_the_ends_of_the_calendar_with_an_offset_are_accepted(ledger: None, owner: User) -> None:
+    client = client_for(owner)
+    for query in ("?from=0001-01-01T00:00-23:59", "?to=9999-12-31T23:59%2B23:59"):
+        response = client.get(RECORDS + query)
+        assert response.status_code == 200 and response.json()["count"] == 3, response.content
 
 
 def test_summary_totals_and_breaks_down_by_day_endpoint_model_and_source(ledger: None, owner: User) -> None:

@@ -35,9 +35,10 @@ def _moment(params: Any, name: str) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # In UTC: an offset at the ends of the calendar ("0001-01-01T00:00+23:59") has no UTC moment.
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         raise ValidationError("Invalid filter.", fields={name: ["An ISO date or datetime."]}) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def usage_filter_from(params: Any) -> selectors.UsageFilter:
