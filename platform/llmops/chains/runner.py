@@ -17,6 +17,7 @@ from asgiref.sync import sync_to_async
 
 from llmops.accounts.models import Workspace
 from llmops.chains.content import ChainContent
+from llmops.chains.conversation_scope import ConversationScope
 from llmops.chains.models import Chain
 from llmops.chains.parsers import output_parse
 from llmops.chains.selectors import ChainSnapshot, chain_history, chain_snapshot_by_ref
@@ -256,7 +257,9 @@ class PlatformChainRunner:
     """The engine's ``ChainRunner``: runs ``slug`` (latest version), ``slug@label`` or ``slug:3``.
 
     ``gateway`` defaults to the platform gateway metering under the caller's run and node ids (source
-    ``run``); pass the run's own gateway to share it. Without a ``retriever``, retrieval is skipped.
+    ``run``); pass the run's own gateway to share it. Without a ``retriever``, retrieval is skipped. A run of
+    a published endpoint passes its ``scope``: the client's conversation ids are then scoped to its deployment,
+    API key and end user before they key a chain's memory.
     """
 
     def __init__(
@@ -266,11 +269,13 @@ class PlatformChainRunner:
         gateway: ModelGateway | None = None,
         retriever: Retriever | None = None,
         source: str = "run",
+        scope: ConversationScope | None = None,
     ) -> None:
         self.workspace = workspace
         self.gateway = gateway
         self.retriever = retriever
         self.source = source
+        self.scope = scope
 
     async def run(
         self, ref: str, inputs: Mapping[str, Any], *, conversation_id: str | None, context: CallContext
@@ -281,5 +286,7 @@ class PlatformChainRunner:
             workspace=self.workspace, source=self.source, run_id=context.run_id, node_id=context.node_id
         )
         executor = ChainExecutor(self.workspace, gateway, context, retriever=self.retriever)
+        if self.scope is not None:
+            conversation_id = self.scope.key(conversation_id)
         outcome = await executor.execute(snapshot, inputs, conversation_id=conversation_id)
         return outcome.to_chain_result()

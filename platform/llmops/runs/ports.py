@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from llmops.chains.conversation_scope import ConversationScope
 from llmops.chains.runner import PlatformChainRunner
 from llmops.knowledge.engine_retriever import PlatformRetriever
 from llmops.prompts.resolver import PlatformPromptResolver
@@ -26,12 +27,19 @@ def build_ports(run: Run) -> Ports:
     return Ports(
         models=gateway,
         prompts=PlatformPromptResolver(run.workspace),
-        chains=PlatformChainRunner(run.workspace, gateway=gateway),
+        chains=PlatformChainRunner(run.workspace, gateway=gateway, scope=_conversation_scope(run)),
         sandbox=build_sandbox(),
         http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
         tools=DefaultToolRegistry(),
         retriever=PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway),
     )
+
+
+def _conversation_scope(run: Run) -> ConversationScope | None:
+    """A published endpoint's run keys chain memory by the caller's scoped conversation ids."""
+    if run.deployment_id is None:
+        return None
+    return ConversationScope(run.deployment_id, run.api_key_id, run.end_user)
 
 
 def build_sandbox() -> SubprocessSandbox:
