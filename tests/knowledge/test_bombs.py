@@ -10,7 +10,7 @@ import pytest
 from django.test import override_settings
 
 from llmops.knowledge import parsing
-from llmops.knowledge.parse_isolated import parse_document_isolated
+from llmops.knowledge.parse_isolated import _child_env, parse_document_isolated
 from llmops.knowledge.parsing import ParseError, parse_document
 from tests.knowledge import bombs
 
@@ -115,6 +115,21 @@ def test_the_isolated_parser_returns_the_same_text_and_reasons_as_the_parser() -
     assert parse_document_isolated(content, "table.csv") == parse_document(content, "table.csv")
     with pytest.raises(ParseError, match=r"^Cannot read pdf"):
         parse_document_isolated(b"%PDF-1.4 broken", "broken.pdf")
+
+
+def test_the_parser_child_gets_none_of_the_worker_s_secrets_and_still_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given a worker whose environment holds secrets, as a deployed one does
+    for name in ("DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "OPENAI_API_KEY", "LLMOPS_FIELD_KEYS"):
+        monkeypatch.setenv(name, "s3cret-value")
+    # then the child that parses untrusted bytes is handed none of them
+    env = _child_env()
+    assert not [name for name, value in env.items() if "s3cret" in value], env
+    assert set(env) <= {"PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "PYTHONPATH", "PYTHONNOUSERSITE"}
+    # and it still parses a document
+    content = b"animal,food\nowl,mice\n"
+    assert parse_document_isolated(content, "table.csv") == parse_document(content, "table.csv")
 
 
 @override_settings(LLMOPS_KNOWLEDGE_PARSE_SECONDS=0.001)

@@ -64,9 +64,16 @@ def parse_document_isolated(content: bytes, name: str, mime_type: str = "") -> s
     raise ParseError(f"The parser failed (exit status {done.returncode}); the document cannot be read.")
 
 
+# All the parser child inherits: it parses untrusted bytes, so the worker's secrets (database and Redis URLs,
+# SECRET_KEY, provider keys in the environment) are not handed to it.
+_INHERITED = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR")
+
+
 def _child_env() -> dict[str, str]:
+    """The parser child's environment: the import path and the locale, nothing else."""
     paths = [str(_PLATFORM), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    inherited = {name: os.environ[name] for name in _INHERITED if name in os.environ}
+    return {**inherited, "PYTHONPATH": os.pathsep.join(paths), "PYTHONNOUSERSITE": "1"}
 
 
 def _cap_memory(extra_bytes: int) -> None:
