@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import time
 import uuid
@@ -17,6 +18,7 @@ from knox.models import AuthToken
 from websockets.sync.client import connect
 
 from llmops.accounts.models import Role, User, Workspace
+from llmops.runs.consumers import _after
 from llmops.runs.models import NodeRun, Run, RunEvent, RunStatus
 from llmops.runs.services import run_start, runs_sweep
 from llmops.runs.tasks import run_execute
@@ -117,6 +119,30 @@ def test_websocket_streams_a_live_run_in_order_without_gaps(
             received.append(json.loads(ws.recv(timeout=20)))
     assert [e["seq"] for e in received] == list(range(1, len(received) + 1))
     assert received[-1]["status"] == "succeeded" and received[-1]["outputs"] == {"answer": "Hello Ada"}
+
+
+def test_a_websocket_query_string_that_is_not_utf8_never_fails_the_server(
+    asgi_server: str, workspace: Workspace, owner: User
+) -> None:
+    # given a run, and a client that sends raw non-UTF-8 bytes in the query string of the handshake
+    run = Run.objects.create(
+        workspace=workspace, workflow=(wf := published_workflow(workspace=workspace)),
+        workflow_version=wf.versions.get(), inputs={"name": "x"},
+    )  # fmt: skip
+    token = AuthToken.objects.create(owner)[1]
+    host, port = asgi_server.split(":")
+    handshake = (
+        f"GET /ws/runs/{run.id}/?after=\xff\xfe1 HTTP/1.1\r\nHost: {asgi_server}\r\nUpgrade: websocket\r\n"
+        "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        f"Authorization: Token {token}\r\n\r\n"
+    ).encode("latin-1")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(handshake)
+        answer = conn.recv(4096)
+    # then the server refuses the request line (400) or accepts the socket, never fails (5xx)
+    assert answer.startswith((b"HTTP/1.1 101", b"HTTP/1.1 400")), answer[:200]
+    # and an ASGI server that passes such bytes on gets the cursor read as "from the start"
+    assert _after(b"after=\xff\xfe1") == 0 and _after(b"after=7&x=\xff") == 7
 
 
 def test_outsider_cannot_watch_a_run(

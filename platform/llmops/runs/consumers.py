@@ -65,6 +65,6 @@ class RunEventsConsumer(WorkspaceAccessConsumer):
 
 
 def _after(query_string: bytes) -> int:
-    raw = (parse_qs(query_string.decode()).get("after") or ["0"])[0]
+    raw = (parse_qs(query_string.decode("latin-1")).get("after") or ["0"])[0]  # any bytes: never a 500
     # ASCII digits that fit a bigint: "²".isdigit() is true, and int() then fails.
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else 0
