@@ -212,6 +212,31 @@ async def test_the_parents_environment_is_out_of_reach() -> None:
     )
 
 
+async def test_installed_packages_under_the_stdlib_folder_are_out_of_reach(
+    sandbox: SubprocessSandbox,
+) -> None:
+    # given an interpreter (pyenv, a source build) whose site-packages lies inside its stdlib folder
+    probe = await SANDBOX.run(
+        "import os\ndef main(x):\n    return {'d': os.path.dirname(os.__file__)}\n", {"x": None}, LIMITS
+    )
+    packages = os.path.join(probe.outputs["d"], "site-packages")
+    if not os.path.isdir(packages):
+        pytest.skip(f"this interpreter keeps no site-packages under its stdlib folder ({probe.outputs['d']})")
+    # when code lists it and reads a file in it (the stdlib itself stays readable: json imports)
+    source = (
+        "import os, json\ndef main(x):\n    out = {}\n"
+        "    for what, call in (('list', lambda: os.listdir(x)), ('read', lambda: open(x + '/README.txt').read()),"
+        " ('stat', lambda: os.stat(x))):\n"
+        "        try:\n            out[what] = str(call())[:50]\n"
+        "        except Exception as exc:\n            out[what] = type(exc).__name__\n"
+        "    return {'result': out}\n"
+    )
+    result = await sandbox.run(source, {"x": packages}, LIMITS)
+    # then each is refused
+    assert result.ok, result
+    assert set(result.outputs["result"].values()) <= {"PermissionError", "FileNotFoundError"}, result.outputs
+
+
 async def test_hostile_code_fails_the_code_node_with_a_reason(secret: tuple[str, str]) -> None:
     # given a code node whose code rebinds the hook's old globals, then reads a file outside its temp dir
     source = DISARM["rebind __main__ globals"] + "def main(x):\n    return {'result': open(x).read()}\n"

@@ -234,7 +234,7 @@ def _guard(
 ) -> typing.Callable[[str, tuple[object, ...]], None]:
     """Build the audit hook for a sandbox whose temp dir (and cwd) is ``tmp``.
 
-    Reads are allowed under ``tmp`` and ``stdlib``, writes under ``tmp`` only; paths are resolved here, with
+    Reads are allowed under ``tmp`` and ``stdlib`` (not its ``site-packages``), writes under ``tmp`` only; paths are resolved here, with
     symlinks followed by ``lstat``/``readlink``, against the real cwd. Directories cannot be opened as file
     descriptors, so no ``dir_fd`` or fd-based directory call can start anywhere but the cwd; the fd forms of
     path calls are refused outright. Creating a file or directory is refused once the temp dir holds
@@ -254,6 +254,9 @@ def _guard(
     creates, no_file = os.O_CREAT, os.O_DIRECTORY | getattr(os, "O_PATH", 0)
     ifmt, iflnk, ifdir = 0o170000, 0o120000, 0o040000
     tmp_under, stdlib_under = tmp + "/", stdlib + "/"
+    # Installed packages may live under the stdlib folder (a pyenv or source build): not the standard library.
+    packages_under = (stdlib + "/site-packages/", stdlib + "/dist-packages/")
+    packages = (stdlib + "/site-packages", stdlib + "/dist-packages")
     blocked_events, blocked_modules = tuple(BLOCKED_EVENTS), frozenset(BLOCKED_MODULES)
     path_events, path_table = frozenset(e[0] for e in PATH_EVENTS), tuple(PATH_EVENTS)
 
@@ -342,7 +345,10 @@ def _guard(
                     pending += ssplit(target, "/")[::-1]
             real = "/" + sjoin("/", parts)
             inside = real == tmp or sstarts(real, tmp_under)
-            if not inside and (writing or not (real == stdlib or sstarts(real, stdlib_under))):
+            in_stdlib = real == stdlib or (
+                sstarts(real, stdlib_under) and not sstarts(real, packages_under) and real not in packages
+            )
+            if not inside and (writing or not in_stdlib):
                 raise Deny(f"sandbox: {event} on {path!r} is not allowed (only the temp dir)")
             if event != "open":
                 continue
