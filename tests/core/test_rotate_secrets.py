@@ -71,3 +71,26 @@ def test_a_value_no_key_can_decrypt_is_reported_and_left_alone(workspace: Worksp
     with pytest.raises(CommandError, match="1 value"):
         _rotate()
     assert _stored("testapp_note", "secret", note.pk) == before
+
+
+def test_a_value_written_while_the_rotation_runs_is_kept_and_not_counted_as_rotated(
+    workspace: Workspace, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    settings.LLMOPS_ENCRYPTION_KEYS = [old]
+    note = Note.objects.create(workspace=workspace, name="n", slug="n", secret="sk-old")
+    settings.LLMOPS_ENCRYPTION_KEYS = [new, old]
+    field = Note._meta.get_field("secret")
+    read = field.from_db_value
+
+    def read_then_someone_writes(*args: Any) -> Any:
+        # the console saves a new secret (with the first key) between the rotation's read and its write
+        Note.objects.filter(pk=note.pk).update(secret="sk-new")
+        return read(*args)
+
+    monkeypatch.setattr(field, "from_db_value", read_then_someone_writes)
+    output = _rotate()
+    monkeypatch.undo()
+    assert "testapp.Note.secret: 0 re-encrypted, 1 already current" in output
+    settings.LLMOPS_ENCRYPTION_KEYS = [new]
+    assert Note.objects.get(pk=note.pk).secret == "sk-new"

@@ -55,12 +55,20 @@ def _rotate_field(model: type[models.Model], field: EncryptedTextField, *, dry_r
         except ValueError:
             result.unreadable += 1
             continue
-        if not dry_run:
-            # Compare-and-set on the stored token: a value written meanwhile (with the first key) is kept.
-            model._base_manager.annotate(stored=Cast(field.name, models.TextField())).filter(
-                pk=pk, stored=stored
-            ).update(**{field.name: plain})
-        result.rotated += 1
+        if dry_run:
+            result.rotated += 1
+            continue
+        # Compare-and-set on the stored token: a value written meanwhile (with the first key) is kept, and
+        # counted as current, not rotated (a row deleted meanwhile is not counted at all).
+        updated = (
+            model._base_manager.annotate(stored=Cast(field.name, models.TextField()))
+            .filter(pk=pk, stored=stored)
+            .update(**{field.name: plain})
+        )
+        if updated:
+            result.rotated += 1
+        elif model._base_manager.filter(pk=pk).exists():
+            result.current += 1
     return result
 
 
