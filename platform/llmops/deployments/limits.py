@@ -156,6 +156,9 @@ def redis_required() -> None:
         )
 
 
+_LOCAL_BUCKETS_PRUNE_AT = 4096
+
+
 class _LocalBuckets:
     """Per-process token buckets, used only while Redis is unreachable (same refill rule as the script)."""
 
@@ -172,6 +175,8 @@ class _LocalBuckets:
             allowed = tokens >= 1
             tokens -= 1 if allowed else 0
             cls.buckets[name] = (tokens, now)
+            if len(cls.buckets) > _LOCAL_BUCKETS_PRUNE_AT:  # a bucket idle a minute is full again: forget it
+                cls.buckets = {k: v for k, v in cls.buckets.items() if now - v[1] < 60}
         return allowed, 0.0 if allowed else math.ceil((1 - tokens) / per_second * 1000)
 
 
