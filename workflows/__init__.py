@@ -13,7 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
-from workflows._documents import archive_check, document_kind, extract_text
+from workflows._documents import archive_check, decode_text, document_kind, extract_text
 from workflows._dsl import (
     NODE_ID_PATTERN,
     RESERVED_NAMESPACES,
@@ -204,6 +204,7 @@ __all__ = [
     "check_url",
     "check_url_async",
     "compile_workflow",
+    "decode_text",
     "document_kind",
     "evaluate_arithmetic",
     "extract_text",

@@ -70,13 +70,55 @@ def extract_text(content: bytes, name: str = "", mime_type: str = "") -> str:
         raise NodeError(f"cannot read {kind} document {name!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def _text(content: bytes) -> str:
-    for encoding in ("utf-8-sig", "utf-16") if content[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",):
+def decode_text(content: bytes) -> str:
+    """The text of a plain-text file: UTF-8 (with or without a BOM), UTF-16 with a BOM, else the legacy
+    encoding its bytes show: GB18030 (which reads GBK and GB2312, common for Chinese files) when that reads them
+    as Chinese text, else ``charset_normalizer``'s best guess (Big5, Shift-JIS, cp1252 ...), else Latin-1."""
+    encodings = ("utf-8-sig", "utf-16") if content[:2] in (b"\xff\xfe", b"\xfe\xff") else ("utf-8-sig",)
+    for encoding in encodings:
         try:
             return content.decode(encoding)
         except UnicodeDecodeError:
             continue
-    return content.decode("latin-1")
+    try:
+        text = content.decode("gb18030")
+        if _mostly_chinese(text):
+            return text
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(content[:_DETECT_BYTES]).best()
+    if best is not None and best.encoding and best.encoding.replace("-", "_") in _MULTIBYTE:
+        return content.decode(best.encoding, errors="replace")
+    # Single-byte text: which Western codepage is guesswork on short files; Windows-1252 (Latin-1 plus the
+    # quotes and dashes Word writes) reads the common case, Latin-1 whatever it cannot.
+    try:
+        return content.decode("cp1252")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
+
+
+# Encodings charset_normalizer names that hold whole scripts (CJK), trusted over the Western default.
+_MULTIBYTE = frozenset(
+    {"big5", "big5hkscs", "cp950", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949", "iso2022_jp", "hz"}
+)
+
+
+_DETECT_BYTES = 256 * 1024  # what the detector reads: enough to tell, bounded time on a large file
+
+
+def _mostly_chinese(text: str) -> bool:
+    """Whether at least 80 % of the non-ASCII characters are CJK ideographs or CJK/full-width punctuation."""
+    wide = [c for c in text if ord(c) > 127]
+    chinese = sum(
+        1 for c in wide if "\u4e00" <= c <= "\u9fff" or "\u3000" <= c <= "\u303f" or "\uff00" <= c <= "\uffef"
+    )
+    return bool(wide) and chinese >= 0.8 * len(wide)
+
+
+def _text(content: bytes) -> str:
+    return decode_text(content)
 
 
 def _html(content: bytes) -> str:

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese full-width punctuation is intended)
 """A small bilingual corpus with labelled queries (used by the retrieval tests and the benchmark).
 
 Queries are of two kinds on purpose: paraphrases that share no words with their passage (vector search

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese full-width punctuation is intended)
 """The knowledge API: CRUD x roles, uploads and their limits, documents, chunks, hit testing, Dify's API."""
 
 from __future__ import annotations

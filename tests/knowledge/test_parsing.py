@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from llmops.knowledge.models import default_chunking
@@ -34,11 +36,40 @@ def test_every_supported_format_is_parsed_to_text(name: str, content: bytes, exp
     assert expected in parse_document(content, name)
 
 
+ENCODINGS = Path(__file__).resolve().parents[1] / "data" / "encodings"
+
+
+@pytest.mark.parametrize(
+    ("file", "expected"),
+    [
+        ("notes-gbk.txt", "中文文档常以 GBK 编码保存：旧版 Windows 的记事本默认如此。"),
+        ("faq-gbk.csv", "问题: 检索增强生成是什么？; 答案: 先检索相关段落，再让模型作答。"),
+        ("notes-big5.txt", "繁體中文筆記：檢索增強生成先切分文件，再計算向量。"),
+        ("notes-cp1252.txt", "Café notes — “naïve” résumé of retrieval."),
+    ],
+)
+def test_text_in_a_legacy_encoding_is_detected_and_decoded(file: str, expected: str) -> None:
+    # given a file saved in GBK (old Windows Notepad in China), Big5 or Windows-1252, not UTF-8
+    content = (ENCODINGS / file).read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        content.decode("utf-8")
+    # then its text is read as written, not as mojibake
+    assert expected in parse_document(content, file)
+
+
+def test_utf16_with_a_byte_order_mark_is_read() -> None:
+    text = "猫头鹰在夜间捕猎。Owls hunt at night."
+    assert parse_document(text.encode("utf-16"), "notes.txt") == text
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
         ("broken.pdf", b"%PDF-1.4\nthis is not really a pdf", "Cannot read pdf"),
         ("empty.txt", b"   \n", "empty"),
+        ("blank.txt", b"", "empty"),
+        ("spaces.md", "\u3000\u3000\n\t".encode(), "No text"),  # ideographic spaces only
+        ("spaces-gbk.txt", "\u3000\u3000".encode("gbk"), "No text"),
         ("archive.zip", b"PK\x03\x04", "Unsupported file type"),
         ("broken.docx", b"not a zip", "Cannot read docx"),
         ("broken.json", b"{nope", "Cannot read json"),

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Chinese full-width punctuation is intended)
 """The knowledge_retrieval node inside a workflow run on a real worker returns cited chunks."""
 
 from __future__ import annotations

@@ -42,6 +42,6 @@ def test_an_exact_count_refuses_just_over_the_window() -> None:
 
 def test_an_estimate_leaves_borderline_prompts_to_the_provider() -> None:
     # ~560 o200k tokens of Chinese that Gemma reads as ~520: fits a 580-token window, must not be refused.
-    text = "大型语言模型是在大量文本上训练的，可以适应许多任务。今天天气很好，我们去公园散步吧。" * 20  # noqa: RUF001
+    text = "大型语言模型是在大量文本上训练的，可以适应许多任务。今天天气很好，我们去公园散步吧。" * 20
     assert prompt_fits([text], model="gemma3-270m", context_window=580, reserved_output=0)[0]
     assert not prompt_fits([text], model="gemma3-270m", context_window=300, reserved_output=0)[0]

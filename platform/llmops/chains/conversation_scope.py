@@ -26,5 +26,7 @@ class ConversationScope:
         """The memory key of a client's conversation (``None`` without one); fits ``external_id`` (100)."""
         if not conversation_id:
             return None
-        digest = hashlib.sha256(f"{self.api_key_id}\x00{self.end_user}\x00{conversation_id}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{self.api_key_id}\x00{self.end_user}\x00{conversation_id}".encode()
+        ).hexdigest()
         return f"deployment-{self.deployment_id}:{digest}"

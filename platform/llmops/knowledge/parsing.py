@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from workflows import NodeError, archive_check, extract_text
+from workflows import NodeError, archive_check, decode_text, extract_text
 
 SUPPORTED_EXTENSIONS = frozenset(
     {"txt", "text", "md", "markdown", "html", "htm", "pdf", "docx", "csv", "xlsx", "json"}
@@ -93,10 +93,7 @@ def parse_document(content: bytes, name: str, mime_type: str = "") -> str:
 
 
 def _decode(content: bytes) -> str:
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return content.decode("latin-1")
+    return decode_text(content)  # UTF-8, else the legacy encoding (GBK ...) the bytes show
 
 
 def _capped(rows: Iterable[Sequence[Any]]) -> Iterator[Sequence[Any]]:
@@ -197,7 +194,7 @@ def _splitter(settings: dict[str, Any], size: int) -> Any:
 
         return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, length_function=tokens)
     # Chinese sentence ends come before the generic separators so Chinese text splits at sentences.
-    separators = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "，", ", ", " ", ""]  # noqa: RUF001
+    separators = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "，", ", ", " ", ""]
     return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, separators=separators)
 
 

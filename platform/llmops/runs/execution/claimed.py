@@ -142,8 +142,10 @@ class ClaimedExecution:
         the event then reads a complete run. False when another execution owns the run."""
         final = self.store.final
         if final is None:  # the engine always saves a final record first; be defensive
-            failed = await self._owned().exclude(status__in=FINAL_STATUSES).aupdate(
-                status=RunStatus.FAILED, finished_at=timezone.now()
+            failed = (
+                await self._owned()
+                .exclude(status__in=FINAL_STATUSES)
+                .aupdate(status=RunStatus.FAILED, finished_at=timezone.now())
             )
             self.finished = bool(failed)
             return self.finished
