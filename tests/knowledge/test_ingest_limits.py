@@ -221,3 +221,23 @@ def test_knowledge_base_references_that_look_numeric_but_are_not_ids_are_not_fou
     )
     assert external.status_code == 404 and external.json()["error_code"] == 2001
     assert client.get(f"/api/workspaces/acme/knowledge-bases/{hosted_kb.pk}/documents/").status_code == 200
+
+
+@override_settings(LLMOPS_KNOWLEDGE_EMBED_BATCH=2)
+def test_an_endpoint_whose_dimension_changes_mid_document_fails_it_with_nothing_indexed(
+    hosted_kb: KnowledgeBase, openai_test_server: OpenAITestServer
+) -> None:
+    # given an endpoint that answers the first batch in 384 dimensions and the next in 512 (a model swapped)
+    openai_test_server.script(embeddings(dimensions=384), embeddings(dimensions=512))
+    text = "\n\n".join(f"Paragraph {n} about owls hunting at night in the forest. " * 40 for n in range(12))
+    document = make_document(hosted_kb, "owls.txt", text.encode())
+    # when it is ingested
+    document_ingest_run(document_id=document.pk)
+    # then the document failed with the reason, and no chunk of it is stored
+    assert len(openai_test_server.requests) >= 2
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED, document.error
+    assert "changed its vector dimension while embedding this document (384, 512)" in document.error
+    assert not Chunk.objects.filter(document=document).exists()
+    hosted_kb.refresh_from_db()
+    assert hosted_kb.dims is None

@@ -73,11 +73,31 @@ def embed_texts(
     model = model or knowledge_base.embedding_model
     vectors: list[list[float]] = []
     for start in range(0, len(texts), size):
-        result = async_to_sync(gateway.embed)(model, texts[start : start + size], context)
+        batch = texts[start : start + size]
+        result = async_to_sync(gateway.embed)(model, batch, context)
+        _batch_check(model, batch, result.vectors, dims=len(vectors[0]) if vectors else None)
         vectors.extend(result.vectors)
         if on_batch:
             on_batch(len(vectors))
     return vectors
+
+
+def _batch_check(
+    model: str, texts: Sequence[str], vectors: Sequence[Sequence[float]], dims: int | None
+) -> None:
+    """One vector per text, all of one dimension (the earlier batches' too): an endpoint whose model was
+    swapped mid-document must fail the document, not leave it half-indexed in two dimensions."""
+    if len(vectors) != len(texts):
+        raise IngestError(
+            f"The embedding endpoint {model!r} returned {len(vectors)} vectors for {len(texts)} texts."
+        )
+    sizes = sorted({len(vector) for vector in vectors} | ({dims} if dims is not None else set()))
+    if len(sizes) > 1:
+        raise IngestError(
+            f"The embedding endpoint {model!r} changed its vector dimension while embedding this document "
+            f"({', '.join(map(str, sizes))}); nothing of it was indexed. Ingest it again once the endpoint "
+            "is stable."
+        )
 
 
 def _vector_type() -> TypeInfo:
