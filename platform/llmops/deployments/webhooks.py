@@ -13,12 +13,11 @@ import json
 import time
 from typing import Any
 
-import httpx
 from django.conf import settings
 
+from llmops.core.outbound import WEBHOOKS, url_check, webhook_client
 from llmops.deployments.models import Deployment, DeploymentRun
 from llmops.runs.models import Run
-from workflows import SSRFGuardSyncTransport, check_url
 
 
 class WebhookFailed(Exception):
@@ -32,7 +31,7 @@ def webhook_signature(secret: str, body: bytes) -> str:
 
 def webhook_url_check(url: str) -> None:
     """Raise ``workflows.BlockedURLError`` when ``url`` points at a private address not allow-listed."""
-    check_url(url, allow=settings.LLMOPS_WEBHOOK_ALLOWLIST)
+    url_check(url, setting=WEBHOOKS)
 
 
 def webhook_target(run: Run) -> tuple[str, Deployment] | None:
@@ -56,11 +55,7 @@ def webhook_send(*, url: str, secret: str, payload: dict[str, Any]) -> int:
         "X-LLMOps-Timestamp": str(timestamp),
         "X-LLMOps-Delivery": str(payload.get("id", "")),
     }
-    transport = SSRFGuardSyncTransport(settings.LLMOPS_WEBHOOK_ALLOWLIST)
-    with httpx.Client(
-        transport=transport, trust_env=False, follow_redirects=False,
-        timeout=settings.LLMOPS_WEBHOOK_TIMEOUT_SECONDS,
-    ) as client:  # fmt: skip
+    with webhook_client(timeout=settings.LLMOPS_WEBHOOK_TIMEOUT_SECONDS) as client:
         response = client.post(url, content=body, headers=headers)
     if not 200 <= response.status_code < 300:
         raise WebhookFailed(f"{url} answered {response.status_code}")

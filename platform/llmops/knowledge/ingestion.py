@@ -34,14 +34,14 @@ from psycopg.types.json import Jsonb
 
 from llmops.accounts.events import workspace_group
 from llmops.core.errors import LLMOpsError
+from llmops.core.outbound import URL_DOCUMENTS, url_document_client
 from llmops.knowledge.events import DocumentProgress
 from llmops.knowledge.indexes import hnsw_index_ensure
 from llmops.knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBase
 from llmops.knowledge.parse_isolated import parse_document_isolated
 from llmops.knowledge.parsing import ParseError, Piece, chunk_text, clean_text, segment
 from llmops.knowledge.rerank import knowledge_base_metering
-from llmops.providers.ssrf import URL_DOCUMENTS, allowlist
-from workflows import BlockedURLError, SSRFGuardSyncTransport
+from workflows import BlockedURLError
 
 logger = logging.getLogger(__name__)
 _COPY_COLUMNS = (
@@ -161,11 +161,10 @@ def _fetch(url: str) -> tuple[bytes, str, str]:
     """GET ``url`` through the SSRF guard (every redirect hop is checked and pinned by the transport);
     (content, file name, MIME type). The body is streamed and the fetch stops as soon as it passes
     ``LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES`` (decoded bytes, so a compressed bomb stops too)."""
-    transport = SSRFGuardSyncTransport(allow=allowlist(URL_DOCUMENTS))
     started = time.monotonic()
     try:
         with (
-            httpx.Client(transport=transport, timeout=20, follow_redirects=True, trust_env=False) as client,
+            url_document_client(timeout=20) as client,
             client.stream("GET", url) as response,
         ):
             if response.status_code >= 400:

@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from llmops.accounts.models import Workspace
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, PayloadTooLarge, ValidationError
+from llmops.core.outbound import URL_DOCUMENTS, check_base_url
 from llmops.core.versioning import unique_write
 from llmops.knowledge.ingestion import embed_texts, knowledge_base_reembed_finish
 from llmops.knowledge.models import (
@@ -26,7 +27,6 @@ from llmops.knowledge.models import (
     default_retrieval,
 )
 from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS, extension_of, segment
-from llmops.providers.ssrf import URL_DOCUMENTS, check_base_url
 
 _SPLITTERS = {"recursive", "markdown", "token"}
 _FUSIONS = {"rrf", "weighted"}

@@ -7,7 +7,7 @@ from functools import cached_property
 import anthropic
 from langchain_anthropic import ChatAnthropic
 
-from llmops.providers.ssrf import guarded_async_client2, guarded_sync_client2
+from llmops.core.outbound import guarded_async_client2, guarded_sync_client2
 
 _DEFAULT_TIMEOUT_SECONDS = 60.0
 

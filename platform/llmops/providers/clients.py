@@ -4,7 +4,7 @@ Models are cached per event loop (an httpx connection pool belongs to the loop i
 :attr:`ResolvedEndpoint.cache_key` (endpoint, content hash, credentials hash), so building a client is paid
 once per endpoint version rather than on every call. Every client is built with ``max_retries=0``: the
 gateway runs the retry loop itself to honour Retry-After and to meter each attempt, and over the SSRF-guarded
-HTTP clients of ``llmops.providers.ssrf`` (every kind: OpenAI-protocol ones get a guarded ``httpx`` client,
+HTTP clients of ``llmops.core.outbound`` (every kind: OpenAI-protocol ones get a guarded ``httpx`` client,
 Anthropic's SDK a guarded ``httpx2`` one).
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
+from llmops.core.outbound import guarded_async_client, guarded_sync_client
 from llmops.providers.kinds import KEYLESS_KINDS, langchain_family
 from llmops.providers.selectors import ResolvedEndpoint
-from llmops.providers.ssrf import guarded_async_client, guarded_sync_client
 from workflows import ChatMessage, ToolCall, ToolSpec
 
 _CACHE_SIZE = 256

@@ -29,7 +29,7 @@ from typing import Any
 import httpx
 
 from llmops.core.errors import ServiceUnavailable, ValidationError
-from llmops.providers.ssrf import BlockedURL
+from llmops.core.outbound import BlockedURL
 
 _MESSAGE_CHARS = 300
 

@@ -1,7 +1,7 @@
 """Single rerank and moderation calls on one resolved endpoint (no retries, no fallback), over plain HTTP.
 
 LangChain has no client for these protocols, so they are posted with the SSRF-guarded httpx client
-(:func:`llmops.providers.ssrf.guarded_async_client`: every request, redirects included, is checked, and the
+(:func:`llmops.core.outbound.guarded_async_client`: every request, redirects included, is checked, and the
 checked address is the one connected to). The gateway (``llmops.providers.gateway``) wraps them in the
 endpoint's limits, retries, fallbacks and usage rows, as it does chat and embeddings.
 
@@ -27,10 +27,10 @@ from typing import Any
 
 import httpx
 
+from llmops.core.outbound import guarded_async_client
 from llmops.providers.calls import Measured, elapsed_ms
 from llmops.providers.errors import MalformedResponse
 from llmops.providers.selectors import ResolvedEndpoint
-from llmops.providers.ssrf import guarded_async_client
 from llmops.providers.tokens import count_text
 from workflows import Usage
 

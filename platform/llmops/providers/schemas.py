@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from llmops.core.errors import ValidationError
+from llmops.core.outbound import check_base_url
 from llmops.core.refs import ref_problem
 from llmops.providers.kinds import DEFAULT_BASE_URLS, ModelType, ProviderKind
-from llmops.providers.ssrf import check_base_url
 
 
 class Prices(BaseModel):

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.db.models import F, QuerySet
 
@@ -15,7 +16,6 @@ from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.providers.kinds import DEFAULT_BASE_URLS
 from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointVersion
 from llmops.providers.schemas import EndpointConfig, config_parse
-from llmops.providers.ssrf import url_origin
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,20 @@ def catalogue_models(*, provider_kind: str | None = None) -> QuerySet[CatalogMod
     """Active catalogue entries, optionally of one provider kind."""
     queryset = CatalogModel.objects.filter(is_active=True)
     return queryset.filter(provider_kind=provider_kind) if provider_kind else queryset
+
+
+def url_origin(url: str) -> str:
+    """``scheme://host:port`` of ``url``, normalised (lower case, default port filled): where a request and
+    its credentials go."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    port = port or {"http": 80, "https": 443}.get(scheme)
+    host = (parts.hostname or "").rstrip(".")
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def draft_origin(draft: Any) -> str:

@@ -6,11 +6,12 @@ from django.conf import settings
 
 from llmops.chains.conversation_scope import ConversationScope
 from llmops.chains.runner import PlatformChainRunner
+from llmops.core.outbound import workflow_http_client
 from llmops.knowledge.engine_retriever import PlatformRetriever
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
-from workflows import DefaultToolRegistry, GuardedHttpClient, Ports, SubprocessSandbox
+from workflows import DefaultToolRegistry, Ports, SubprocessSandbox
 
 
 def build_ports(run: Run) -> Ports:
@@ -29,7 +30,7 @@ def build_ports(run: Run) -> Ports:
         prompts=PlatformPromptResolver(run.workspace),
         chains=PlatformChainRunner(run.workspace, gateway=gateway, scope=_conversation_scope(run)),
         sandbox=build_sandbox(),
-        http=GuardedHttpClient(allow=settings.LLMOPS_WORKFLOW_HTTP_ALLOWLIST),
+        http=workflow_http_client(),
         tools=DefaultToolRegistry(),
         retriever=PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway),
     )

@@ -14,8 +14,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from llmops.accounts.permissions import signed_in_user
+from llmops.core.api.slugs import slug_unchanged_check
 from llmops.core.api.versioning import RestoreInputSerializer, VersionedResourceViewSet
-from llmops.core.errors import ValidationError
 from llmops.core.refs import DRAFT, ResourceRef, version_parse
 from llmops.providers import selectors, services
 from llmops.providers.api.serializers import (
@@ -55,9 +55,7 @@ class ModelEndpointViewSet(VersionedResourceViewSet[ModelEndpoint]):
         endpoint = self.get_object()
         serializer = self.get_serializer(endpoint, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        changes = dict(serializer.validated_data)
-        if changes.pop("slug", endpoint.slug) != endpoint.slug:
-            raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
+        changes = slug_unchanged_check(serializer.validated_data, current=endpoint.slug)
         endpoint = services.model_endpoint_update(endpoint=endpoint, role=self.membership.role, **changes)
         return Response(self.get_serializer(endpoint).data)
 

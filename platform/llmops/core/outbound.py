@@ -1,22 +1,30 @@
-"""The platform's outbound-URL guard (base URLs and document URLs are user input: a classic SSRF vector).
+"""The one home of the outbound-HTTP policy: the SSRF guard on every URL a user controls.
+
+Every outbound call to such a URL gets its check, guarded client or transport here, built from its own
+allow-list setting (each use its own; the setting's name is also the policy's name in messages):
+
+- model endpoints (every provider kind, rerank and moderation): ``LLMOPS_OUTBOUND_ALLOWLIST``
+  (:func:`guarded_async_client` and friends);
+- URL documents (knowledge imports): ``LLMOPS_KNOWLEDGE_URL_ALLOWLIST`` (:func:`url_document_client`);
+- webhooks of async runs: ``LLMOPS_WEBHOOK_ALLOWLIST`` (:func:`url_check`, :func:`webhook_client`);
+- workflow HTTP-request nodes and tools: ``LLMOPS_WORKFLOW_HTTP_ALLOWLIST`` (:func:`workflow_http_client`).
 
 Built on the engine's guard (``workflows.security``): an address that is not globally routable (every
 non-global block of the IANA special-purpose registries: private, loopback, link-local incl. the metadata
 address 169.254.169.254, shared, benchmarking, documentation, site-local, multicast, reserved, and IPv4
-embedded in IPv6) is refused unless a host name or CIDR of the caller's allow-list lets it pass. Each use has
-its own allow-list setting: model endpoints ``LLMOPS_OUTBOUND_ALLOWLIST``, URL documents
-``LLMOPS_KNOWLEDGE_URL_ALLOWLIST``. Well-known metadata host names are refused too.
+embedded in IPv6) is refused unless a host name or CIDR of the use's allow-list lets it pass. Well-known
+metadata host names are refused too when a URL is saved.
 
 Two checks use it:
 
 - :func:`check_base_url` when a URL is saved: its shape, literal addresses and known names only (a public
   name need not resolve on the machine that saves it);
-- the guarded transports under **every** provider client (OpenAI-protocol clients on ``httpx``, Anthropic's
-  SDK on ``httpx2``, rerank and moderation): each request, so each redirect hop, resolves the host, checks
-  every answer and connects to the checked address, so a DNS answer cannot change between the check and
-  the connection (rebinding). Provider clients do not follow redirects at all (a redirect would carry
-  custom credential headers such as ``x-api-key`` to its target) and ignore proxy variables (a proxy would
-  hide the destination from the guard).
+- the guarded transports under every client built here: each request, so each redirect hop, resolves the
+  host, checks every answer and connects to the checked address, so a DNS answer cannot change between the
+  check and the connection (rebinding). Provider and webhook clients follow no redirects (a provider
+  redirect would carry custom credential headers such as ``x-api-key`` to its target); URL documents follow
+  them, each hop checked. No client reads proxy variables (a proxy would hide the destination from the
+  guard).
 """
 
 from __future__ import annotations
@@ -30,7 +38,13 @@ import httpx2
 from django.conf import settings
 
 from llmops.core.errors import ValidationError
-from workflows import AllowList, BlockedURLError, SSRFGuardSyncTransport, SSRFGuardTransport
+from workflows import (
+    AllowList,
+    BlockedURLError,
+    GuardedHttpClient,
+    SSRFGuardSyncTransport,
+    SSRFGuardTransport,
+)
 from workflows.security import check_ip, check_url, check_url_async
 
 # The platform's name for the engine's error (other apps import it from here).
@@ -40,12 +54,20 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 MODEL_ENDPOINTS: Final = "LLMOPS_OUTBOUND_ALLOWLIST"
 URL_DOCUMENTS: Final = "LLMOPS_KNOWLEDGE_URL_ALLOWLIST"
+WEBHOOKS: Final = "LLMOPS_WEBHOOK_ALLOWLIST"
+WORKFLOW_HTTP: Final = "LLMOPS_WORKFLOW_HTTP_ALLOWLIST"
 _METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-data", "metadata.azure.com"})
 
 
 def allowlist(setting: str = MODEL_ENDPOINTS) -> AllowList:
     """The allow-list setting ``setting`` (model endpoints' by default) as the engine's ``AllowList``."""
     return AllowList.parse(getattr(settings, setting))
+
+
+def url_check(url: str, *, setting: str) -> list[str]:
+    """Resolve ``url``'s host now (blocking DNS) and check every address against ``setting``'s allow-list;
+    returns the addresses, raises ``BlockedURLError`` (for a URL checked before it is stored, e.g. a webhook's)."""
+    return check_url(url, allow=allowlist(setting))
 
 
 def _literal(host: str) -> Address | None:
@@ -90,20 +112,6 @@ def check_base_url(url: str, *, field: str, setting: str = MODEL_ENDPOINTS) -> s
     except BlockedURLError as exc:
         raise ValidationError("URL not allowed.", fields={field: [str(exc)]}) from None
     return url
-
-
-def url_origin(url: str) -> str:
-    """``scheme://host:port`` of ``url``, normalised (lower case, default port filled): where a request and
-    its credentials go."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    port = port or {"http": 80, "https": 443}.get(scheme)
-    host = (parts.hostname or "").rstrip(".")
-    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def _pinned(request: Any, address: str) -> Any:
@@ -202,3 +210,28 @@ def guarded_sync_client2(*, timeout: float) -> httpx2.Client:
     return httpx2.Client(
         transport=GuardedSyncTransport2(allowlist()), timeout=timeout, trust_env=False, follow_redirects=False
     )
+
+
+def url_document_client(*, timeout: float) -> httpx.Client:
+    """An ``httpx.Client`` for fetching URL documents: redirects followed, every hop checked and pinned."""
+    return httpx.Client(
+        transport=SSRFGuardSyncTransport(allow=allowlist(URL_DOCUMENTS)),
+        timeout=timeout,
+        follow_redirects=True,
+        trust_env=False,
+    )
+
+
+def webhook_client(*, timeout: float) -> httpx.Client:
+    """An ``httpx.Client`` for webhook deliveries: every request passes the guard, no redirects, no proxy."""
+    return httpx.Client(
+        transport=SSRFGuardSyncTransport(allowlist(WEBHOOKS)),
+        timeout=timeout,
+        follow_redirects=False,
+        trust_env=False,
+    )
+
+
+def workflow_http_client() -> GuardedHttpClient:
+    """The engine's ``HttpClient`` port for HTTP-request nodes and tools, on the workflow allow-list."""
+    return GuardedHttpClient(allow=allowlist(WORKFLOW_HTTP))
