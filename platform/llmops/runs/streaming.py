@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from asgiref.sync import sync_to_async
 from channels.layers import get_channel_layer
 from django.db import close_old_connections
+from django.http import StreamingHttpResponse
 
 from llmops.core.errors import ValidationError
 from llmops.runs.events import PUBLISH_ERRORS, TERMINAL_EVENT, run_group
@@ -178,6 +179,15 @@ def sse_frame(event: dict[str, Any] | None) -> str:
     if event is None:
         return "event: ping\ndata: {}\n\n"
     return f"id: {event['seq']}\nevent: {event['type']}\ndata: {json.dumps(event, default=str)}\n\n"
+
+
+def sse_response(stream: AsyncIterator[str] | AsyncIterator[bytes]) -> StreamingHttpResponse:
+    """``stream`` (server-sent event frames) as a streaming response that no cache or proxy holds back."""
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    # nginx buffers a proxied response unless told not to; the client would get the events in lumps.
+    response["X-Accel-Buffering"] = "no"
+    return response
 
 
 def event_cursor(raw: str | None) -> int:

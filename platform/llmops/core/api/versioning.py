@@ -26,6 +26,7 @@ from rest_framework.response import Response
 
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.core import versioning
+from llmops.core.api.slugs import slug_unchanged_check
 from llmops.core.errors import ValidationError
 from llmops.core.models import ResourceVersion, VersionedResource
 
@@ -82,6 +83,19 @@ class VersionedResourceSerializer(serializers.ModelSerializer[Any]):
         extra_kwargs: dict[str, dict[str, Any]] = {"slug": {"validators": []}}
 
 
+DIFF_PARAMETERS = [OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)]
+
+
+def diff_range(request: Request) -> tuple[int, int]:
+    """The version numbers of a diff request's ``?from=&to=``; a 400 on both fields when either is not an integer."""
+    try:
+        return int(request.query_params["from"]), int(request.query_params["to"])
+    except (KeyError, ValueError):
+        raise ValidationError(
+            "Give two version numbers.", fields={"from": ["An integer."], "to": ["An integer."]}
+        ) from None
+
+
 class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
     """CRUD on resources of the workspace in the URL, plus the versioning actions (editors write)."""
 
@@ -115,9 +129,7 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
         resource = self.get_object()
         partial = kwargs.get("partial", False)
         data = self._validated(self.get_serializer(resource, data=request.data, partial=partial))
-        if "slug" in data and data["slug"] != resource.slug:
-            raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
-        data.pop("slug", None)
+        data = slug_unchanged_check(data, current=resource.slug)
         resource = versioning.resource_update(resource=resource, **data)
         return Response(self.get_serializer(resource).data)
 
@@ -188,19 +200,12 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
             )
         return Response(LabelSerializer(label).data)
 
-    @extend_schema(
-        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)]
-    )
+    @extend_schema(parameters=DIFF_PARAMETERS)
     @action(detail=True, methods=["get"])
     def diff(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """JSON-patch operations from one version to another."""
         resource = self.get_object()
-        try:
-            old, new = int(request.query_params["from"]), int(request.query_params["to"])
-        except (KeyError, ValueError):
-            raise ValidationError(
-                "Give two version numbers.", fields={"from": ["An integer."], "to": ["An integer."]}
-            ) from None
+        old, new = diff_range(request)
         return Response(
             {"from": old, "to": new, "changes": versioning.version_diff(resource=resource, old=old, new=new)}
         )

@@ -56,7 +56,7 @@ from llmops.deployments.webhooks import webhook_url_check
 from llmops.runs.execution import WorkerExecution, execution_events, execution_finish
 from llmops.runs.models import Run, RunStatus
 from llmops.runs.services import run_cancel
-from llmops.runs.streaming import event_cursor, sse_frame
+from llmops.runs.streaming import event_cursor, sse_frame, sse_response
 from workflows import BlockedURLError
 
 RUN_EXAMPLE = {
@@ -83,13 +83,6 @@ class RunStillRunning(LLMOpsError):
 
     code = "timeout"
     status = 504
-
-
-def _sse_response(stream: AsyncIterator[str]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
 
 
 def _idempotency_key(request: Request) -> str:
@@ -220,7 +213,7 @@ class WorkflowRunView(PublicAPIView):
             )
         )  # fmt: skip
         if mode == "streaming":
-            return _sse_response(_run_sse(admitted))
+            return sse_response(_run_sse(admitted))
         if mode == "async":
             replayed = isinstance(admitted, WorkerExecution) and admitted.replayed
             run = _fresh_run(admitted.run.id) if replayed else admitted.run
@@ -256,7 +249,7 @@ class WorkflowRunView(PublicAPIView):
                                 idempotency_key=_idempotency_key(self.request), body=data)  # fmt: skip
         reply = RunReply(call, data["inputs"])
         if data["response_mode"] == "streaming":
-            return _sse_response(chain_call_stream(call, data["inputs"], conversation_id=None, reply=reply))
+            return sse_response(chain_call_stream(call, data["inputs"], conversation_id=None, reply=reply))
         return Response(chain_call_blocking(call, data["inputs"], conversation_id=None, reply=reply))
 
 
@@ -288,9 +281,7 @@ class RunEventsView(PublicAPIView):
     def get(self, request: Request, run_id: uuid.UUID) -> StreamingHttpResponse:
         services.api_key_require_scope(key=self.key, scope=Scope.READ)
         run = selectors.run_for_key(key=self.key, run_id=str(run_id))
-        return _sse_response(
-            public_sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID")))
-        )
+        return sse_response(public_sse_lines(str(run.id), event_cursor(request.headers.get("Last-Event-ID"))))
 
 
 class ModelsView(PublicAPIView):
@@ -346,7 +337,7 @@ class ChatCompletionsView(PublicAPIView):
         )  # fmt: skip
         if data["stream"]:
             include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-            return _sse_response(_chat_stream(admitted, data["model"], completion_id, include_usage))
+            return sse_response(_chat_stream(admitted, data["model"], completion_id, include_usage))
         run = _blocking_result(admitted)
         if not run.is_final:
             raise RunStillRunning(
@@ -369,9 +360,7 @@ class ChatCompletionsView(PublicAPIView):
         conversation_id = conversation_scoped(deployment=deployment, key=self.key, end_user=data["user"],
                                               conversation_id=data["conversation_id"])  # fmt: skip
         if data["stream"]:
-            return _sse_response(
-                chain_call_stream(call, inputs, conversation_id=conversation_id, reply=reply)
-            )
+            return sse_response(chain_call_stream(call, inputs, conversation_id=conversation_id, reply=reply))
         return Response(chain_call_blocking(call, inputs, conversation_id=conversation_id, reply=reply))
 
 

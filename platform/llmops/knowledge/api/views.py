@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
 from llmops.core.api.parsers import BoundedJSONParser
-from llmops.core.errors import ValidationError
+from llmops.core.api.slugs import slug_unchanged_check
 from llmops.knowledge import selectors, services
 from llmops.knowledge.api.serializers import (
     ChunkSerializer,
@@ -65,9 +65,7 @@ class KnowledgeBaseViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Knowledge
         kb = self.get_object()
         serializer = self.get_serializer(kb, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        changes = dict(serializer.validated_data)
-        if changes.pop("slug", kb.slug) != kb.slug:
-            raise ValidationError("The slug cannot change.", fields={"slug": ["Slugs are permanent."]})
+        changes = slug_unchanged_check(serializer.validated_data, current=kb.slug)
         kb = services.knowledge_base_update(knowledge_base=kb, **changes)
         return Response(self.get_serializer(kb).data)
 

@@ -7,7 +7,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,8 +15,7 @@ from rest_framework.response import Response
 from llmops.accounts.models import Role
 from llmops.accounts.permissions import signed_in_user
 from llmops.core import versioning
-from llmops.core.api.versioning import VersionedResourceViewSet
-from llmops.core.errors import ValidationError
+from llmops.core.api.versioning import DIFF_PARAMETERS, VersionedResourceViewSet, diff_range
 from llmops.prompts.api.serializers import (
     PlaygroundInputSerializer,
     PlaygroundOutputSerializer,
@@ -30,6 +29,7 @@ from llmops.prompts.models import Prompt
 from llmops.prompts.playground import playground_complete, playground_events, playground_prepare
 from llmops.prompts.selectors import prompt_render, prompt_snapshot
 from llmops.prompts.services import prompt_draft_validate
+from llmops.runs.streaming import sse_response
 
 BLOCKED_EXAMPLE = OpenApiExample(
     "Blocked by moderation",
@@ -106,13 +106,10 @@ class PromptViewSet(VersionedResourceViewSet[Prompt]):
         )
         if not values["stream"]:
             return Response(async_to_sync(playground_complete)(call))
-        response = StreamingHttpResponse(playground_events(call), content_type="text/event-stream")
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        return sse_response(playground_events(call))
 
     @extend_schema(
-        parameters=[OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)],
+        parameters=DIFF_PARAMETERS,
         responses=PromptDiffSerializer,
     )
     @action(detail=True, methods=["get"])
@@ -120,12 +117,7 @@ class PromptViewSet(VersionedResourceViewSet[Prompt]):
     def diff(self, request: Request, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """JSON-patch operations plus a unified text diff of every template that changed."""
         prompt = self.get_object()
-        try:
-            old, new = int(request.query_params["from"]), int(request.query_params["to"])
-        except (KeyError, ValueError):
-            raise ValidationError(
-                "Give two version numbers.", fields={"from": ["An integer."], "to": ["An integer."]}
-            ) from None
+        old, new = diff_range(request)
         changes = versioning.version_diff(resource=prompt, old=old, new=new)
         before = versioning.version_get(resource=prompt, number=old).content
         after = versioning.version_get(resource=prompt, number=new).content

@@ -16,7 +16,7 @@ from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMi
 from llmops.runs import selectors, services
 from llmops.runs.api.serializers import RunDetailSerializer, RunFilterSerializer, RunSerializer
 from llmops.runs.models import Run
-from llmops.runs.streaming import event_cursor, sse_lines
+from llmops.runs.streaming import event_cursor, sse_lines, sse_response
 
 
 class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet[Run]):
@@ -70,13 +70,5 @@ class RunViewSet(WorkspaceScopedMixin, viewsets.ReadOnlyModelViewSet[Run]):
     def events(self, request: Request, *args: Any, **kwargs: Any) -> StreamingHttpResponse:
         """Server-sent events of the run, resuming after ``Last-Event-ID`` (or ``?after=``)."""
         run = self.get_object()
-        response = StreamingHttpResponse(
-            sse_lines(
-                str(run.id),
-                event_cursor(request.headers.get("Last-Event-ID") or request.query_params.get("after")),
-            ),
-            content_type="text/event-stream",
-        )
-        response["Cache-Control"] = "no-cache"
-        response["X-Accel-Buffering"] = "no"
-        return response
+        after = event_cursor(request.headers.get("Last-Event-ID") or request.query_params.get("after"))
+        return sse_response(sse_lines(str(run.id), after))
