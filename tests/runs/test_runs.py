@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import time
@@ -310,10 +311,21 @@ def _wait_for_checkpoints(run: Run, count: int, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
+def _wait_until_dead(pid: int, timeout: float = 20.0) -> None:
+    # Until the process is gone, a heartbeat it had under way could still land after the backdating below.
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        assert time.monotonic() < deadline, f"process {pid} outlived SIGKILL"
+        time.sleep(0.02)
+
+
 def test_worker_killed_with_sigkill_mid_run_is_resumed_and_finishes_once(
     celery_worker_process: Worker, workspace: Workspace
 ) -> None:
-    import os
     import signal
 
     # given: a long run in progress on the worker
@@ -324,7 +336,10 @@ def test_worker_killed_with_sigkill_mid_run_is_resumed_and_finishes_once(
     # when: the process executing it is killed without warning
     os.kill(pid, signal.SIGKILL)
     checkpoints_at_kill = NodeRun.objects.filter(run=run).count()
-    time.sleep(3.5)  # the heartbeat goes stale (3 s in tests)
+    _wait_until_dead(pid)
+    # and its heartbeat goes stale (backdated rather than waited for: the sweeper compares it with now)
+    long_ago = timezone.now() - timedelta(minutes=5)
+    assert Run.objects.filter(id=run.id, claim=run.claim).update(heartbeat_at=long_ago, enqueued_at=long_ago)
     with override_settings(LLMOPS_RUN_STALE_SECONDS=3):
         runs_sweep()
     # then: another worker process resumes it from the checkpoints and it completes exactly once

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from llmops.runs.models import Run
+from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
 from llmops.runs.store import DjangoRunStore
 from tests.studio.factories import published_workflow
 from workflows import NodeRecord, RunRecord, RunStore
@@ -53,7 +53,12 @@ class _ExistingRuns:
         return await self.store.load(self._uuid(run_id))
 
     async def save_run(self, record: RunRecord) -> None:
-        await self.store.save_run(replace(record, run_id=await self._ensure(record.run_id)))
+        key = await self._ensure(record.run_id)
+        if record.status == "running":
+            # Resuming an ended run: a claimed store never overwrites a final status (a run failed by the
+            # sweeper or cancelled stays so), so the run is queued again first, as a retry of it would be.
+            await Run.objects.filter(id=key, status__in=FINAL_STATUSES).aupdate(status=RunStatus.QUEUED)
+        await self.store.save_run(replace(record, run_id=key))
 
     async def load_run(self, run_id: str) -> RunRecord | None:
         loaded = await self.store.load_run(self._uuid(run_id))
