@@ -7,8 +7,8 @@ from typing import Any
 from langchain_anthropic import ChatAnthropic
 
 from llmops.core.models import content_hash
-from llmops.providers.clients import chat_model, embeddings_model
 from llmops.providers.gateway import PlatformModelGateway
+from llmops.providers.langchain_clients import chat_model, embeddings_model
 from llmops.providers.schemas import config_validate
 from llmops.providers.selectors import ResolvedEndpoint
 from tests.providers.factories import endpoint_config

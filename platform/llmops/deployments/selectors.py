@@ -101,7 +101,7 @@ def deployment_for_key(*, key: ApiKey, slug: str) -> Deployment:
     if deployment is None:
         raise NotFound(f"No deployment {slug!r}.")
     if deployment.workflow_id is not None:
-        deployment.workflow = _related(deployment, Workflow, _WORKFLOW_FIELDS, "workflow_")  # type: ignore[assignment]
+        deployment.workflow = _related(deployment, Workflow, _WORKFLOW_FIELDS, "workflow_")
     if not key.all_deployments and not key.deployments.filter(pk=deployment.pk).exists():
         raise PermissionDenied(f"This API key may not call deployment {slug!r}.")
     deployment.workspace = key.workspace

@@ -6,9 +6,9 @@ Redis, concurrency per process: see ``llmops.providers.limits``), calls the prov
 5xx, timeouts and broken connections (honouring Retry-After; backoff with jitter otherwise), falls back to
 the endpoint's fallbacks in order, and writes one usage row per attempt (failures included) after the call.
 
-Chat, streams and embeddings go through LangChain clients (``llmops.providers.calls``). Rerank and
+Chat, streams and embeddings go through LangChain clients (``llmops.providers.langchain_calls``). Rerank and
 moderation, which the platform calls outside the engine's port (knowledge search, moderation stages), go
-through plain SSRF-guarded HTTP (``llmops.providers.http_calls``) with the same limits, retries, fallbacks
+through plain SSRF-guarded HTTP (``llmops.providers.rest_calls``) with the same limits, retries, fallbacks
 and usage rows (operations ``rerank`` and ``moderation``).
 
 A stream cannot be retried once it has delivered text, so errors after the first chunk are raised as is.
@@ -30,11 +30,11 @@ from django.conf import settings
 
 from llmops.accounts.models import Workspace
 from llmops.core.errors import LLMOpsError, NotFound, ValidationError
-from llmops.providers import calls, http_calls
+from llmops.providers import langchain_calls, rest_calls
 from llmops.providers.errors import ContextWindowExceeded, ModelCallError, classify, redact
-from llmops.providers.http_calls import ModerationResult, RerankResult
 from llmops.providers.kinds import ModelType
 from llmops.providers.limits import concurrency_slot, wait_for_rate
+from llmops.providers.rest_calls import ModerationResult, RerankResult
 from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
 from llmops.providers.tokens import prompt_fits
 from llmops.usage.services import MeteredCall, usage_record_acreate
@@ -112,7 +112,7 @@ class PlatformModelGateway:
                 errors.append(exc)
                 continue
             for attempt in range(1, endpoint.config.max_retries + 2):
-                state = calls.StreamState()
+                state = langchain_calls.StreamState()
                 try:
                     async with aclosing(self._stream_attempt(endpoint, request, attempt, state)) as chunks:
                         async for chunk in chunks:
@@ -162,7 +162,7 @@ class PlatformModelGateway:
             lambda endpoint: partial(self._moderate_metered, endpoint, text),
         )  # fmt: skip
 
-    async def test_connection(self, endpoint: ResolvedEndpoint) -> calls.ConnectionTest:
+    async def test_connection(self, endpoint: ResolvedEndpoint) -> langchain_calls.ConnectionTest:
         """A tiny real call (chat: one token; others: the text "ping"), metered, without retries."""
         context = CallContext(run_id=self.run_id, node_id=self.node_id)
         started = time.perf_counter()
@@ -171,10 +171,12 @@ class PlatformModelGateway:
             await self._attempt(endpoint, context, operation, 1, probe)
         except (ModelCallError, ValidationError) as exc:
             error_type = getattr(exc, "error_type", exc.code)
-            return calls.ConnectionTest(
-                False, calls.elapsed_ms(started), endpoint.config.model, error_type, exc.message
+            return langchain_calls.ConnectionTest(
+                False, langchain_calls.elapsed_ms(started), endpoint.config.model, error_type, exc.message
             )
-        return calls.ConnectionTest(True, calls.elapsed_ms(started), endpoint.config.model)
+        return langchain_calls.ConnectionTest(
+            True, langchain_calls.elapsed_ms(started), endpoint.config.model
+        )
 
     def _probe(
         self, endpoint: ResolvedEndpoint, context: CallContext
@@ -225,7 +227,7 @@ class PlatformModelGateway:
         window = endpoint.config.context_window
         if not window:
             return
-        reserved = calls.reserved_output(endpoint, request)
+        reserved = langchain_calls.reserved_output(endpoint, request)
         contents = [m.content for m in request.messages] + [t.description for t in request.tools]
         fits, tokens = prompt_fits(
             contents, model=endpoint.config.model, context_window=window, reserved_output=reserved
@@ -322,18 +324,27 @@ class PlatformModelGateway:
         except Exception as exc:
             error = self._classified(endpoint, exc)
             await self._meter(
-                endpoint, context, operation, attempt, error=error, latency_ms=calls.elapsed_ms(started)
+                endpoint,
+                context,
+                operation,
+                attempt,
+                error=error,
+                latency_ms=langchain_calls.elapsed_ms(started),
             )
             raise error from None
 
     async def _stream_attempt(
-        self, endpoint: ResolvedEndpoint, request: ChatRequest, attempt: int, state: calls.StreamState
+        self,
+        endpoint: ResolvedEndpoint,
+        request: ChatRequest,
+        attempt: int,
+        state: langchain_calls.StreamState,
     ) -> AsyncGenerator[ChatChunk, None]:
         config = endpoint.config
         try:
             await wait_for_rate(endpoint.endpoint_id, config.rate_limit.requests_per_minute)
             async with concurrency_slot(endpoint.endpoint_id, config.rate_limit.concurrency):
-                async for chunk in calls.stream_once(endpoint, request, state):
+                async for chunk in langchain_calls.stream_once(endpoint, request, state):
                     if chunk.usage is None:
                         yield chunk
                         continue
@@ -348,7 +359,7 @@ class PlatformModelGateway:
             raise
         except Exception as exc:
             error = self._classified(endpoint, exc)
-            latency = calls.elapsed_ms(state.started) if state.started else 0
+            latency = langchain_calls.elapsed_ms(state.started) if state.started else 0
             await self._meter(
                 endpoint,
                 request.context,
@@ -373,7 +384,7 @@ class PlatformModelGateway:
     async def _chat_metered(
         self, endpoint: ResolvedEndpoint, request: ChatRequest, attempt: int
     ) -> ChatResult:
-        result, measured = await calls.chat_once(endpoint, request)
+        result, measured = await langchain_calls.chat_once(endpoint, request)
         await self._meter(
             endpoint, request.context, "chat", attempt, usage=result.usage, latency_ms=measured.latency_ms
         )
@@ -400,14 +411,14 @@ class PlatformModelGateway:
     async def _embed_batch(
         self, endpoint: ResolvedEndpoint, batch: list[str], context: CallContext, attempt: int
     ) -> tuple[list[list[float]], Usage]:
-        vectors, usage, measured = await calls.embed_once(endpoint, batch)
+        vectors, usage, measured = await langchain_calls.embed_once(endpoint, batch)
         await self._meter(endpoint, context, "embed", attempt, usage=usage, latency_ms=measured.latency_ms)
         return vectors, usage
 
     async def _rerank_metered(
         self, endpoint: ResolvedEndpoint, query: str, documents: list[str], context: CallContext, attempt: int
     ) -> RerankResult:
-        result, measured = await http_calls.rerank_once(endpoint, query, documents)
+        result, measured = await rest_calls.rerank_once(endpoint, query, documents)
         await self._meter(
             endpoint, context, "rerank", attempt, usage=result.usage, requests=result.requests,
             latency_ms=measured.latency_ms,
@@ -417,7 +428,7 @@ class PlatformModelGateway:
     async def _moderate_metered(
         self, endpoint: ResolvedEndpoint, text: str, context: CallContext, attempt: int
     ) -> ModerationResult:
-        result, measured = await http_calls.moderate_once(endpoint, text)
+        result, measured = await rest_calls.moderate_once(endpoint, text)
         await self._meter(
             endpoint, context, "moderation", attempt, usage=result.usage, requests=result.requests,
             latency_ms=measured.latency_ms,

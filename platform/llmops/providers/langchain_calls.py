@@ -14,9 +14,15 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from llmops.core.errors import ValidationError
-from llmops.providers.clients import chat_model, embeddings_model, to_langchain, tool_calls_of, tool_schemas
 from llmops.providers.errors import MalformedResponse
 from llmops.providers.kinds import langchain_family
+from llmops.providers.langchain_clients import (
+    chat_model,
+    embeddings_model,
+    to_langchain,
+    tool_calls_of,
+    tool_schemas,
+)
 from llmops.providers.selectors import ResolvedEndpoint
 from llmops.providers.tokens import count_text
 from workflows import ChatChunk, ChatRequest, ChatResult, Usage

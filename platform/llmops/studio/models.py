@@ -1,4 +1,4 @@
-"""Workflows: a versioned graph in the engine's DSL (``workflows.Workflow``)."""
+"""Models of the studio app: workflows, their versions and labels (chains have their own app)."""
 
 from __future__ import annotations
 

@@ -28,8 +28,8 @@ from typing import Any
 import httpx
 
 from llmops.core.outbound import guarded_async_client
-from llmops.providers.calls import Measured, elapsed_ms
 from llmops.providers.errors import MalformedResponse
+from llmops.providers.langchain_calls import Measured, elapsed_ms
 from llmops.providers.selectors import ResolvedEndpoint
 from llmops.providers.tokens import count_text
 from workflows import Usage
