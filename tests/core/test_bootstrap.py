@@ -23,8 +23,12 @@ def test_bootstrap_creates_the_demo_once_and_prints_the_password_once() -> None:
     assert "password=" in first.getvalue() and "password=" not in second.getvalue()
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and Membership.objects.get(user=admin).workspace.slug == "demo"
-    assert set(ModelEndpoint.objects.values_list("slug", flat=True)) == {"local-gemma", "local-minilm"}
+    assert set(ModelEndpoint.objects.values_list("slug", flat=True)) == {
+        "local-gemma",
+        "local-multilingual",
+        "local-minilm",
+    }
     workflow = Workflow.objects.get(slug="hello")
     version = versioning.version_resolve(resource=workflow, ref="production")
     assert validate_workflow(version.content) == []
-    assert Workflow.objects.count() == 1 and ModelEndpoint.objects.count() == 2
+    assert Workflow.objects.count() == 1 and ModelEndpoint.objects.count() == 3

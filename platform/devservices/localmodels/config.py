@@ -25,6 +25,9 @@ CHAT_MODEL = "gemma3-270m"
 #: The model name clients send to the embedding server.
 EMBEDDING_MODEL = "all-minilm-l6-v2"
 EMBEDDING_DIMENSIONS = 384
+#: The default embedding model for new knowledge bases: Universal Sentence Encoder multilingual v3.
+MULTILINGUAL_EMBEDDING_MODEL = "use-multilingual-v3"
+MULTILINGUAL_EMBEDDING_DIMENSIONS = 512
 
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 TOKENIZER_NAME = "tokenizer.json"

@@ -1,7 +1,11 @@
-"""A small OpenAI-compatible embeddings server for all-MiniLM-L6-v2 (standard library HTTP + onnxruntime).
+"""A small OpenAI-compatible embeddings server for the local embedding models (standard library HTTP).
+
+Two models, chosen by the request's ``model``: ``use-multilingual-v3`` (Universal Sentence Encoder
+multilingual, 512 dims, the default for new knowledge bases: Chinese, English and cross-language) and
+``all-minilm-l6-v2`` (English, 384 dims, kept so knowledge bases embedded with it keep working).
 
 ``POST /v1/embeddings`` takes ``{"model": ..., "input": str | [str, ...], "encoding_format"?: "float" |
-"base64", "dimensions"?: 384}`` and answers as OpenAI does; ``GET /v1/models`` lists the model; ``GET
+"base64", "dimensions"?: <the model's>}`` and answers as OpenAI does; ``GET /v1/models`` lists the models; ``GET
 /health`` answers 200 (the socket is only opened once the model is loaded, so any answer means ready).
 Errors have OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, so SDK clients raise their
 usual exceptions (400 -> ``BadRequestError``, 404 -> ``NotFoundError``).
@@ -18,23 +22,46 @@ import time
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
-from devservices.localmodels.config import EMBEDDING_DIMENSIONS, EMBEDDING_MODEL, HOST
-from devservices.localmodels.encoder import MiniLMEncoder
+from devservices.localmodels.config import (
+    EMBEDDING_DIMENSIONS,
+    EMBEDDING_MODEL,
+    HOST,
+    MULTILINGUAL_EMBEDDING_DIMENSIONS,
+    MULTILINGUAL_EMBEDDING_MODEL,
+)
+from devservices.localmodels.encoder import Embeddings, MiniLMEncoder
 
 MAX_INPUTS = 2048  # OpenAI's limit per request
 MAX_BODY_BYTES = 16 * 1024 * 1024
-# Names a client may reasonably use for this model; anything else is a 404 as at OpenAI, which catches a
+# Names a client may reasonably use for each model; anything else is a 404 as at OpenAI, which catches a
 # misconfigured provider instead of silently embedding with the wrong model.
-MODEL_ALIASES = frozenset(
-    {
-        EMBEDDING_MODEL,
-        "sentence-transformers/all-minilm-l6-v2",
-        "all-minilm-l6-v2-onnx-int8",
-        "text-embedding-minilm",
-    }
-)
+MODEL_ALIASES = {
+    EMBEDDING_MODEL: frozenset(
+        {
+            EMBEDDING_MODEL,
+            "sentence-transformers/all-minilm-l6-v2",
+            "all-minilm-l6-v2-onnx-int8",
+            "text-embedding-minilm",
+        }
+    ),
+    MULTILINGUAL_EMBEDDING_MODEL: frozenset(
+        {MULTILINGUAL_EMBEDDING_MODEL, "universal-sentence-encoder-multilingual", "use-multilingual"}
+    ),
+}
+DIMENSIONS = {
+    EMBEDDING_MODEL: EMBEDDING_DIMENSIONS,
+    MULTILINGUAL_EMBEDDING_MODEL: MULTILINGUAL_EMBEDDING_DIMENSIONS,
+}
+
+
+class Encoder(Protocol):
+    """What the server needs of a model: unit vectors and a token count for a list of texts."""
+
+    def encode(self, texts: list[str]) -> Embeddings:
+        """Embed ``texts`` in order."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -54,16 +81,19 @@ def error(status: int, message: str, param: str | None = None, code: str | None 
 class EmbeddingService:
     """The protocol logic, apart from HTTP, so it can be exercised directly."""
 
-    def __init__(self, encoder: MiniLMEncoder, model: str = EMBEDDING_MODEL) -> None:
-        self.encoder = encoder
-        self.model = model
-        # One forward pass at a time: onnxruntime already uses every core, so overlapping runs only thrash.
+    def __init__(self, encoders: dict[str, Encoder]) -> None:
+        self.encoders = encoders
+        self._names = {alias: name for name in encoders for alias in MODEL_ALIASES[name]}
+        # One forward pass at a time: each model already uses the cores, so overlapping runs only thrash.
         self._run_lock = threading.Lock()
 
     def models(self) -> Reply:
         """``GET /v1/models``."""
-        card = {"id": self.model, "object": "model", "created": 0, "owned_by": "llmops-local"}
-        return Reply(200, {"object": "list", "data": [card]})
+        cards = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "llmops-local"}
+            for name in self.encoders
+        ]
+        return Reply(200, {"object": "list", "data": cards})
 
     def embeddings(self, payload: Any) -> Reply:
         """``POST /v1/embeddings`` for an already JSON-decoded body."""
@@ -72,8 +102,10 @@ class EmbeddingService:
         model = payload.get("model")
         if not isinstance(model, str) or not model.strip():
             return error(400, "'model' is required and must be a string", param="model")
-        if model.strip().lower() not in MODEL_ALIASES:
-            return error(404, f"The model `{model}` does not exist; this server has `{self.model}`.",
+        name = self._names.get(model.strip().lower())
+        if name is None:
+            known = ", ".join(f"`{known}`" for known in self.encoders)
+            return error(404, f"The model `{model}` does not exist; this server has {known}.",
                          param="model", code="model_not_found")  # fmt: skip
         texts_or_error = _validate_input(payload.get("input"))
         if isinstance(texts_or_error, Reply):
@@ -83,12 +115,10 @@ class EmbeddingService:
         if encoding_format not in ("float", "base64"):
             return error(400, "'encoding_format' must be 'float' or 'base64'", param="encoding_format")
         dimensions = payload.get("dimensions")
-        if dimensions is not None and dimensions != EMBEDDING_DIMENSIONS:
-            return error(
-                400, f"this model only produces {EMBEDDING_DIMENSIONS} dimensions", param="dimensions"
-            )
+        if dimensions is not None and dimensions != DIMENSIONS[name]:
+            return error(400, f"this model only produces {DIMENSIONS[name]} dimensions", param="dimensions")
         with self._run_lock:
-            result = self.encoder.encode(texts)
+            result = self.encoders[name].encode(texts)
         data = []
         for index, vector in enumerate(result.vectors):
             # base64 is what the openai SDK asks for by default: little-endian float32 bytes.
@@ -202,11 +232,19 @@ class EmbeddingHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
+def load_encoders() -> dict[str, Encoder]:
+    """Both local embedding models, loaded (about 1.5 s together)."""
+    from devservices.localmodels.multilingual_encoder import MultilingualEncoder
+
+    return {MULTILINGUAL_EMBEDDING_MODEL: MultilingualEncoder(), EMBEDDING_MODEL: MiniLMEncoder()}
+
+
 def make_server(
-    port: int, host: str = HOST, encoder: MiniLMEncoder | None = None, quiet: bool = False
+    port: int, host: str = HOST, encoders: dict[str, Encoder] | None = None, quiet: bool = False
 ) -> EmbeddingHTTPServer:
-    """Load the model (unless given) and bind ``host:port`` (0 picks a free port); does not serve yet."""
-    return EmbeddingHTTPServer((host, port), EmbeddingService(encoder or MiniLMEncoder()), quiet=quiet)
+    """Load the models (unless given) and bind ``host:port`` (0 picks a free port); does not serve yet."""
+    service = EmbeddingService(encoders if encoders is not None else load_encoders())
+    return EmbeddingHTTPServer((host, port), service, quiet=quiet)
 
 
 def serve(port: int, host: str = HOST, quiet: bool = False) -> None:
@@ -222,7 +260,8 @@ def serve(port: int, host: str = HOST, quiet: bool = False) -> None:
     signal.signal(signal.SIGINT, stop)
     bound_port = server.server_address[1]
     print(
-        f"embedding server ({EMBEDDING_MODEL}, {EMBEDDING_DIMENSIONS} dims) on http://{host}:{bound_port}/v1,"
+        f"embedding server ({MULTILINGUAL_EMBEDDING_MODEL}, {MULTILINGUAL_EMBEDDING_DIMENSIONS} dims;"
+        f" {EMBEDDING_MODEL}, {EMBEDDING_DIMENSIONS} dims) on http://{host}:{bound_port}/v1,"
         f" ready in {time.monotonic() - started:.2f} s",
         flush=True,
     )

@@ -58,7 +58,16 @@ def _local_endpoints() -> list[dict[str, Any]]:
             },
         },
         {
-            "name": "Local all-MiniLM-L6-v2 (embeddings)",
+            "name": "Local multilingual embeddings (USE v3, 中文/English)",
+            "slug": "local-multilingual",
+            "draft": {
+                "provider_kind": "openai_compatible", "model": "use-multilingual-v3", "model_type": "embedding",
+                "base_url": _local_model_url("LLMOPS_EMBEDDING_MODEL_PORT", 8092), "context_window": 512,
+                "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
+            },
+        },
+        {
+            "name": "Local all-MiniLM-L6-v2 (embeddings, English)",
             "slug": "local-minilm",
             "draft": {
                 "provider_kind": "openai_compatible", "model": "all-minilm-l6-v2", "model_type": "embedding",
