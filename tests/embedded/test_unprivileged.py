@@ -81,14 +81,18 @@ def state() -> Iterator[Path]:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def launch(state: Path, *command: str, **variables: str) -> subprocess.CompletedProcess[str]:
-    clean = {
+def clean_environment() -> dict[str, str]:
+    """This process's environment without the platform's settings (as on a fresh machine's ``make run``)."""
+    return {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("LLMOPS_") and k not in ("DATABASE_URL", "REDIS_URL", "DJANGO_SETTINGS_MODULE")
     }
+
+
+def launch(state: Path, *command: str, **variables: str) -> subprocess.CompletedProcess[str]:
     environment = {
-        **clean,
+        **clean_environment(),
         "LLMOPS_STATE_DIR": str(state),
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
         "DJANGO_SETTINGS_MODULE": "llmops.settings",
@@ -126,7 +130,11 @@ def test_as_root_the_worker_runs_unprivileged_with_its_settings_and_code_node(st
     as_root = subprocess.run(
         [sys.executable, "-c", SETTINGS],
         cwd=ROOT,
-        env={**os.environ, "LLMOPS_STATE_DIR": str(state), "DJANGO_SETTINGS_MODULE": "llmops.settings"},
+        env={
+            **clean_environment(),
+            "LLMOPS_STATE_DIR": str(state),
+            "DJANGO_SETTINGS_MODULE": "llmops.settings",
+        },
         capture_output=True,
         text=True,
         check=True,
