@@ -214,6 +214,15 @@ def local_chat_model_url(local_models: None) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def local_instruct_model_url(local_models: None) -> Iterator[str]:
+    """Base URL (``.../v1``) of a real llama-server with Qwen2.5-Coder-1.5B-Instruct, the demo's model."""
+    from devservices.localmodels import INSTRUCT_MODEL, running_chat_server
+
+    with running_chat_server(name=INSTRUCT_MODEL) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def local_embedding_model_url(local_models: None) -> Iterator[str]:
     """Base URL (``.../v1``) of a real all-MiniLM-L6-v2 embeddings server for the session."""
     from devservices.localmodels import running_embedding_server

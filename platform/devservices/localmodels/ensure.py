@@ -14,7 +14,7 @@ from pathlib import Path
 
 from devservices.embedded.folder import ensure_state_dir, state_dir
 from devservices.localmodels import assets, llama, wheels
-from devservices.localmodels.config import gguf_path, tokenizer_path
+from devservices.localmodels.config import gguf_path, instruct_gguf_path, tokenizer_path
 from devservices.localmodels.cpu import build_variant
 from devservices.localmodels.encoder import onnx_model_path
 from devservices.localmodels.errors import LocalModelsError
@@ -65,6 +65,13 @@ def ensure_chat_model(state: Path) -> Step:
     return Step("chat model", changed, f"{'assembled' if changed else 'verified'} {target}")
 
 
+def ensure_instruct_model(state: Path) -> Step:
+    """Assemble the Qwen2.5-Coder-1.5B-Instruct GGUF into ``<state>/models``."""
+    target = instruct_gguf_path(state)
+    changed = assets.ensure_instruct_gguf(target)
+    return Step("instruction model", changed, f"{'assembled' if changed else 'verified'} {target}")
+
+
 def ensure_embedding_model(state: Path) -> Step:
     """Put the tokenizer into ``<state>/models`` and check the ONNX model package."""
     onnx = onnx_model_path()
@@ -83,6 +90,7 @@ def ensure(say: Callable[[str], None] = print, state: Path | None = None) -> lis
     steps: list[Callable[[], Step]] = [
         lambda: ensure_llama_server(say),
         lambda: ensure_chat_model(folder),
+        lambda: ensure_instruct_model(folder),
         lambda: ensure_embedding_model(folder),
     ]
     done: list[Step] = []

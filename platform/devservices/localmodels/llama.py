@@ -1,4 +1,9 @@
-"""llama.cpp's ``llama-server`` serving Gemma 3 270M: where the binary is and how to start it."""
+"""llama.cpp's ``llama-server`` serving a local GGUF: where the binary is and how to start it.
+
+Two models: Qwen2.5-Coder-1.5B-Instruct (``INSTRUCT_MODEL``, what ``make run`` serves: it follows
+instructions in Chinese and English and can judge answers) and the base Gemma 3 270M (``CHAT_MODEL``,
+fast, for plumbing tests).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from devservices.localmodels.config import CHAT_MODEL, HOST, gguf_path
+from devservices.localmodels.config import CHAT_MODEL, HOST, INSTRUCT_MODEL, gguf_path, instruct_gguf_path
 from devservices.localmodels.errors import LocalModelsError
 
 ENSURE_HINT = "run: python -m devservices.localmodels ensure"
@@ -52,22 +57,38 @@ def binary_path() -> Path:
         ) from None
 
 
+def _template_flags(name: str) -> list[str]:
+    if name == INSTRUCT_MODEL:
+        # Qwen's ChatML template is inside the GGUF; jinja applies it (and tools, response_format).
+        return ["--jinja"]
+    # Gemma's own template, applied by name: with jinja on, llama-server would take "gemma" as a
+    # literal template, and with no template flag it falls back to ChatML and leaks "<|im_end|>".
+    return ["--no-jinja", "--chat-template", "gemma"]
+
+
+MODELS = (INSTRUCT_MODEL, CHAT_MODEL)
+
+
 def server_command(
-    port: int, model: Path | None = None, extra_args: Sequence[str] = (), binary: Path | None = None
+    port: int,
+    model: Path | None = None,
+    extra_args: Sequence[str] = (),
+    binary: Path | None = None,
+    name: str = CHAT_MODEL,
 ) -> list[str]:
-    """The ``llama-server`` command line for the chat model on ``127.0.0.1:port``."""
-    model = model or gguf_path()
+    """The ``llama-server`` command line for the chat model ``name`` on ``127.0.0.1:port``."""
+    if name not in MODELS:
+        raise LocalModelsError(f"unknown local chat model {name!r}; choose one of {', '.join(MODELS)}")
+    model = model or (instruct_gguf_path() if name == INSTRUCT_MODEL else gguf_path())
     if not model.is_file():
         raise LocalModelsError(f"the chat model {model} is missing; {ENSURE_HINT}")
     return [
         str(binary or binary_path()),
         "--model", str(model),
-        "--alias", CHAT_MODEL,
+        "--alias", name,
         "--host", HOST,
         "--port", str(port),
-        # Gemma's own template, applied by name: with jinja on, llama-server would take "gemma" as a
-        # literal template, and with no template flag it falls back to ChatML and leaks "<|im_end|>".
-        "--no-jinja", "--chat-template", "gemma",
+        *_template_flags(name),
         "--ctx-size", str(CONTEXT),
         "--parallel", str(PARALLEL),
         "--threads", str(threads()),
@@ -77,9 +98,9 @@ def server_command(
     ]  # fmt: skip
 
 
-def exec_server(port: int, extra_args: Sequence[str] = ()) -> None:
+def exec_server(port: int, extra_args: Sequence[str] = (), name: str = INSTRUCT_MODEL) -> None:
     """Replace this process with ``llama-server`` (so honcho's signals reach the server itself)."""
-    command = server_command(port, extra_args=extra_args)
+    command = server_command(port, extra_args=extra_args, name=name)
     os.execv(command[0], command)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from devservices.embedded.folder import state_dir
 from devservices.localmodels import llama
-from devservices.localmodels.config import HOST, base_url
+from devservices.localmodels.config import CHAT_MODEL, HOST, base_url
 from devservices.localmodels.errors import LocalModelsError
 
 READY_TIMEOUT_S = 60.0
@@ -163,10 +163,15 @@ def _failure(server: ServerProcess, timeout: float) -> tuple[str, bool]:
     return f"the {server.name} server did not answer /health within {timeout:.0f} s: {tail}", False
 
 
-def start_chat_server(port: int | None = None, timeout: float = READY_TIMEOUT_S) -> ServerProcess:
-    """Start llama-server with Gemma 3 270M (flags: :func:`devservices.localmodels.llama.server_command`)."""
+def start_chat_server(
+    port: int | None = None, timeout: float = READY_TIMEOUT_S, name: str = CHAT_MODEL
+) -> ServerProcess:
+    """Start llama-server with ``name`` (Gemma 3 270M by default; flags:
+    :func:`devservices.localmodels.llama.server_command`)."""
     binary = llama.binary_path()  # also fixes the shared-library links before the binary runs
-    return start_server("chat", lambda p: llama.server_command(p, binary=binary), port=port, timeout=timeout)
+    return start_server(
+        "chat", lambda p: llama.server_command(p, binary=binary, name=name), port=port, timeout=timeout
+    )
 
 
 def start_embedding_server(port: int | None = None, timeout: float = READY_TIMEOUT_S) -> ServerProcess:
@@ -184,9 +189,11 @@ def start_embedding_server(port: int | None = None, timeout: float = READY_TIMEO
 
 
 @contextlib.contextmanager
-def running_chat_server(port: int | None = None, timeout: float = READY_TIMEOUT_S) -> Iterator[str]:
-    """Run the chat model server for the ``with`` block; yields its base URL (``.../v1``)."""
-    server = start_chat_server(port, timeout)
+def running_chat_server(
+    port: int | None = None, timeout: float = READY_TIMEOUT_S, name: str = CHAT_MODEL
+) -> Iterator[str]:
+    """Run the chat model server (``name``, Gemma by default) for the ``with`` block; yields its base URL."""
+    server = start_chat_server(port, timeout, name)
     try:
         yield server.url
     finally:

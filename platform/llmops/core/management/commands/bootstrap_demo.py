@@ -22,7 +22,7 @@ from llmops.studio.models import Workflow
 
 SAMPLE_WORKFLOW: dict[str, Any] = {
     "name": "Hello, model",
-    "description": "Asks the local Gemma model to continue a sentence about a topic.",
+    "description": "Asks the local instruction model (Qwen2.5-Coder-1.5B-Instruct) for one sentence about a topic.",
     "inputs": [{"name": "topic", "type": "text", "required": True}],
     "nodes": [
         {"id": "start", "type": "start"},
@@ -30,9 +30,15 @@ SAMPLE_WORKFLOW: dict[str, Any] = {
             "id": "write",
             "type": "llm",
             "config": {
-                "model": "local-gemma",
-                "messages": [{"role": "user", "content": "Here is one sentence about {{ start.topic }}:"}],
-                "parameters": {"temperature": 0, "max_tokens": 40},
+                "model": "local-qwen",
+                "messages": [
+                    {
+                        "role": "system",
+                        "content": "You are a helpful assistant. Answer in the user's language.",
+                    },
+                    {"role": "user", "content": "Write one sentence about {{ start.topic }}."},
+                ],
+                "parameters": {"temperature": 0, "max_tokens": 60},
             },
         },
         {"id": "end", "type": "end", "config": {"outputs": {"text": "write.text"}}},
@@ -49,10 +55,10 @@ def _local_model_url(port_variable: str, default_port: int) -> str:
 def _local_endpoints() -> list[dict[str, Any]]:
     return [
         {
-            "name": "Local Gemma 3 270M (llama.cpp)",
-            "slug": "local-gemma",
+            "name": "Local Qwen2.5-Coder-1.5B-Instruct (llama.cpp, 中文/English)",
+            "slug": "local-qwen",
             "draft": {
-                "provider_kind": "llamacpp", "model": "gemma3-270m", "model_type": "chat",
+                "provider_kind": "llamacpp", "model": "qwen2.5-coder-1.5b-instruct", "model_type": "chat",
                 "base_url": _local_model_url("LLMOPS_CHAT_MODEL_PORT", 8091), "context_window": 4096, "max_output_tokens": 512,
                 "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
             },
