@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import Count, Field, Model, Q, QuerySet, Sum
 from django.utils import timezone
@@ -67,7 +67,10 @@ def _columns(
     return fields, names
 
 
-def _related(instance: Model, model: type[Model], fields: list[Field[Any, Any]], prefix: str) -> Model:
+_M = TypeVar("_M", bound=Model)
+
+
+def _related(instance: Model, model: type[_M], fields: list[Field[Any, Any]], prefix: str) -> _M:
     """The related row selected into ``instance``'s ``<prefix><field>`` attributes, as a ``model`` instance."""
     values = [getattr(instance, f"{prefix}{f.attname}") for f in fields]
     return model.from_db(instance._state.db, [f.attname for f in fields], values)
@@ -91,7 +94,7 @@ def api_key_by_prefix(*, prefix: str) -> ApiKey | None:
     """The key with this prefix and its workspace, or None."""
     key = next(iter(ApiKey.objects.raw(_KEY_SQL, [prefix])), None)
     if key is not None:
-        key.workspace = _related(key, Workspace, _KEY_WORKSPACE_FIELDS, "workspace_")  # type: ignore[assignment]
+        key.workspace = _related(key, Workspace, _KEY_WORKSPACE_FIELDS, "workspace_")
     return key
 
 
