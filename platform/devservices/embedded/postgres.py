@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-from devservices.embedded import launch
+from devservices.embedded import launch, pgvector_build
 from devservices.embedded.accounts import RunAs, write_private
 from devservices.embedded.errors import EmbeddedError, PortInUseError
 from devservices.embedded.passwords import secret
@@ -135,6 +135,8 @@ def start(state: Path) -> tuple[ServiceStatus, bool]:
     want_port = port()
     secret_value = password(state)
     layout = Layout(state)
+    # Before any backend loads it (a running server's new connections load the rebuilt file).
+    pgvector_build.ensure_portable_pgvector(bin_dir().parent)
     current = _settled(state)
     if current.alive:
         launch.refuse_other_port(layout.server, current, want_port)
