@@ -33,6 +33,16 @@ def embedding_endpoint(workspace: Workspace, base_url: str, slug: str = "minilm"
     return ModelEndpointFactory.create(workspace=workspace, slug=slug, draft=config)
 
 
+def multilingual_embedding_endpoint(
+    workspace: Workspace, base_url: str, slug: str = "multilingual"
+) -> ModelEndpoint:
+    """An embedding endpoint for the local server's multilingual model (Universal Sentence Encoder, 512 dims)."""
+    from devservices.localmodels.config import MULTILINGUAL_EMBEDDING_MODEL
+
+    config = endpoint_config(base_url=base_url, model=MULTILINGUAL_EMBEDDING_MODEL, model_type="embedding")
+    return ModelEndpointFactory.create(workspace=workspace, slug=slug, draft=config)
+
+
 def pdf_bytes(lines: list[str]) -> bytes:
     """A minimal valid one-page PDF showing ``lines`` (Helvetica), with a correct xref table."""
     text = "BT /F1 12 Tf 72 720 Td 14 TL " + " ".join(f"({line}) '" for line in lines) + " ET"

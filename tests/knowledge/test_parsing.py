@@ -89,9 +89,11 @@ def test_cleaning_collapses_whitespace_and_optionally_removes_urls_and_emails() 
 
 def test_recursive_splitter_respects_chunk_size_and_chinese_sentence_ends() -> None:
     text = "。".join(f"第{i}句话讲的是猫头鹰在夜里捕猎老鼠" for i in range(40)) + "。"
-    pieces = chunk_text(text, {**default_chunking(), "chunk_size": 100, "chunk_overlap": 0})
+    settings = {**default_chunking(), "splitter": "recursive", "chunk_size": 100, "chunk_overlap": 0}
+    pieces = chunk_text(text, settings)
     assert len(pieces) > 5
     assert all(len(p.text) <= 100 for p in pieces)
+    assert all(p.text.endswith("。") and p.text.startswith("第") for p in pieces)  # no sentence is cut
     assert [p.position for p in pieces] == list(range(len(pieces)))
 
 
@@ -115,7 +117,10 @@ def test_parent_child_mode_links_children_to_their_parent() -> None:
     text = "\n\n".join(
         f"Paragraph {i} about owls hunting mice in the forest at night." * 3 for i in range(10)
     )
-    settings = {**default_chunking(), "parent_child": True, "chunk_size": 100, "parent_chunk_size": 400}
+    settings = {
+        **default_chunking(), "splitter": "recursive", "parent_child": True, "chunk_size": 100,
+        "parent_chunk_size": 400,
+    }  # fmt: skip
     pieces = chunk_text(text, settings)
     parents = {p.position: p for p in pieces if p.is_parent}
     children = [p for p in pieces if not p.is_parent]

@@ -16,7 +16,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -180,22 +180,31 @@ def clean_text(text: str, *, collapse_whitespace: bool = True, remove_urls_email
     return text.strip()
 
 
+# Paragraphs, lines, then sentence ends (Chinese and Western), then clauses and words: a chunk is cut inside a
+# sentence only when that one sentence is longer than a chunk. Sentence ends stay with their sentence.
+SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "; ", "，", ", ", " ", ""]
+
+
 def _splitter(settings: dict[str, Any], size: int) -> Any:
+    """A sentence-aware splitter measuring ``size`` in characters, or in tokens for the ``token`` splitter."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     overlap = min(int(settings.get("chunk_overlap", 50)), size // 2)
-    kind = settings.get("splitter", "recursive")
-    if kind == "token":
-        # Offline cl100k counting (plain tiktoken would download its vocabulary).
-        from llmops.providers.tokens import count_text
+    length: Callable[[str], int] = _tokens if settings.get("splitter", "recursive") == "token" else len
+    return RecursiveCharacterTextSplitter(
+        chunk_size=size,
+        chunk_overlap=overlap,
+        length_function=length,
+        separators=SEPARATORS,
+        keep_separator="end",
+    )
 
-        def tokens(text: str) -> int:
-            return count_text(text, model="gpt-4o")
 
-        return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, length_function=tokens)
-    # Chinese sentence ends come before the generic separators so Chinese text splits at sentences.
-    separators = ["\n\n", "\n", "。", "！", "？", "；", ". ", "! ", "? ", "，", ", ", " ", ""]
-    return RecursiveCharacterTextSplitter(chunk_size=size, chunk_overlap=overlap, separators=separators)
+def _tokens(text: str) -> int:
+    # Offline cl100k counting (plain tiktoken would download its vocabulary).
+    from llmops.providers.tokens import count_text
+
+    return count_text(text, model="gpt-4o")
 
 
 def _sections(text: str, settings: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -247,8 +256,17 @@ def segment(text: str) -> str:
     return " ".join(token for token in tokens if token and _CJK.search(token))
 
 
+# Function words and question words: in a question they match every passage and drown the terms that matter.
+# (English stop words are PostgreSQL's ``english`` configuration's.) Only queries drop them; chunks keep them.
+CHINESE_STOP_WORDS = frozenset(
+    "的 了 是 在 和 与 或 及 而 并 但 也 都 还 又 就 才 把 被 对 从 到 向 给 用 以 为 为了 之 其 所 等 着 过 吗 呢 吧 啊 "  # noqa: SIM905
+    "什么 怎么 怎样 如何 为什么 哪个 哪些 哪里 哪 多少 几 多久 多大 是否 有没有 能否 可以 应该 需要 要 会 能 该 "
+    "时 时候 之后 以后 之前 以前 后 前 中 里 上 下 这 那 这个 那个 这些 那些 一个 个 有 没有 如果 我们 你 我 他 它".split()
+)
+
+
 def query_terms(query: str) -> tuple[list[str], list[str]]:
     """(non-CJK words, CJK tokens) of a query, each a safe tsquery lexeme (word characters only)."""
-    cjk = segment(query).split()
+    cjk = [token for token in segment(query).split() if token not in CHINESE_STOP_WORDS]
     words = [w for w in _WORD.findall(_CJK.sub(" ", query)) if not w.isdigit() or len(w) > 1]
     return words, cjk

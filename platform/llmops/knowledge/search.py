@@ -171,7 +171,7 @@ def knowledge_search_result(
         hits = fuse(
             vector_hits,
             text_hits,
-            fusion=settings.get("fusion", "rrf"),
+            fusion=settings.get("fusion", "weighted"),
             vector_weight=float(settings.get("vector_weight", 0.7)),
             limit=top_k,
         )

@@ -133,25 +133,39 @@ def full_text_search(
 def fuse(
     vector_hits: list[Hit], text_hits: list[Hit], *, fusion: str, vector_weight: float, limit: int
 ) -> list[Hit]:
-    """Merge two ranked lists: reciprocal rank fusion (``rrf``) or a weighted sum of normalised scores.
+    """Merge two ranked lists: a weighted sum of normalised scores (``weighted``, the default) or reciprocal
+    rank fusion (``rrf``, which ignores the weight).
 
-    RRF scores are rescaled so a chunk ranked first by both modes scores 1.0, keeping thresholds meaningful.
+    ``weighted`` min-max normalises the vector scores over the candidates (cosine similarities of one model
+    crowd into a narrow band, so raw values barely separate them) and divides full-text scores by the best
+    one; on the bilingual retrieval set this beat RRF by 0.05-0.11 in hit@5. A fused score therefore ranks
+    hits within one query; per-mode raw scores stay in ``Hit.scores``. RRF scores are rescaled so a chunk
+    ranked first by both modes scores 1.0.
     """
     merged: dict[int, Hit] = {}
     for mode, hits, weight in (
         ("vector", vector_hits, vector_weight),
         ("full_text", text_hits, 1 - vector_weight),
     ):
-        top = max((h.score for h in hits), default=1.0) or 1.0
-        for rank, hit in enumerate(hits):
+        normalised = _normalised([hit.score for hit in hits], minimum=mode == "vector")
+        for rank, (hit, value) in enumerate(zip(hits, normalised, strict=True)):
             target = merged.setdefault(hit.chunk_id, Hit(**{**_fields(hit), "score": 0.0, "scores": {}}))
             target.scores[mode] = hit.scores[mode]
             if fusion == "rrf":
                 target.score += (RRF_K + 1) / (RRF_K + rank + 1) / 2
             else:
-                normalised = hit.score / top if mode == "full_text" else hit.score
-                target.score += weight * normalised
+                target.score += weight * value
     return sorted(merged.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
+
+
+def _normalised(scores: list[float], *, minimum: bool) -> list[float]:
+    """Scores divided by the best one, or min-max scaled to [0, 1] (all 1.0 when they are equal)."""
+    if not scores:
+        return []
+    top, low = max(scores), (min(scores) if minimum else 0.0)
+    if top <= low:
+        return [1.0] * len(scores)
+    return [(score - low) / (top - low) for score in scores]
 
 
 def _fields(hit: Hit) -> dict[str, Any]:
