@@ -29,7 +29,9 @@ Two checks use it:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import ssl
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -135,8 +137,26 @@ async def _checked_async(url: str, allowed: AllowList) -> str:
     return (await check_url_async(url, allow=allowed))[0]
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The process's one verifying TLS context (the CA bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``).
+
+    Loading the CA bundle costs 20-40 ms (more on a busy host). Every transport used to load its own, and
+    provider clients are built per event loop, so a sync caller (a knowledge search, a worker's node) paid
+    it twice on every query embedding. An ``SSLContext`` is safe to share between threads and loops.
+    """
+    return httpx.create_ssl_context()
+
+
+def _async_inner() -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(verify=tls_context(), trust_env=False)
+
+
 class GuardedTransport(SSRFGuardTransport):
     """The engine's pinning SSRF transport (``httpx``), with a fast path for literal IPs."""
+
+    def __init__(self, allow: AllowList) -> None:
+        super().__init__(allow, inner=_async_inner())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         literal = _literal(request.url.host)
@@ -151,7 +171,7 @@ class GuardedTransport2(httpx2.AsyncBaseTransport):
 
     def __init__(self, allow: AllowList, inner: httpx2.AsyncBaseTransport | None = None) -> None:
         self.allow = allow
-        self.inner = inner or httpx2.AsyncHTTPTransport(trust_env=False)
+        self.inner = inner or httpx2.AsyncHTTPTransport(verify=tls_context(), trust_env=False)
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         """Check, pin, send."""
@@ -168,7 +188,7 @@ class GuardedSyncTransport2(httpx2.BaseTransport):
 
     def __init__(self, allow: AllowList, inner: httpx2.BaseTransport | None = None) -> None:
         self.allow = allow
-        self.inner = inner or httpx2.HTTPTransport(trust_env=False)
+        self.inner = inner or httpx2.HTTPTransport(verify=tls_context(), trust_env=False)
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         """Check, pin, send."""
@@ -191,7 +211,9 @@ def guarded_async_client(*, timeout: float, **kwargs: Any) -> httpx.AsyncClient:
 def guarded_sync_client(*, timeout: float) -> httpx.Client:
     """The synchronous :func:`guarded_async_client` (the SDKs build one beside the async one)."""
     return httpx.Client(
-        transport=SSRFGuardSyncTransport(allowlist()),
+        transport=SSRFGuardSyncTransport(
+            allowlist(), inner=httpx.HTTPTransport(verify=tls_context(), trust_env=False)
+        ),
         timeout=timeout,
         trust_env=False,
         follow_redirects=False,
