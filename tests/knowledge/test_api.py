@@ -131,6 +131,7 @@ def upload(client: APIClient, slug: str, name: str, content: bytes, **extra: Any
 
 @pytest.mark.parametrize(("name", "content", "status", "code"), [
     ("empty.txt", b"", 400, "invalid"),
+    ("blank.md", b" \r\n\t \n", 400, "invalid"),
     ("tool.exe", b"MZ binary", 400, "invalid"),
     ("big.txt", b"x" * 2048, 413, "too_large"),
 ])  # fmt: skip

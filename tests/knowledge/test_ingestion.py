@@ -316,3 +316,18 @@ def test_url_that_redirects_to_a_private_address_fails_at_fetch(kb: KnowledgeBas
     document.refresh_from_db()
     assert document.status == DocumentStatus.FAILED and "not allowed" in document.error
     assert not Chunk.objects.filter(document=document).exists()
+
+
+@pytest.mark.parametrize(("name", "content"), [
+    ("spaces.txt", "\ufeff\u3000\u3000 \u00a0\n\u3000".encode()),  # a BOM and ideographic / no-break spaces
+    ("scan.pdf", pdf_bytes([])),  # a PDF page without text, as a scan without OCR is
+])  # fmt: skip
+def test_a_document_without_text_fails_with_a_reason_and_indexes_nothing(
+    kb: KnowledgeBase, name: str, content: bytes
+) -> None:
+    document = make_document(kb, name, content)
+    document_ingest_run(document_id=document.pk)
+    document.refresh_from_db()
+    assert document.status == DocumentStatus.FAILED
+    assert "no text" in document.error.lower() or "empty" in document.error.lower()
+    assert not Chunk.objects.filter(document=document).exists()
