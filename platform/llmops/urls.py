@@ -25,4 +25,5 @@ urlpatterns = [
     path("api/", include("llmops.runs.api.urls")),
     path("api/", include("llmops.deployments.api.urls")),
     path("api/", include("llmops.knowledge.api.urls")),
+    path("api/", include("llmops.evaluations.api.urls")),
 ]

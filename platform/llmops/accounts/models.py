@@ -56,6 +56,9 @@ class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    can_review = models.BooleanField(
+        default=False, help_text="May review evaluation runs (admins and owners always may)."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -80,16 +80,32 @@ def _check_label_name(name: str) -> None:
         raise ValidationError("Invalid label name.", fields={"name": [problem]})
 
 
-@transaction.atomic
+LabelGuard = Callable[[VersionedResource, ResourceVersion, str, Any], None]
+LABEL_GUARDS: list[LabelGuard] = []
+
+
+def label_guard_register(guard: LabelGuard) -> None:
+    """Have ``guard(resource, version, label, user)`` checked before every label move; it raises to refuse
+    (e.g. the evaluations app's promotion gate). Apps register theirs in ``AppConfig.ready``."""
+    if guard not in LABEL_GUARDS:
+        LABEL_GUARDS.append(guard)
+
+
 def label_set(*, resource: VersionedResource, name: str, number: int, user: Any) -> ResourceLabel:
-    """Point label ``name`` at version ``number`` (creating or moving it)."""
+    """Point label ``name`` at version ``number`` (creating or moving it), once every guard allows it.
+
+    Guards run before the write's transaction, so the audit rows they keep survive a refusal.
+    """
     _check_label_name(name)
     version = version_get(resource=resource, number=number)
-    # ignore: django-stubs checks fields against the abstract base, where the FK is only an annotation.
-    label, _ = resource.labels.update_or_create(
-        name=name,
-        defaults={"version": version, "updated_by": user},  # type: ignore[misc]
-    )
+    for guard in LABEL_GUARDS:
+        guard(resource, version, name, user)
+    with transaction.atomic():
+        # ignore: django-stubs checks fields against the abstract base, where the FK is only an annotation.
+        label, _ = resource.labels.update_or_create(
+            name=name,
+            defaults={"version": version, "updated_by": user},  # type: ignore[misc]
+        )
     return label
 
 

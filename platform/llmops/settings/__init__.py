@@ -8,6 +8,7 @@ from llmops.settings.channels import *  # noqa: F403
 from llmops.settings.database import *  # noqa: F403
 from llmops.settings.deployments import *  # noqa: F403
 from llmops.settings.engine import *  # noqa: F403
+from llmops.settings.evaluations import *  # noqa: F403
 from llmops.settings.knowledge import *  # noqa: F403
 from llmops.settings.llm import *  # noqa: F403
 from llmops.settings.redis import *  # noqa: F403

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "llmops.runs",
     "llmops.deployments",
     "llmops.knowledge",
+    "llmops.evaluations",
 ]
 
 MIDDLEWARE = [

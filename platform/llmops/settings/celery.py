@@ -46,4 +46,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Idempotency-Key records older than LLMOPS_IDEMPOTENCY_HOURS can no longer replay: delete them hourly.
     "deployments-idempotency-purge": {"task": "llmops.deployments.idempotency_purge", "schedule": 3600.0},
+    # Evaluation items whose slot died go back to the queue (see llmops.evaluations.execution).
+    "evaluations-sweep": {"task": "llmops.evaluations.sweep", "schedule": 30.0},
 }

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from django.db import transaction
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status, viewsets
@@ -191,13 +190,12 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
             return Response(status=status.HTTP_204_NO_CONTENT)
         data = LabelInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            label = versioning.label_set(
-                resource=resource,
-                name=data.validated_data["name"],
-                number=data.validated_data["version"],
-                user=signed_in_user(request),
-            )
+        label = versioning.label_set(
+            resource=resource,
+            name=data.validated_data["name"],
+            number=data.validated_data["version"],
+            user=signed_in_user(request),
+        )
         return Response(LabelSerializer(label).data)
 
     @extend_schema(parameters=DIFF_PARAMETERS)

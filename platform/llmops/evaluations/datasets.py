@@ -1,0 +1,256 @@
+"""Dataset content: validation, import from CSV and JSONL, export; pure functions (no database).
+
+Content is ``{"items": [item, ...]}``; an item is ``{"id", "inputs", "expected", "metadata", "tags",
+"source_run_id"}`` where only ``inputs`` (an object) is required. Ids are kept when given (unique within the
+dataset) and made up (``item-<n>``) otherwise, so evaluation results stay comparable across versions.
+
+Import is all or nothing: the first bad row (broken quoting, a missing column, invalid JSON, a wrong type) is
+reported by its line number in a ``ValidationError`` and nothing is added.
+
+CSV columns: ``input`` (becomes ``inputs.input``), ``inputs.<name>`` (one input each), or ``inputs`` (a JSON
+object); ``expected``; ``metadata.<key>``; ``tags`` (separated by ``,`` or ``;``); ``id``. A cell of
+``expected`` or ``inputs.<name>`` that holds JSON (an object, an array) is parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from django.conf import settings
+
+from llmops.core.errors import ValidationError
+
+ITEM_KEYS = {"id", "inputs", "expected", "metadata", "tags", "source_run_id"}
+MAX_ID_CHARS = 100
+_TAG_SPLIT = re.compile(r"[,;]")
+CSV_SPECIAL = {"id", "input", "inputs", "expected", "tags", "source_run_id"}
+
+
+def max_items() -> int:
+    """The most items a dataset may hold (``LLMOPS_EVAL_MAX_DATASET_ITEMS``)."""
+    return int(getattr(settings, "LLMOPS_EVAL_MAX_DATASET_ITEMS", 20_000))
+
+
+def _problem(where: str, message: str, field: str) -> ValidationError:
+    return ValidationError(f"{where}: {message}", fields={field: [f"{where}: {message}"]})
+
+
+def _item(raw: Any, where: str, field: str) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise _problem(where, "an item must be an object", field)
+    unknown = sorted(set(raw) - ITEM_KEYS)
+    if unknown:
+        raise _problem(where, f"unknown keys {unknown}; allowed: {sorted(ITEM_KEYS)}", field)
+    inputs = raw.get("inputs")
+    if not isinstance(inputs, dict):
+        raise _problem(where, "'inputs' must be an object", field)
+    metadata = raw.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise _problem(where, "'metadata' must be an object", field)
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise _problem(where, "'tags' must be a list of non-empty strings", field)
+    item_id = raw.get("id")
+    if item_id is not None and (not isinstance(item_id, str | int) or isinstance(item_id, bool)):
+        raise _problem(where, "'id' must be a string", field)
+    source = raw.get("source_run_id")
+    if source is not None and not isinstance(source, str):
+        raise _problem(where, "'source_run_id' must be a string", field)
+    item: dict[str, Any] = {
+        "id": str(item_id).strip()[:MAX_ID_CHARS] if item_id is not None else "",
+        "inputs": inputs,
+        "expected": raw.get("expected"),
+        "metadata": metadata,
+        "tags": tags,
+    }
+    if source:
+        item["source_run_id"] = source
+    return item
+
+
+def _with_ids(items: list[dict[str, Any]], taken: set[str], field: str) -> list[dict[str, Any]]:
+    """Unique ids: given ones must not repeat; missing ones become ``item-<n>`` (the next free n)."""
+    counter = 0
+    for index, item in enumerate(items):
+        if item["id"]:
+            if item["id"] in taken:
+                raise _problem(f"item {index}", f"the id {item['id']!r} is used twice", field)
+            taken.add(item["id"])
+    for item in items:
+        if not item["id"]:
+            counter += 1
+            while f"item-{counter}" in taken:
+                counter += 1
+            item["id"] = f"item-{counter}"
+            taken.add(item["id"])
+    return items
+
+
+def content_validate(content: Any) -> dict[str, Any]:
+    """A dataset draft, normalised (ids filled in); ``ValidationError`` naming the first bad item."""
+    if not isinstance(content, dict) or set(content) - {"items"}:
+        raise ValidationError(
+            "A dataset draft is {'items': [...]}.", fields={"draft": ["Expected {items: [...]}."]}
+        )
+    raw = content.get("items", [])
+    if not isinstance(raw, list):
+        raise ValidationError("'items' must be a list.", fields={"draft.items": ["Expected a list."]})
+    if len(raw) > max_items():
+        raise ValidationError(
+            f"A dataset holds at most {max_items()} items.",
+            fields={"draft.items": [f"At most {max_items()}."]},
+        )
+    items = [_item(entry, f"item {index}", f"draft.items.{index}") for index, entry in enumerate(raw)]
+    return {"items": _with_ids(items, set(), "draft.items")}
+
+
+# --- import ------------------------------------------------------------------------------------------------
+
+
+def _cell(value: str) -> Any:
+    """A CSV cell: JSON objects and arrays are parsed, anything else stays text."""
+    text = value.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except ValueError:
+            return value
+    return value
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    fields = reader.fieldnames or []
+    if not fields:
+        raise _problem("line 1", "the file has no header row", "file")
+    if len(set(fields)) != len(fields):
+        raise _problem("line 1", "a column name is repeated", "file")
+    if not ({"input", "inputs"} & set(fields) or any(f.startswith("inputs.") for f in fields)):
+        raise _problem("line 1", "no input column: add 'input', 'inputs' (JSON) or 'inputs.<name>'", "file")
+    unknown = [f for f in fields if f not in CSV_SPECIAL and not f.startswith(("inputs.", "metadata."))]
+    if unknown:
+        raise _problem("line 1", f"unknown columns {unknown}", "file")
+    try:
+        for row in reader:
+            if None in row or any(value is None for value in row.values()):
+                raise _problem(f"line {reader.line_num}", f"expected {len(fields)} cells", "file")
+            yield reader.line_num, row
+    except csv.Error as exc:
+        raise _problem(f"line {reader.line_num}", f"broken CSV ({exc})", "file") from None
+
+
+def _from_csv_row(row: dict[str, str], where: str) -> dict[str, Any]:
+    inputs: dict[str, Any] = {}
+    if row.get("inputs", "").strip():
+        parsed = _cell(row["inputs"])
+        if not isinstance(parsed, dict):
+            raise _problem(where, "the 'inputs' cell must hold a JSON object", "file")
+        inputs.update(parsed)
+    if "input" in row:
+        inputs["input"] = row["input"]
+    for name, value in row.items():
+        if name.startswith("inputs.") and name != "inputs.":
+            inputs[name.removeprefix("inputs.")] = _cell(value)
+    expected = row.get("expected")
+    return {
+        "id": (row.get("id") or "").strip() or None,
+        "inputs": inputs,
+        "expected": _cell(expected) if expected not in (None, "") else None,
+        "metadata": {
+            k.removeprefix("metadata."): v for k, v in row.items() if k.startswith("metadata.") and v != ""
+        },
+        "tags": [t.strip() for t in _TAG_SPLIT.split(row.get("tags") or "") if t.strip()],
+        "source_run_id": (row.get("source_run_id") or "").strip() or None,
+    }
+
+
+def _decoded(content: bytes) -> str:
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise _problem(f"line {line}", "the file is not UTF-8", "file") from None
+
+
+def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
+    """Items from a CSV or JSONL file, validated; the first bad row is reported by line number."""
+    text = _decoded(content)
+    raw: list[tuple[str, Any]] = []
+    if fmt == "csv":
+        for line_number, row in _csv_rows(text):
+            raw.append((f"line {line_number}", _from_csv_row(row, f"line {line_number}")))
+    elif fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                raw.append((f"line {number}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise _problem(f"line {number}", f"invalid JSON ({exc.msg})", "file") from None
+    else:
+        raise ValidationError("Unknown import format.", fields={"format": ["One of csv, jsonl."]})
+    if not raw:
+        raise ValidationError("The file holds no items.", fields={"file": ["No rows after the header."]})
+    items = []
+    for where, entry in raw:
+        if isinstance(entry, dict):
+            entry = {k: v for k, v in entry.items() if v is not None or k == "expected"}
+        items.append(_item(entry, where, "file"))
+    return items
+
+
+def merged(current: Sequence[dict[str, Any]], new: list[dict[str, Any]], mode: str) -> dict[str, Any]:
+    """The draft after an import: ``append`` to the current items, or ``replace`` them."""
+    if mode not in ("append", "replace"):
+        raise ValidationError("Unknown import mode.", fields={"mode": ["One of append, replace."]})
+    keep = list(current) if mode == "append" else []
+    if len(keep) + len(new) > max_items():
+        raise ValidationError(
+            f"A dataset holds at most {max_items()} items.",
+            fields={"file": [f"At most {max_items()} items."]},
+        )
+    return {"items": keep + _with_ids(new, {item["id"] for item in keep}, "file")}
+
+
+# --- export ------------------------------------------------------------------------------------------------
+
+
+def export_jsonl(items: Sequence[dict[str, Any]]) -> str:
+    """One JSON object per line."""
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in items)
+
+
+def _flat(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def export_csv(items: Sequence[dict[str, Any]]) -> str:
+    """A CSV that imports back to the same items (``inputs.<name>`` and ``metadata.<key>`` columns)."""
+    input_names = sorted({name for item in items for name in item["inputs"]})
+    meta_names = sorted({key for item in items for key in item.get("metadata", {})})
+    columns = [
+        "id",
+        *(f"inputs.{n}" for n in input_names),
+        "expected",
+        *(f"metadata.{k}" for k in meta_names),
+        "tags",
+    ]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for item in items:
+        writer.writerow([
+            item["id"],
+            *(_flat(item["inputs"].get(n)) for n in input_names),
+            _flat(item.get("expected")),
+            *(_flat(item.get("metadata", {}).get(k)) for k in meta_names),
+            ";".join(item.get("tags", [])),
+        ])  # fmt: skip
+    return out.getvalue()

@@ -1,0 +1,22 @@
+"""Evaluators: each turns one case (inputs, expected, output, latency, cost) into a :class:`Score`.
+
+Kinds, each configured by a small dict (checked by :func:`validate_config`, which names the bad field):
+
+- deterministic (``deterministic``): equals, contains, contains_any, contains_all, regex, starts_with,
+  json_valid, json_schema, levenshtein (normalised similarity with a threshold), numeric (tolerance); each
+  takes ``negate`` for its ``not`` form and compares with ``value`` or, when that is left out, ``expected``;
+- operational (``operational``): latency_ms_max, cost_max, tokens_max;
+- ``embedding_similarity``: cosine of output and expected through a workspace embedding endpoint;
+- ``llm_judge``: a rubric prompt through the gateway, answering a score and a reason as structured output;
+- ``code``: a Python ``evaluate(inputs, output, expected)`` in the code sandbox.
+
+An evaluator that fails (a judge that answers no score, a sandbox error) returns a Score with ``error``
+set and ``passed`` False: it never fails the whole evaluation run.
+"""
+
+from __future__ import annotations
+
+from llmops.evaluations.evaluators.base import EvalCase, Score, combine
+from llmops.evaluations.evaluators.registry import KINDS, evaluate, validate_config
+
+__all__ = ["KINDS", "EvalCase", "Score", "combine", "evaluate", "validate_config"]

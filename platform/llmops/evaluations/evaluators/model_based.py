@@ -1,0 +1,182 @@
+"""Evaluators that call something: an LLM judge and embedding similarity (through the metered gateway, as
+usage of source ``evaluation``), and custom Python in the code sandbox.
+
+The judge's score comes back as structured output (``response_format`` with a JSON schema: a 1-5 grade and
+a reason), is scaled to [0, 1], and passes at the configured threshold. A judge that answers no parsable
+grade gives a failed Score naming what it said: the item shows the error, the run goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any
+
+from llmops.evaluations.evaluators.base import EvalCase, Score, as_text
+from llmops.evaluations.evaluators.deterministic import ConfigProblem
+from workflows import CallContext, ChatMessage, ChatRequest, ModelGateway, SandboxLimits
+
+MAX_RUBRIC_CHARS = 8_000
+MAX_CODE_CHARS = 50_000
+MAX_FIELD_CHARS = 12_000  # of each of input, reference and answer shown to the judge
+GRADE_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "grade",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "score": {"type": "integer", "minimum": 1, "maximum": 5},
+                "reason": {"type": "string", "maxLength": 400},
+            },
+            "required": ["score", "reason"],
+        },
+    },
+}
+JUDGE_SYSTEM = (
+    "You grade answers strictly against the rubric. Reply with JSON only: "
+    '{"score": 1-5, "reason": "one short sentence"}. 1 = wrong or fails the rubric, 3 = partly right, '
+    "5 = fully right. Judge meaning, not wording; the answer may be in Chinese or English."
+)
+JUDGE_USER = (
+    "Rubric: {rubric}\n\nInput: {input}\n\nReference answer: {reference}\n\nAnswer to grade: {answer}"
+)
+
+
+def _endpoint(config: dict[str, Any]) -> str:
+    model = config.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigProblem("model", "A model endpoint of the workspace is required (its slug).")
+    return model.strip()
+
+
+def _threshold(config: dict[str, Any], default: float) -> float:
+    value = config.get("threshold", default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigProblem("threshold", "A number between 0 and 1.")
+    return float(value)
+
+
+def check_llm_judge(config: dict[str, Any]) -> dict[str, Any]:
+    """A judge config: ``model`` (a chat endpoint), ``rubric``, ``threshold`` (default 0.6 = grade 4 of 5)."""
+    rubric = config.get("rubric")
+    if not isinstance(rubric, str) or not rubric.strip():
+        raise ConfigProblem("rubric", "A rubric is required: what makes an answer right.")
+    if len(rubric) > MAX_RUBRIC_CHARS:
+        raise ConfigProblem("rubric", f"At most {MAX_RUBRIC_CHARS} characters.")
+    return {"model": _endpoint(config), "rubric": rubric, "threshold": _threshold(config, 0.6)}
+
+
+def check_embedding_similarity(config: dict[str, Any]) -> dict[str, Any]:
+    """``model`` (an embedding endpoint) and ``threshold`` (default 0.8)."""
+    return {"model": _endpoint(config), "threshold": _threshold(config, 0.8)}
+
+
+def check_code(config: dict[str, Any]) -> dict[str, Any]:
+    """``code`` defining ``evaluate(inputs, output, expected)``, ``threshold`` (default 0.5)."""
+    code = config.get("code")
+    if not isinstance(code, str) or "def evaluate" not in code:
+        raise ConfigProblem("code", "Python code defining evaluate(inputs, output, expected) is required.")
+    if len(code) > MAX_CODE_CHARS:
+        raise ConfigProblem("code", f"At most {MAX_CODE_CHARS} characters.")
+    try:
+        compile(code, "<evaluator>", "exec")
+    except SyntaxError as exc:
+        raise ConfigProblem("code", f"Syntax error on line {exc.lineno}: {exc.msg}.") from None
+    return {"code": code, "threshold": _threshold(config, 0.5)}
+
+
+def _grade(text: str) -> tuple[int, str] | None:
+    """(grade 1-5, reason) from the judge's answer: JSON first, else a lone digit 1-5 in the text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if (
+        isinstance(data, dict)
+        and isinstance(data.get("score"), int | float)
+        and not isinstance(data["score"], bool)
+    ):
+        grade = data["score"]
+        if 1 <= grade <= 5:
+            return round(grade), str(data.get("reason", ""))[:400]
+    match = re.search(r"(?<![\d.])([1-5])(?![\d.])", text)
+    return (int(match.group(1)), text.strip()[:400]) if match else None
+
+
+async def score_llm_judge(
+    config: dict[str, Any], case: EvalCase, gateway: ModelGateway, context: CallContext
+) -> Score:
+    """Ask the judge; scale its 1-5 grade to [0, 1]."""
+    prompt = JUDGE_USER.format(
+        rubric=config["rubric"],
+        input=as_text(case.inputs)[:MAX_FIELD_CHARS],
+        reference=(case.expected_text or "(none)")[:MAX_FIELD_CHARS],
+        answer=case.output_text[:MAX_FIELD_CHARS],
+    )
+    request = ChatRequest(
+        model=config["model"],
+        messages=(ChatMessage(role="system", content=JUDGE_SYSTEM), ChatMessage(role="user", content=prompt)),
+        context=context,
+        parameters={"temperature": 0, "max_tokens": 120},
+        response_format=GRADE_SCHEMA,
+    )
+    result = await gateway.chat(request)
+    grade = _grade(result.text)
+    if grade is None:
+        return Score.failed(f"the judge returned no parsable score: {result.text.strip()[:200]!r}")
+    value, reason = grade
+    return Score.of((value - 1) / 4, config["threshold"], reason or f"grade {value}/5", grade=value)
+
+
+def _cosine(a: list[float], b: list[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=True))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+async def score_embedding_similarity(
+    config: dict[str, Any], case: EvalCase, gateway: ModelGateway, context: CallContext
+) -> Score:
+    """Cosine similarity of output and expected (negative similarities count as 0)."""
+    if not case.expected_text.strip():
+        return Score.failed("the item has no expected output to compare with")
+    result = await gateway.embed(
+        config["model"], [case.output_text[:MAX_FIELD_CHARS], case.expected_text[:MAX_FIELD_CHARS]], context
+    )
+    similarity = max(0.0, _cosine(result.vectors[0], result.vectors[1]))
+    return Score.of(similarity, config["threshold"], f"cosine similarity {similarity:.3f}")
+
+
+CODE_WRAPPER = """
+{code}
+
+
+def main(inputs, output, expected):
+    result = evaluate(inputs, output, expected)
+    if isinstance(result, bool):
+        return {{"score": 1.0 if result else 0.0, "reason": ""}}
+    if isinstance(result, (int, float)):
+        return {{"score": float(result), "reason": ""}}
+    if isinstance(result, dict) and "score" in result:
+        return {{"score": float(result["score"]), "reason": str(result.get("reason", ""))}}
+    raise TypeError("evaluate() must return a bool, a number or a dict with a score")
+"""
+
+
+async def score_code(config: dict[str, Any], case: EvalCase, sandbox: Any) -> Score:
+    """Run the evaluator's ``evaluate`` in the sandbox (no network, no files outside its own folder)."""
+    result = await sandbox.run(
+        CODE_WRAPPER.format(code=config["code"]),
+        {"inputs": case.inputs, "output": case.output, "expected": case.expected},
+        SandboxLimits(wall_seconds=10.0, cpu_seconds=5, memory_bytes=256 * 1024 * 1024),
+    )
+    if not result.ok:
+        return Score.failed(f"the evaluator's code failed: {result.error_type}: {result.error}"[:400])
+    score = result.outputs.get("score")
+    if not isinstance(score, int | float) or not math.isfinite(score):
+        return Score.failed("the evaluator's code returned no finite score")
+    return Score.of(
+        score, config["threshold"], str(result.outputs.get("reason", ""))[:400] or f"score {score:g}"
+    )
