@@ -135,13 +135,17 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
     unknown = [f for f in fields if f not in CSV_SPECIAL and not f.startswith(("inputs.", "metadata."))]
     if unknown:
         raise _problem("line 1", f"unknown columns {unknown}", "file")
-    try:
-        for row in reader:
-            if None in row or any(value is None for value in row.values()):
-                raise _problem(f"line {reader.line_num}", f"expected {len(fields)} cells", "file")
-            yield reader.line_num, row
-    except csv.Error as exc:
-        raise _problem(f"line {reader.line_num}", f"broken CSV ({exc})", "file") from None
+    while True:
+        start = reader.line_num + 1  # where the next record begins (a quoted cell may span lines)
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise _problem(f"line {start}", f"broken CSV ({exc})", "file") from None
+        if None in row or any(value is None for value in row.values()):
+            raise _problem(f"line {start}", f"expected {len(fields)} cells", "file")
+        yield start, row
 
 
 def _from_csv_row(row: dict[str, str], where: str) -> dict[str, Any]:

@@ -28,19 +28,16 @@ GRADE_SCHEMA = {
             "type": "object",
             "properties": {
                 "score": {"type": "integer", "minimum": 1, "maximum": 5},
-                "reason": {"type": "string", "maxLength": 400},
+                "reason": {"type": "string", "maxLength": 200},
             },
             "required": ["score", "reason"],
         },
     },
 }
-JUDGE_SYSTEM = (
-    "You grade answers strictly against the rubric. Reply with JSON only: "
-    '{"score": 1-5, "reason": "one short sentence"}. 1 = wrong or fails the rubric, 3 = partly right, '
-    "5 = fully right. Judge meaning, not wording; the answer may be in Chinese or English."
-)
-JUDGE_USER = (
-    "Rubric: {rubric}\n\nInput: {input}\n\nReference answer: {reference}\n\nAnswer to grade: {answer}"
+JUDGE_PROMPT = (
+    "You grade answers.\nQuestion: {input}\nReference answer: {reference}\nCandidate answer: {answer}\n"
+    "Rubric: {rubric}\nScore the candidate from 1 (wrong) to 5 (fully correct, same meaning as the reference; "
+    "wording and language do not matter), and give a short reason."
 )
 
 
@@ -109,7 +106,7 @@ async def score_llm_judge(
     config: dict[str, Any], case: EvalCase, gateway: ModelGateway, context: CallContext
 ) -> Score:
     """Ask the judge; scale its 1-5 grade to [0, 1]."""
-    prompt = JUDGE_USER.format(
+    prompt = JUDGE_PROMPT.format(
         rubric=config["rubric"],
         input=as_text(case.inputs)[:MAX_FIELD_CHARS],
         reference=(case.expected_text or "(none)")[:MAX_FIELD_CHARS],
@@ -117,9 +114,9 @@ async def score_llm_judge(
     )
     request = ChatRequest(
         model=config["model"],
-        messages=(ChatMessage(role="system", content=JUDGE_SYSTEM), ChatMessage(role="user", content=prompt)),
+        messages=(ChatMessage(role="user", content=prompt),),
         context=context,
-        parameters={"temperature": 0, "max_tokens": 120},
+        parameters={"temperature": 0, "max_tokens": 80},
         response_format=GRADE_SCHEMA,
     )
     result = await gateway.chat(request)
