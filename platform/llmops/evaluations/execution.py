@@ -99,9 +99,8 @@ def _target_instant(
 ) -> Run:
     """A small graph of fast nodes: executed in memory, stored finished (no model calls: re-running is free)."""
     target = Run(
-        id=uuid.uuid4(), workspace_id=run.workspace_id, workflow_id=run.workflow_id,
-        workflow_version_id=run.workflow_version_id, trigger=Trigger.EVALUATION, inputs=inputs,
-        created_by_id=run.created_by_id,
+        id=uuid.uuid4(), workspace=run.workspace, workflow=run.workflow, workflow_version=run.workflow_version,
+        trigger=Trigger.EVALUATION, inputs=inputs, created_by_id=run.created_by_id,
     )  # fmt: skip
     instant_run(run=target, graph=compiled_graph(run.workflow_version))
     _claimed(item, claim).update(target_run=target)
@@ -112,15 +111,16 @@ def _target_inline(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID, i
     """Create and claim the target run, record it on the item, then execute it here as a worker would."""
     run_claim_id = uuid.uuid4()
     with transaction.atomic():
+        # Related objects given (not ids): the execution reads them from async code, where a lazy load fails.
         target = Run.objects.create(
-            workspace_id=run.workspace_id, workflow_id=run.workflow_id, workflow_version_id=run.workflow_version_id,
+            workspace=run.workspace, workflow=run.workflow, workflow_version=run.workflow_version,
             trigger=Trigger.EVALUATION, inputs=inputs, created_by_id=run.created_by_id,
         )  # fmt: skip
         assert run_claim(run_id=str(target.id), claim=run_claim_id), "a run created here is visible to no one"
         if not _claimed(item, claim).update(target_run=target):
             transaction.set_rollback(True)  # the item was taken over meanwhile: leave it to its new owner
             raise _Lost()
-    target.refresh_from_db()
+    target.status, target.claim = TargetStatus.RUNNING, run_claim_id
     async_to_sync(run_inline)(target, run_claim_id, chat=None)
     target.refresh_from_db()
     return target
@@ -303,7 +303,7 @@ def _finish_if_done(run: EvaluationRun) -> None:
 def slot_run(run_id: int) -> int:
     """One slot of a run: take items until none is left (or the run is cancelled or over its cost cap);
     returns how many items it scored."""
-    run = EvaluationRun.objects.select_related("workflow_version").get(pk=run_id)
+    run = EvaluationRun.objects.select_related("workspace", "workflow", "workflow_version").get(pk=run_id)
     done = 0
     while run.status == RunStatus.RUNNING:
         stop = _stop_reason(run)
