@@ -172,8 +172,9 @@ async def _scores(
             run_id=usage_run_id(run), node_id=f"{item.item_id}#{item.repetition}:{spec['name']}"
         )
         score = await evaluate(
-            spec["kind"], spec["config"], case, gateway=gateway, context=context, sandbox=sandbox
-        )
+            spec["kind"], spec["config"], case, gateway=gateway, context=context, sandbox=sandbox,
+            workspace_id=run.workspace_id,
+        )  # fmt: skip
         return spec, score
 
     return list(await asyncio.gather(*(one(spec) for spec in run.evaluators)))

@@ -8,7 +8,10 @@ Kinds, each configured by a small dict (checked by :func:`validate_config`, whic
 - operational (``operational``): latency_ms_max, cost_max, tokens_max;
 - ``embedding_similarity``: cosine of output and expected through a workspace embedding endpoint;
 - ``llm_judge``: a rubric prompt through the gateway, answering a score and a reason as structured output;
-- ``code``: a Python ``evaluate(inputs, output, expected)`` in the code sandbox.
+- ``code``: a Python ``evaluate(inputs, output, expected)`` in the code sandbox;
+- ``retrieval``: where a knowledge base ranks the expected passage for the item's question (reciprocal
+  rank; a run's mean score is then its MRR and its pass rate its hit@k: the retrieval-quality harness of
+  ``llmops.knowledge.retrieval_quality`` as an evaluation).
 
 An evaluator that fails (a judge that answers no score, a sandbox error) returns a Score with ``error``
 set and ``passed`` False: it never fails the whole evaluation run.

@@ -177,3 +177,63 @@ async def score_code(config: dict[str, Any], case: EvalCase, sandbox: Any) -> Sc
     return Score.of(
         score, config["threshold"], str(result.outputs.get("reason", ""))[:400] or f"score {score:g}"
     )
+
+
+def check_retrieval(config: dict[str, Any]) -> dict[str, Any]:
+    """A retrieval check of a knowledge base: ``knowledge_base`` (slug), ``question_input`` (default
+    ``question``), ``mode`` (hybrid, vector, full_text), ``top_k`` (default 10), ``hit_at`` (default 5)."""
+    slug = config.get("knowledge_base")
+    if not isinstance(slug, str) or not slug.strip():
+        raise ConfigProblem("knowledge_base", "A knowledge base of the workspace is required (its slug).")
+    mode = config.get("mode", "hybrid")
+    if mode not in ("hybrid", "vector", "full_text"):
+        raise ConfigProblem("mode", "One of hybrid, vector, full_text.")
+    question = config.get("question_input", "question")
+    if not isinstance(question, str) or not question:
+        raise ConfigProblem("question_input", "The name of the input holding the question.")
+    top_k, hit_at = config.get("top_k", 10), config.get("hit_at", 5)
+    for name, value in (("top_k", top_k), ("hit_at", hit_at)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+            raise ConfigProblem(name, "An integer between 1 and 100.")
+    return {
+        "knowledge_base": slug.strip(),
+        "mode": mode,
+        "question_input": question,
+        "top_k": top_k,
+        "hit_at": hit_at,
+    }
+
+
+def _retrieved_rank(config: dict[str, Any], case: EvalCase, workspace_id: int) -> tuple[int | None, int]:
+    from llmops.knowledge.models import KnowledgeBase
+    from llmops.knowledge.retrieval_quality import rank_of
+    from llmops.knowledge.search import knowledge_search_result
+
+    kb = KnowledgeBase.objects.filter(workspace_id=workspace_id, slug=config["knowledge_base"]).first()
+    if kb is None:
+        raise LookupError(f"no knowledge base {config['knowledge_base']!r} in this workspace")
+    question = as_text(case.inputs.get(config["question_input"], ""))
+    result = knowledge_search_result(
+        knowledge_bases=[kb], query=question, mode=config["mode"], top_k=config["top_k"], score_threshold=0.0
+    )
+    return rank_of((hit.text for hit in result.hits), case.expected_text), len(result.hits)
+
+
+async def score_retrieval(config: dict[str, Any], case: EvalCase, workspace_id: int) -> Score:
+    """The reciprocal rank of the first hit holding the expected passage (so a run's mean score is its MRR
+    and its pass rate its hit@``hit_at``), as ``llmops.knowledge.retrieval_quality`` measures it."""
+    from asgiref.sync import sync_to_async
+
+    if not case.expected_text.strip():
+        return Score.failed("the item has no expected passage")
+    rank, hits = await sync_to_async(_retrieved_rank)(config, case, workspace_id)
+    if rank is None:
+        return Score(
+            score=0.0, passed=False, reason=f"the passage is not in the top {hits}", details={"rank": None}
+        )
+    return Score(
+        score=1.0 / rank,
+        passed=rank <= config["hit_at"],
+        reason=f"the passage is hit {rank}",
+        details={"rank": rank},
+    )

@@ -14,6 +14,7 @@ MODEL_CHECKS = {
     "llm_judge": model_based.check_llm_judge,
     "embedding_similarity": model_based.check_embedding_similarity,
     "code": model_based.check_code,
+    "retrieval": model_based.check_retrieval,
 }
 KINDS = tuple(sorted({*CHECKS, *MODEL_CHECKS}))
 
@@ -47,6 +48,7 @@ async def evaluate(
     gateway: ModelGateway | None = None,
     context: CallContext | None = None,
     sandbox: Any = None,
+    workspace_id: int | None = None,
 ) -> Score:
     """Score ``case`` with a validated config; never raises for the case's or the evaluator's failures."""
     try:
@@ -55,6 +57,10 @@ async def evaluate(
         context = context or CallContext(run_id="", node_id=f"evaluator:{kind}")
         if kind == "code":
             return await model_based.score_code(config, case, sandbox)
+        if kind == "retrieval":
+            if workspace_id is None:
+                return Score.failed("the retrieval evaluator needs the workspace")
+            return await model_based.score_retrieval(config, case, workspace_id)
         if gateway is None:
             return Score.failed(f"the {kind} evaluator needs a model gateway")
         if kind == "llm_judge":
