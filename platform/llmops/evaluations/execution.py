@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from datetime import timedelta
 from decimal import Decimal
@@ -27,12 +28,13 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from llmops.accounts.events import workspace_group
 from llmops.core.errors import LLMOpsError
 from llmops.evaluations.evaluators import EvalCase, Score, combine, evaluate
+from llmops.evaluations.evaluators.deterministic import SCORERS
 from llmops.evaluations.models import (
     FINAL_RUN_STATUSES,
     EvaluationItem,
@@ -62,23 +64,24 @@ def usage_run_id(run: EvaluationRun) -> str:
 # --- claiming ---------------------------------------------------------------------------------------------
 
 
-def item_claim_next(run_id: int) -> tuple[EvaluationItem, uuid.UUID] | None:
-    """Take the next pending item of the run (skipping rows another slot is taking); None when none is left."""
+_CLAIM_SQL = """
+UPDATE evaluations_evaluationitem SET status = %(running)s, claim = %(claim)s, claimed_at = now(),
+       attempts = attempts + 1
+ WHERE id IN (SELECT id FROM evaluations_evaluationitem
+               WHERE run_id = %(run)s AND status = %(pending)s
+               ORDER BY position, repetition LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+RETURNING *
+"""
+CLAIM_BATCH = 8  # items a slot claims in one statement (an unfinished batch of a dead slot is swept back)
+
+
+def items_claim_next(run_id: int, limit: int = CLAIM_BATCH) -> tuple[list[EvaluationItem], uuid.UUID]:
+    """Take up to ``limit`` pending items of the run in one statement (skipping rows another slot is
+    taking), in dataset order; an empty list when none is left."""
     claim = uuid.uuid4()
-    with transaction.atomic():
-        item = (
-            EvaluationItem.objects.select_for_update(skip_locked=True)
-            .filter(run_id=run_id, status=ItemStatus.PENDING)
-            .order_by("position", "repetition")
-            .first()
-        )
-        if item is None:
-            return None
-        EvaluationItem.objects.filter(pk=item.pk).update(
-            status=ItemStatus.RUNNING, claim=claim, claimed_at=timezone.now(), attempts=F("attempts") + 1
-        )
-    item.refresh_from_db()
-    return item, claim
+    params = {"running": ItemStatus.RUNNING, "pending": ItemStatus.PENDING, "claim": claim, "run": run_id}
+    items = list(EvaluationItem.objects.raw(_CLAIM_SQL, {**params, "limit": limit}))
+    return sorted(items, key=lambda i: (i.position, i.repetition)), claim
 
 
 def _claimed(item: EvaluationItem, claim: uuid.UUID) -> Any:
@@ -103,8 +106,7 @@ def _target_instant(
         trigger=Trigger.EVALUATION, inputs=inputs, created_by_id=run.created_by_id,
     )  # fmt: skip
     instant_run(run=target, graph=compiled_graph(run.workflow_version))
-    _claimed(item, claim).update(target_run=target)
-    return target
+    return target  # recorded on the item with its result (a crash before that re-runs it: free)
 
 
 def _target_inline(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID, inputs: dict[str, Any]) -> Run:
@@ -215,7 +217,11 @@ def item_execute(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> 
                 **figures,
             )
         )
-    scored = async_to_sync(_scores)(run, item, _case(item, target))
+    case = _case(item, target)
+    if all(spec["kind"] in SCORERS for spec in run.evaluators):  # pure functions: no event loop needed
+        scored = [(spec, SCORERS[spec["kind"]](spec["config"], case)) for spec in run.evaluators]
+    else:
+        scored = async_to_sync(_scores)(run, item, case)
     overall = combine([(score, float(spec.get("weight", 1.0))) for spec, score in scored], run.pass_threshold)
     scores = [{"evaluator": spec["name"], "kind": spec["kind"], **score.as_dict()} for spec, score in scored]
     return bool(
@@ -255,11 +261,11 @@ def _skip_rest(run: EvaluationRun, status: str, reason: str) -> None:
 
 
 def _stop_reason(run: EvaluationRun) -> tuple[str, str] | None:
-    fresh = EvaluationRun.objects.only("cancel_requested", "status", "cost_cap").get(pk=run.pk)
-    if fresh.cancel_requested:
+    fresh = EvaluationRun.objects.filter(pk=run.pk).values("cancel_requested", "cost_cap").first()
+    if fresh is None or fresh["cancel_requested"]:
         return RunStatus.CANCELLED, "the run was cancelled"
-    if fresh.cost_cap is not None and run_cost(run) >= fresh.cost_cap:
-        return RunStatus.STOPPED, f"the cost cap of {fresh.cost_cap} was reached"
+    if fresh["cost_cap"] is not None and run_cost(run) >= fresh["cost_cap"]:
+        return RunStatus.STOPPED, f"the cost cap of {fresh['cost_cap']} was reached"
     return None
 
 
@@ -301,22 +307,29 @@ def _finish_if_done(run: EvaluationRun) -> None:
     )
 
 
+PROGRESS_EVERY_S = 1.0  # a slot publishes progress at most this often (each costs a few aggregates)
+
+
 def slot_run(run_id: int) -> int:
     """One slot of a run: take items until none is left (or the run is cancelled or over its cost cap);
     returns how many items it scored."""
     run = EvaluationRun.objects.select_related("workspace", "workflow", "workflow_version").get(pk=run_id)
-    done = 0
+    done, published = 0, time.monotonic()
+    # Batches only where items are quick (an instant target, pure evaluators): a slow item holds one slot.
+    batch = CLAIM_BATCH if _fast(run) and not run.evaluators_need_models else 1
     while run.status == RunStatus.RUNNING:
-        stop = _stop_reason(run)
+        stop = _stop_reason(run)  # once per batch: a cancel or the cost cap stops at most a batch later
         if stop is not None:
             _skip_rest(run, *stop)
             break
-        taken = item_claim_next(run_id)
-        if taken is None:
+        items, claim = items_claim_next(run_id, batch)
+        if not items:
             break
-        item, claim = taken
-        done += item_execute(run, item, claim)
-        _publish(run)
+        for item in items:
+            done += item_execute(run, item, claim)
+        if time.monotonic() - published >= PROGRESS_EVERY_S:
+            _publish(run)
+            published = time.monotonic()
     run.refresh_from_db()
     if run.status == RunStatus.RUNNING:
         _finish_if_done(run)

@@ -95,10 +95,12 @@ class EvaluationRun(models.Model):
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200, blank=True)
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="evaluation_runs")
-    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.PROTECT, related_name="+")
-    workflow = models.ForeignKey("studio.Workflow", on_delete=models.PROTECT, related_name="evaluation_runs")
-    workflow_version = models.ForeignKey("studio.WorkflowVersion", on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.RESTRICT, related_name="evaluation_runs")
+    dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.RESTRICT, related_name="+")
+    workflow = models.ForeignKey("studio.Workflow", on_delete=models.RESTRICT, related_name="evaluation_runs")
+    workflow_version = models.ForeignKey(
+        "studio.WorkflowVersion", on_delete=models.RESTRICT, related_name="+"
+    )
     evaluators = models.JSONField(default=list, help_text="[{name, kind, config, weight, threshold}]")
     pass_threshold = models.FloatField(
         default=0.5, help_text="An item passes when its weighted score reaches it."
@@ -130,6 +132,13 @@ class EvaluationRun(models.Model):
 
     def __str__(self) -> str:
         return self.name or f"evaluation {self.pk}"
+
+    @property
+    def evaluators_need_models(self) -> bool:
+        """Whether an evaluator calls a model, the sandbox or a search (slow, costed: claimed one by one)."""
+        from llmops.evaluations.evaluators.deterministic import SCORERS
+
+        return any(spec["kind"] not in SCORERS for spec in self.evaluators)
 
 
 class ItemStatus(models.TextChoices):
