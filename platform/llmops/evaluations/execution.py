@@ -140,6 +140,8 @@ def _target(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> Run:
             # Started by a claimant that died: the runs sweeper resumes it from its checkpoints on a worker.
             async_to_sync(wait_finished)(str(target.id), float(settings.LLMOPS_EVAL_TARGET_TIMEOUT_SECONDS))
             target.refresh_from_db()
+            if target.status not in FINAL_STATUSES:
+                raise _Lost()  # still going: the item stays claimed and the sweep hands it back later
         return target
     inputs = run_inputs_validate(run.workflow_version, item.inputs)
     if _fast(run):
@@ -339,7 +341,9 @@ def slot_run(run_id: int) -> int:
 
 
 def items_sweep() -> int:
-    """Hand items whose slot died back to the queue and start a slot for their runs; returns how many."""
+    """Hand items whose slot died back to the queue and start a slot for their runs; also start runs whose
+    start message was lost and runs left with pending items but no live slot. Returns how many runs it
+    (re)started slots for."""
     stale = timezone.now() - timedelta(seconds=settings.LLMOPS_EVAL_ITEM_STALE_SECONDS)
     runs: set[int] = set()
     for item in EvaluationItem.objects.filter(status=ItemStatus.RUNNING, claimed_at__lt=stale).only(
@@ -349,10 +353,24 @@ def items_sweep() -> int:
             status=ItemStatus.PENDING, claim=None
         ):
             runs.add(item.run_id)
-    from llmops.evaluations.tasks import evaluation_slot
+    idle = (
+        EvaluationRun.objects.filter(
+            status=RunStatus.RUNNING, started_at__lt=stale, items__status=ItemStatus.PENDING
+        )
+        .exclude(items__status=ItemStatus.RUNNING)
+        .exclude(items__claimed_at__gte=stale)
+        .values_list("pk", flat=True)
+        .distinct()
+    )
+    runs.update(idle)
+    from llmops.evaluations.tasks import evaluation_run_begin, evaluation_slot
 
     for run_id in runs:
         evaluation_slot.delay(run_id)
+    for run_id in EvaluationRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=stale).values_list(
+        "pk", flat=True
+    ):
+        evaluation_run_begin.delay(run_id)
     return len(runs)
 
 
