@@ -129,3 +129,113 @@ def test_datasets_are_invisible_to_other_workspaces(
     assert client_for(outsider).get(f"{BASE}qa/export/").status_code == 404
     assert upload(client_for(outsider), "qa", "x.jsonl", b'{"inputs": {}}\n').status_code == 404
     assert client_for(member).get(f"{BASE}qa/export/").status_code == 200
+
+
+def test_jsonl_export_round_trips_text_with_unicode_line_separators(
+    workspace: Workspace, owner: User
+) -> None:
+    # U+2028, U+0085 and U+001E stay raw in our JSONL (ensure_ascii=False): only "\n" may end a line
+    text = "第一行\u2028second\x85third\u001efourth"
+    DatasetFactory.create(
+        workspace=workspace,
+        slug="qa",
+        draft={"items": [{"id": "a", "inputs": {"q": text}, "expected": text}]},
+    )
+    client = client_for(owner)
+    exported = client.get(f"{BASE}qa/export/").content
+    DatasetFactory.create(workspace=workspace, slug="copy", draft={"items": []})
+    assert upload(client, "copy", "copy.jsonl", exported).status_code == 200
+    crlf = b'{"inputs": {"q": 1}}\r\n{"inputs": {"q": 2}}\r\n'
+    assert upload(client, "copy", "crlf.jsonl", crlf).status_code == 200
+    copied = draft_items("copy")
+    assert (copied[0]["inputs"], copied[0]["expected"]) == ({"q": text}, text) and len(copied) == 3
+
+
+def test_a_broken_csv_record_after_blank_lines_is_reported_by_its_own_line(
+    workspace: Workspace, owner: User
+) -> None:
+    DatasetFactory.create(workspace=workspace, slug="qa", draft={"items": []})
+    content = b'input,expected\nfine,1\n\n\n"unclosed,2\n'
+    response = upload(client_for(owner), "qa", "qa.csv", content)
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"][0].startswith("line 5: broken CSV")
+    assert draft_items("qa") == []
+
+
+def test_import_format_comes_from_the_field_or_the_extension_and_replace_replaces(
+    workspace: Workspace, owner: User
+) -> None:
+    DatasetFactory.create(workspace=workspace, slug="qa")  # four greetings
+    client = client_for(owner)
+    unknown = upload(client, "qa", "items.txt", b'{"inputs": {"q": 1}}\n')
+    assert unknown.status_code == 400 and "format" in unknown.json()["error"]["fields"]
+    assert upload(client, "qa", "items.txt", b'{"inputs": {"q": 1}}\n', format="jsonl").status_code == 200
+    assert len(draft_items("qa")) == 5
+    assert upload(client, "qa", "new.csv", b"input\nonly\n", mode="replace").status_code == 200
+    assert draft_items("qa") == [
+        {"id": "item-1", "inputs": {"input": "only"}, "expected": None, "metadata": {}, "tags": []}
+    ]
+
+
+@pytest.mark.parametrize(("limit", "value", "content", "message"), [
+    ("LLMOPS_EVAL_MAX_ITEM_BYTES", 2048, b'{"inputs": {"q": 1}}\n{"inputs": {"q": "' + b"x" * 3000 + b'"}}\n',
+     "line 2: the item is larger than 2048 bytes as JSON"),
+    ("LLMOPS_EVAL_MAX_DATASET_ITEMS", 5, b'{"inputs": {"q": 1}}\n{"inputs": {"q": 2}}\n', "At most 5 items."),
+    ("LLMOPS_EVAL_MAX_DATASET_BYTES", 2048, b'{"inputs": {"q": "' + b"y" * 1900 + b'"}}\n',
+     "At most 2048 bytes of items."),
+])  # fmt: skip
+def test_imports_past_the_size_limits_are_refused_whole(
+    workspace: Workspace, owner: User, settings: Any, limit: str, value: int, content: bytes, message: str
+) -> None:
+    # given a dataset of four items and a limit
+    DatasetFactory.create(workspace=workspace, slug="qa")
+    setattr(settings, limit, value)
+    # when an import would go past it
+    response = upload(client_for(owner), "qa", "big.jsonl", content)
+    # then it is refused and the four items stay as they were
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["file"] == [message]
+    assert len(draft_items("qa")) == 4
+
+
+def test_runs_added_keep_their_link_through_a_csv_round_trip(workspace: Workspace, owner: User) -> None:
+    workflow = published_workflow(workspace=workspace, slug="greet")
+    runs = [
+        Run.objects.create(
+            workspace=workspace,
+            workflow=workflow,
+            workflow_version=workflow.versions.get(number=1),
+            inputs={"name": name},
+            outputs={"answer": f"Hello {name}"},
+            status=RunStatus.SUCCEEDED,
+        )
+        for name in ("Ada", "李雷")
+    ]
+    DatasetFactory.create(workspace=workspace, slug="qa", draft={"items": []})
+    client = client_for(owner)
+    # when the runs are named in upper case, without their outputs as expected
+    body = {"runs": [str(run.id).upper() for run in runs], "with_expected": False}
+    assert client.post(f"{BASE}qa/add-runs/", body, format="json").status_code == 200
+    # then each is an item linked to its run, with no expected output
+    items = draft_items("qa")
+    assert [(i["inputs"], i["expected"], i["source_run_id"]) for i in items] == [
+        ({"name": "Ada"}, None, str(runs[0].id)), ({"name": "李雷"}, None, str(runs[1].id)),
+    ]  # fmt: skip
+    # and a CSV export imports back to the same items, links included
+    DatasetFactory.create(workspace=workspace, slug="copy", draft={"items": []})
+    exported = client.get(f"{BASE}qa/export/?as=csv").content
+    assert upload(client, "copy", "copy.csv", exported).status_code == 200
+    assert draft_items("copy") == items
+
+
+@pytest.mark.parametrize("named", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_add_runs_with_one_unknown_run_adds_nothing(workspace: Workspace, owner: User, named: str) -> None:
+    workflow = published_workflow(workspace=workspace, slug="greet")
+    run = Run.objects.create(
+        workspace=workspace, workflow=workflow, workflow_version=workflow.versions.get(number=1), inputs={}
+    )
+    DatasetFactory.create(workspace=workspace, slug="qa", draft={"items": []})
+    body = {"runs": [str(run.id), named]}
+    response = client_for(owner).post(f"{BASE}qa/add-runs/", body, format="json")
+    assert response.status_code == 404 and named in response.json()["error"]["message"]
+    assert draft_items("qa") == []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -22,7 +23,9 @@ from django.utils.safestring import SafeString
 from llmops.accounts.models import User
 from llmops.core.admin import ResourceVersionAdmin, VersionedResourceAdmin, label_inline, version_inline
 from llmops.core.errors import LLMOpsError
+from llmops.core.errors import ValidationError as LLMOpsValidationError
 from llmops.evaluations import selectors, services
+from llmops.evaluations.evaluators import validate_config
 from llmops.evaluations.execution import progress
 from llmops.evaluations.models import (
     Dataset,
@@ -49,8 +52,37 @@ class DatasetVersionAdmin(ResourceVersionAdmin):
     pass
 
 
+@admin.register(DatasetLabel)
+class DatasetLabelAdmin(admin.ModelAdmin[DatasetLabel]):
+    list_display = ["name", "resource", "version", "updated_by", "updated_at"]
+    list_filter = ["name", "resource__workspace"]
+    search_fields = ["name", "resource__slug"]
+    list_select_related = ["resource", "version", "updated_by"]
+    raw_id_fields = ["resource", "version", "updated_by"]
+
+
+class EvaluatorForm(forms.ModelForm[Evaluator]):
+    """Checks the config as the API does, so an evaluator saved here cannot fail every run that uses it."""
+
+    class Meta:
+        model = Evaluator
+        fields = ["workspace", "name", "kind", "config", "description", "created_by"]
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        if data.get("kind") and "config" in data:
+            try:
+                data["config"] = validate_config(data["kind"], data["config"])
+            except LLMOpsValidationError as exc:
+                field = "kind" if "kind" in exc.fields else "config"
+                self.add_error(field, "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items()))
+        return data
+
+
 @admin.register(Evaluator)
 class EvaluatorAdmin(admin.ModelAdmin[Evaluator]):
+    form = EvaluatorForm
     list_display = ["name", "kind", "workspace", "updated_at"]
     list_filter = ["kind", "workspace"]
     search_fields = ["name"]

@@ -36,6 +36,20 @@ def max_items() -> int:
     return int(getattr(settings, "LLMOPS_EVAL_MAX_DATASET_ITEMS", 20_000))
 
 
+def max_item_bytes() -> int:
+    """The most bytes one item may take as JSON (``LLMOPS_EVAL_MAX_ITEM_BYTES``)."""
+    return int(getattr(settings, "LLMOPS_EVAL_MAX_ITEM_BYTES", 1024 * 1024))
+
+
+def max_dataset_bytes() -> int:
+    """The most bytes a dataset's items may take as JSON together (``LLMOPS_EVAL_MAX_DATASET_BYTES``)."""
+    return int(getattr(settings, "LLMOPS_EVAL_MAX_DATASET_BYTES", 64 * 1024 * 1024))
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False).encode())
+
+
 def _problem(where: str, message: str, field: str) -> ValidationError:
     return ValidationError(f"{where}: {message}", fields={field: [f"{where}: {message}"]})
 
@@ -70,7 +84,25 @@ def _item(raw: Any, where: str, field: str) -> dict[str, Any]:
     }
     if source:
         item["source_run_id"] = source
+    if _size(item) > max_item_bytes():
+        raise _problem(where, f"the item is larger than {max_item_bytes()} bytes as JSON", field)
     return item
+
+
+def item_validate(raw: Any, *, where: str, field: str) -> dict[str, Any]:
+    """One item, normalised (an empty ``id`` is filled in when it joins a dataset); ``ValidationError``
+    whose message starts with ``where`` (``"item 3"``, ``"line 7"``) under ``field``."""
+    return _item(raw, where, field)
+
+
+def _total_size_check(items: Sequence[dict[str, Any]], field: str) -> None:
+    """The dataset's items together stay within ``max_dataset_bytes()``: a draft is one database row. (A draft
+    sent whole is already bounded by the request body limit; imports and runs added are what grow it.)"""
+    if _size(items) > max_dataset_bytes():
+        raise ValidationError(
+            f"A dataset's items take at most {max_dataset_bytes()} bytes as JSON.",
+            fields={field: [f"At most {max_dataset_bytes()} bytes of items."]},
+        )
 
 
 def _with_ids(items: list[dict[str, Any]], taken: set[str], field: str) -> list[dict[str, Any]]:
@@ -123,29 +155,40 @@ def _cell(value: str) -> Any:
     return value
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
-    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
-    fields = reader.fieldnames or []
-    if not fields:
-        raise _problem("line 1", "the file has no header row", "file")
-    if len(set(fields)) != len(fields):
-        raise _problem("line 1", "a column name is repeated", "file")
-    if not ({"input", "inputs"} & set(fields) or any(f.startswith("inputs.") for f in fields)):
-        raise _problem("line 1", "no input column: add 'input', 'inputs' (JSON) or 'inputs.<name>'", "file")
-    unknown = [f for f in fields if f not in CSV_SPECIAL and not f.startswith(("inputs.", "metadata."))]
-    if unknown:
-        raise _problem("line 1", f"unknown columns {unknown}", "file")
+def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each non-blank record with the line it starts on (a quoted cell may span lines; blank lines, which
+    ``csv.DictReader`` would skip without saying so, still count)."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     while True:
-        start = reader.line_num + 1  # where the next record begins (a quoted cell may span lines)
+        start = reader.line_num + 1
         try:
-            row = next(reader)
+            record = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             raise _problem(f"line {start}", f"broken CSV ({exc})", "file") from None
-        if None in row or any(value is None for value in row.values()):
-            raise _problem(f"line {start}", f"expected {len(fields)} cells", "file")
-        yield start, row
+        if record:
+            yield start, record
+
+
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+    records = _csv_records(text)
+    header = next(records, None)
+    if header is None:
+        raise _problem("line 1", "the file has no header row", "file")
+    header_line, fields = header
+    where = f"line {header_line}"
+    if len(set(fields)) != len(fields):
+        raise _problem(where, "a column name is repeated", "file")
+    if not ({"input", "inputs"} & set(fields) or any(f.startswith("inputs.") for f in fields)):
+        raise _problem(where, "no input column: add 'input', 'inputs' (JSON) or 'inputs.<name>'", "file")
+    unknown = [f for f in fields if f not in CSV_SPECIAL and not f.startswith(("inputs.", "metadata."))]
+    if unknown:
+        raise _problem(where, f"unknown columns {unknown}", "file")
+    for start, record in records:
+        if len(record) != len(fields):
+            raise _problem(f"line {start}", f"expected {len(fields)} cells, found {len(record)}", "file")
+        yield start, dict(zip(fields, record, strict=True))
 
 
 def _from_csv_row(row: dict[str, str], where: str) -> dict[str, Any]:
@@ -189,7 +232,9 @@ def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
         for line_number, row in _csv_rows(text):
             raw.append((f"line {line_number}", _from_csv_row(row, f"line {line_number}")))
     elif fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Only "\n" ends a JSON line: str.splitlines() would also split at U+2028, U+0085 and other
+        # separators that json.dumps(ensure_ascii=False), and so our own export, leaves inside strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
@@ -208,17 +253,20 @@ def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
     return items
 
 
-def merged(current: Sequence[dict[str, Any]], new: list[dict[str, Any]], mode: str) -> dict[str, Any]:
-    """The draft after an import: ``append`` to the current items, or ``replace`` them."""
+def merged(
+    current: Sequence[dict[str, Any]], new: list[dict[str, Any]], mode: str, *, field: str = "file"
+) -> dict[str, Any]:
+    """The draft after an import: ``append`` to the current items, or ``replace`` them (both validated)."""
     if mode not in ("append", "replace"):
         raise ValidationError("Unknown import mode.", fields={"mode": ["One of append, replace."]})
     keep = list(current) if mode == "append" else []
     if len(keep) + len(new) > max_items():
         raise ValidationError(
             f"A dataset holds at most {max_items()} items.",
-            fields={"file": [f"At most {max_items()} items."]},
+            fields={field: [f"At most {max_items()} items."]},
         )
-    return {"items": keep + _with_ids(new, {item["id"] for item in keep}, "file")}
+    _total_size_check(keep + new, field)
+    return {"items": keep + _with_ids(new, {item["id"] for item in keep}, field)}
 
 
 # --- export ------------------------------------------------------------------------------------------------
@@ -236,15 +284,19 @@ def _flat(value: Any) -> str:
 
 
 def export_csv(items: Sequence[dict[str, Any]]) -> str:
-    """A CSV that imports back to the same items (``inputs.<name>`` and ``metadata.<key>`` columns)."""
+    """A CSV that imports back to the same items (``inputs.<name>`` and ``metadata.<key>`` columns, and
+    ``source_run_id`` when an item has one). Text survives exactly; other scalars (numbers, booleans) come
+    back as text, as CSV has no types: JSONL is the lossless format."""
     input_names = sorted({name for item in items for name in item["inputs"]})
     meta_names = sorted({key for item in items for key in item.get("metadata", {})})
+    linked = any(item.get("source_run_id") for item in items)
     columns = [
         "id",
         *(f"inputs.{n}" for n in input_names),
         "expected",
         *(f"metadata.{k}" for k in meta_names),
         "tags",
+        *(["source_run_id"] if linked else []),
     ]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
@@ -256,5 +308,6 @@ def export_csv(items: Sequence[dict[str, Any]]) -> str:
             _flat(item.get("expected")),
             *(_flat(item.get("metadata", {}).get(k)) for k in meta_names),
             ";".join(item.get("tags", [])),
+            *([item.get("source_run_id") or ""] if linked else []),
         ])  # fmt: skip
     return out.getvalue()

@@ -1,6 +1,6 @@
-"""Reads of evaluations: run summaries (per evaluator and overall), comparing two runs item by item with a
-paired bootstrap confidence interval, judge-versus-human agreement (Cohen's kappa), the review queue, and
-exports (results CSV/JSONL, fine-tuning JSONL)."""
+"""Reads of evaluations: datasets by reference and their items, run summaries (per evaluator and overall),
+comparing two runs item by item with a paired bootstrap confidence interval, judge-versus-human agreement
+(Cohen's kappa), the review queue, and exports (results CSV/JSONL, fine-tuning JSONL)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,54 @@ import random
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from llmops.accounts.models import User
+from llmops.accounts.models import User, Workspace
+from llmops.core.errors import NotFound
+from llmops.core.refs import DRAFT, ResourceRef, ref_parse
+from llmops.core.versioning import version_resolve
+from llmops.evaluations import datasets
 from llmops.evaluations.evaluators.base import as_text
 from llmops.evaluations.execution import progress, run_cost
-from llmops.evaluations.models import EvaluationItem, EvaluationRun, ItemStatus, Verdict
+from llmops.evaluations.models import (
+    Dataset,
+    DatasetVersion,
+    EvaluationItem,
+    EvaluationRun,
+    ItemStatus,
+    Verdict,
+)
 
 BOOTSTRAP_SAMPLES = 2000
+
+
+def dataset_version_resolve(*, workspace: Workspace, ref: str | ResourceRef) -> DatasetVersion:
+    """The dataset version ``ds`` (the latest), ``ds:3`` or ``ds@production`` names in ``workspace``.
+
+    A malformed reference is a ``ValidationError`` (field ``dataset``); an unknown dataset, version or label,
+    and ``ds@draft`` (a draft is no version: what is evaluated must be pinned), are ``NotFound``.
+    """
+    parsed = ref_parse(ref, kind="dataset", field="dataset") if isinstance(ref, str) else ref
+    dataset = Dataset.objects.filter(workspace=workspace, slug=parsed.slug).first()
+    if dataset is None:
+        raise NotFound(f"No dataset {parsed.slug!r} in this workspace.")
+    if parsed.version == DRAFT:
+        raise NotFound(f"Dataset {parsed.slug!r}: a draft is not a version; publish it first.")
+    return cast(DatasetVersion, version_resolve(resource=dataset, ref=parsed.version))
+
+
+def dataset_items(*, dataset: Dataset, version: str | int | None = None) -> list[dict[str, Any]]:
+    """The items of the draft (``version`` None or ``"draft"``) or of a version (a number, ``"latest"``, a
+    label), normalised; ``NotFound`` for an unknown version."""
+    if version is None or version == DRAFT:
+        content = dataset.draft
+    else:
+        content = version_resolve(resource=dataset, ref=version).content
+    items: list[dict[str, Any]] = datasets.content_validate(content or {"items": []})["items"]
+    return items
 
 
 def _percentile(values: Sequence[float], q: float) -> float | None:

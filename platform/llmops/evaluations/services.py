@@ -68,27 +68,29 @@ def dataset_add_runs(*, dataset: Dataset, run_ids: list[str], with_expected: boo
     linked to the run; runs of another workspace are not found."""
     if not run_ids:
         raise ValidationError("Name at least one run.", fields={"runs": ["At least one run id."]})
-    runs = {
-        str(run.id): run
-        for run in Run.objects.filter(workspace_id=dataset.workspace_id, id__in=_uuids(run_ids))
-    }
-    missing = [run_id for run_id in run_ids if run_id not in runs]
+    wanted = _uuids(run_ids)  # canonical (lowercase, hyphenated), as str(run.id) is
+    found = Run.objects.filter(workspace_id=dataset.workspace_id, id__in=wanted).select_related("workflow")
+    runs = {str(run.id): run for run in found}
+    missing = [given for given, run_id in zip(run_ids, wanted, strict=True) if run_id not in runs]
     if missing:
         raise NotFound(f"No run {missing[0]!r} in this workspace.")
     new = [
-        {
-            "id": "",
-            "inputs": runs[run_id].inputs,
-            "metadata": {"workflow": runs[run_id].workflow_id},
-            "expected": (runs[run_id].outputs or None) if with_expected else None,
-            "tags": ["from-run"],
-            "source_run_id": run_id,
-        }
-        for run_id in run_ids
+        datasets.item_validate(
+            {
+                "inputs": runs[run_id].inputs,
+                "metadata": {"workflow": runs[run_id].workflow.slug},  # text: survives a CSV round trip
+                "expected": (runs[run_id].outputs or None) if with_expected else None,
+                "tags": ["from-run"],
+                "source_run_id": run_id,
+            },
+            where=f"run {run_id}",
+            field="runs",
+        )
+        for run_id in wanted
     ]
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
     current = datasets.content_validate(locked.draft or {"items": []})["items"]
-    locked.draft = datasets.merged(current, new, "append")
+    locked.draft = datasets.merged(current, new, "append", field="runs")
     locked.save(update_fields=["draft", "updated_at"])
     return locked
 

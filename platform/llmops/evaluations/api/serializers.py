@@ -14,6 +14,13 @@ class DatasetSerializer(VersionedResourceSerializer):
     class Meta(VersionedResourceSerializer.Meta):
         model = Dataset
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # A dataset created without a draft starts empty in the one content shape ({"items": []}, not the
+        # base model's {}), so its versions always have it too.
+        if self.instance is None and "draft" not in attrs:
+            attrs["draft"] = {"items": []}
+        return attrs
+
 
 class DatasetImportSerializer(serializers.Serializer[Any]):
     file = serializers.FileField()

@@ -29,7 +29,6 @@ from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMi
 from llmops.core.api.parsers import BoundedJSONParser
 from llmops.core.api.versioning import VersionedResourceViewSet
 from llmops.core.errors import NotFound, PermissionDenied, ValidationError
-from llmops.core.versioning import version_resolve
 from llmops.evaluations import datasets, selectors, services
 from llmops.evaluations.api.serializers import (
     AssignSerializer,
@@ -113,12 +112,11 @@ class DatasetViewSet(VersionedResourceViewSet[Dataset]):
     def export(self, request: Request, *args: Any, **kwargs: Any) -> HttpResponse:
         """The draft's (or a version's) items as JSONL or CSV."""
         dataset = self.get_object()
-        ref = request.query_params.get("version")
-        content = (
-            dataset.draft if not ref or ref == "draft" else version_resolve(resource=dataset, ref=ref).content
-        )
-        items = datasets.content_validate(content or {"items": []})["items"]
-        if request.query_params.get("as", "jsonl") == "csv":
+        fmt = request.query_params.get("as", "jsonl")
+        if fmt not in ("csv", "jsonl"):
+            raise ValidationError("Unknown export format.", fields={"as": ["One of csv, jsonl."]})
+        items = selectors.dataset_items(dataset=dataset, version=request.query_params.get("version") or None)
+        if fmt == "csv":
             return _download(datasets.export_csv(items), f"{dataset.slug}.csv", "text/csv")
         return _download(datasets.export_jsonl(items), f"{dataset.slug}.jsonl", "application/jsonl")
 
@@ -140,13 +138,16 @@ class DatasetViewSet(VersionedResourceViewSet[Dataset]):
 class EvaluatorViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Evaluator]):
     """Named evaluators of a workspace (``/api/workspaces/<ws>/evaluators/<name>/``)."""
 
+    # The class queryset only tells drf-spectacular the model (the path's type); requests go through the
+    # workspace filter of get_queryset, as in VersionedResourceViewSet.
+    queryset = Evaluator.objects.all()
     serializer_class = EvaluatorSerializer
     permission_classes = WORKSPACE_PERMISSIONS
     lookup_field = "name"
     parser_classes = [BoundedJSONParser]
 
     def get_queryset(self) -> QuerySet[Evaluator]:
-        return Evaluator.objects.filter(workspace=self.workspace)
+        return super().get_queryset().filter(workspace=self.workspace)
 
     def _save(self, request: Request, evaluator: Evaluator | None) -> Evaluator:
         serializer = self.get_serializer(evaluator, data=request.data, partial=evaluator is not None)
@@ -172,6 +173,7 @@ class EvaluationRunViewSet(
 ):
     """Evaluation runs: create (queued on the evals workers), follow, read results, review, decide."""
 
+    queryset = EvaluationRun.objects.all()  # the model, for the schema; requests: get_queryset
     serializer_class = EvaluationRunSerializer
     permission_classes = WORKSPACE_PERMISSIONS
     parser_classes = [BoundedJSONParser]
@@ -190,8 +192,11 @@ class EvaluationRunViewSet(
     }  # fmt: skip  (the review actions check the reviewer capability themselves)
 
     def get_queryset(self) -> QuerySet[EvaluationRun]:
-        return EvaluationRun.objects.filter(workspace=self.workspace).select_related(
-            "dataset", "dataset_version", "workflow", "workflow_version", "decided_by"
+        return (
+            super()
+            .get_queryset()
+            .filter(workspace=self.workspace)
+            .select_related("dataset", "dataset_version", "workflow", "workflow_version", "decided_by")
         )
 
     @extend_schema(request=EvaluationRunCreateSerializer, responses={201: EvaluationRunSerializer})
@@ -395,13 +400,14 @@ class LabelGateViewSet(
 ):  # fmt: skip
     """Promotion gates: moving a label onto a workflow version needs an approved evaluation run of it."""
 
+    queryset = LabelGate.objects.all()  # the model, for the schema; requests: get_queryset
     serializer_class = LabelGateSerializer
     permission_classes = WORKSPACE_PERMISSIONS
     write_role = Role.ADMIN
     parser_classes = [BoundedJSONParser]
 
     def get_queryset(self) -> QuerySet[LabelGate]:
-        return LabelGate.objects.filter(workspace=self.workspace).select_related("workflow")
+        return super().get_queryset().filter(workspace=self.workspace).select_related("workflow")
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.get_serializer(data=request.data)
