@@ -1,6 +1,6 @@
-"""The LLM judge and embedding similarity through the metered gateway: against a scripted OpenAI-protocol
-server (a judge that answers garbage fails the item, not the run) and once against the real local
-instruction model; and the agreement and bootstrap statistics on known sets."""
+"""The LLM judge and embedding similarity through the metered gateway against a scripted OpenAI-protocol
+server (a judge that answers garbage fails the item, not the run; the real local model judges in
+``test_evaluators``), and the agreement and bootstrap statistics on known sets."""
 
 from __future__ import annotations
 
@@ -80,27 +80,6 @@ async def test_embedding_similarity_compares_output_and_expected(
     openai_test_server.script(embeddings([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0]]))
     score = await _score(workspace, "embedding_similarity", {"model": "embedder", "threshold": 0.75})
     assert score.score == pytest.approx(0.8) and score.passed
-
-
-@pytest.mark.integration
-@pytest.mark.django_db(transaction=True)
-async def test_the_real_local_model_judges_right_and_wrong_answers(
-    workspace: Workspace, local_instruct_model_url: str
-) -> None:
-    from devservices.localmodels.config import INSTRUCT_MODEL
-
-    await _endpoint(
-        workspace, "judge", local_instruct_model_url, provider_kind="llamacpp", model=INSTRUCT_MODEL,
-        context_window=4096, timeout_seconds=180,
-    )  # fmt: skip
-    question = {"question": "水在标准大气压下多少度沸腾？"}
-    rubric = "Correct when it states the same fact as the reference."
-    right = EvalCase(inputs=question, output="水在 100 摄氏度沸腾。", expected="100 摄氏度")
-    wrong = EvalCase(inputs=question, output="水在 50 摄氏度沸腾。", expected="100 摄氏度")
-    good = await _score(workspace, "llm_judge", {"model": "judge", "rubric": rubric}, right)
-    bad = await _score(workspace, "llm_judge", {"model": "judge", "rubric": rubric}, wrong)
-    assert good.error is None and good.score >= 0.7 and good.passed, good
-    assert bad.error is None and bad.score <= 0.4 and not bad.passed, bad
 
 
 def test_cohens_kappa_on_known_sets() -> None:

@@ -1,18 +1,46 @@
-"""The evaluators' shared types: the case under evaluation, the score, and weighted combination."""
+"""The evaluators' shared types: the case under evaluation, the score, a config problem, and weighted
+combination."""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 
+class ConfigProblem(Exception):
+    """A config field is wrong: ``field`` (relative to the config) and a message; ``validate_config`` turns
+    it into a ``ValidationError`` naming ``config.<field>``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def endpoint_of(config: dict[str, Any]) -> str:
+    """The config's ``model``: the slug of a model endpoint of the workspace."""
+    model = config.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ConfigProblem("model", "A model endpoint of the workspace is required (its slug).")
+    return model.strip()
+
+
+def threshold_of(config: dict[str, Any], default: float) -> float:
+    """The config's ``threshold`` in [0, 1] (``default`` when left out)."""
+    value = config.get("threshold", default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigProblem("threshold", "A number between 0 and 1.")
+    return float(value)
+
+
 @dataclass(frozen=True, slots=True)
 class EvalCase:
     """What an evaluator sees of one item: the target's inputs and output, the expected output, and the
-    operational figures of the target's run."""
+    operational figures of the target's run (``None`` where the target reported none)."""
 
     inputs: dict[str, Any]
     output: Any
@@ -33,6 +61,11 @@ class EvalCase:
         """``expected`` as text (see :attr:`output_text`)."""
         return as_text(self.expected)
 
+    @property
+    def total_tokens(self) -> int:
+        """Prompt and completion tokens together."""
+        return self.prompt_tokens + self.completion_tokens
+
 
 def as_text(value: Any) -> str:
     """A value as an evaluator compares it: strings as they are, ``{"answer": x}`` as ``x``, else JSON."""
@@ -47,7 +80,8 @@ def as_text(value: Any) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Score:
-    """One evaluator's verdict on one case: ``score`` in [0, 1], ``passed`` at its threshold, a reason."""
+    """One evaluator's verdict on one case: ``score`` in [0, 1], ``passed`` at its threshold, a reason; an
+    evaluator that could not score the case sets ``error`` (and never passes)."""
 
     score: float
     passed: bool
@@ -75,14 +109,19 @@ class Score:
         return data
 
 
-def combine(scores: Sequence[tuple[Score, float]], threshold: float) -> Score:
-    """The weighted mean of ``scores`` (weight 0 excluded); it passes when the mean reaches ``threshold``
-    and no evaluator with weight failed outright by error."""
-    weighted = [(s, w) for s, w in scores if w > 0]
+def combine(scores: Sequence[tuple[Score, float]], threshold: float | None = None) -> Score:
+    """The weighted mean of ``scores`` (weight 0 leaves a score out).
+
+    With a ``threshold`` the result passes when the mean reaches it; without one, when every weighted
+    evaluator passed (promptfoo's rule). An evaluator that errored always fails the result: an item that
+    could not be judged is not a pass.
+    """
+    weighted = [(s, w) for s, w in scores if w > 0 and math.isfinite(w)]
     total = sum(w for _, w in weighted)
     if not weighted or total <= 0:
         return Score.failed("no evaluator with a positive weight")
     mean = sum(s.score * w for s, w in weighted) / total
     errors = [s.error for s, _ in weighted if s.error]
+    reached = all(s.passed for s, _ in weighted) if threshold is None else mean >= threshold
     reason = "; ".join(errors) if errors else f"weighted mean {mean:.3f}"
-    return Score(score=mean, passed=mean >= threshold and not errors, reason=reason)
+    return Score(score=mean, passed=reached and not errors, reason=reason)

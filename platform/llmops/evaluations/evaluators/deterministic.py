@@ -1,9 +1,15 @@
 """Deterministic and operational evaluators: pure functions of the case and the evaluator's config.
 
-Each ``check_<kind>(config)`` validates a config (raising ``ConfigProblem`` naming the field) and returns it
-normalised; each ``score_<kind>(config, case)`` scores one case. The ``negate`` flag turns a check into its
-``not`` form (the score becomes ``1 - score``). Regular expressions run on the ``regex`` engine with a time
-limit, so a pattern with catastrophic backtracking fails that one item instead of hanging a worker.
+``CHECKS[kind](config)`` validates a config (raising ``ConfigProblem`` naming the field) and returns it
+normalised; ``SCORERS[kind](config, case)`` scores one case, synchronously (an evaluation run calls them
+without an event loop). The ``negate`` flag turns a check into its ``not`` form (the score becomes
+``1 - score``). Comparisons use ``value`` (``values`` for contains_any/all) or, when that is left out, the
+item's ``expected``; with neither the item's score is an error, never a silent pass. Regular expressions run
+on the ``regex`` engine with a time limit, so a pattern with catastrophic backtracking fails that one item
+instead of hanging a worker.
+
+Operational ceilings (``latency_ms_max``, ``cost_max``, ``tokens_max``, each ``{"max": N}``) read the
+target's figures; ``latency``, ``cost`` and ``tokens`` are older names of the same kinds.
 """
 
 from __future__ import annotations
@@ -18,20 +24,11 @@ import jsonschema
 import regex
 from rapidfuzz.distance import Levenshtein
 
-from llmops.evaluations.evaluators.base import EvalCase, Score, as_text
+from llmops.evaluations.evaluators.base import ConfigProblem, EvalCase, Score, as_text
 
 MAX_PATTERN_CHARS = 2_000
 MAX_TEXT_CHARS = 200_000  # what a text comparison looks at; longer outputs are cut (and it says so)
 REGEX_TIMEOUT_S = 0.5
-
-
-class ConfigProblem(Exception):
-    """A config field is wrong: ``field`` (relative to the config) and a message."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def _bool(config: dict[str, Any], name: str, default: bool = False) -> bool:
@@ -118,14 +115,20 @@ def _numeric(config: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _ceiling(name: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def check(config: dict[str, Any]) -> dict[str, Any]:
-        if config.get("max") is None:
-            raise ConfigProblem("max", "A ceiling is required.")
-        return {"max": _number(config, "max", None, 0.0, math.inf)}
+def _ceiling(config: dict[str, Any]) -> dict[str, Any]:
+    if config.get("max") is None:
+        raise ConfigProblem("max", "A ceiling is required.")
+    return {"max": _number(config, "max", None, 0.0, math.inf)}
 
-    check.__name__ = f"check_{name}"
-    return check
+
+TOKEN_COUNTS = ("total", "prompt", "completion")
+
+
+def _tokens_ceiling(config: dict[str, Any]) -> dict[str, Any]:
+    count = config.get("count", "total")
+    if count not in TOKEN_COUNTS:
+        raise ConfigProblem("count", f"One of {', '.join(TOKEN_COUNTS)}.")
+    return {**_ceiling(config), "count": count}
 
 
 CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -139,10 +142,12 @@ CHECKS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "json_schema": _json_schema,
     "levenshtein": _levenshtein,
     "numeric": _numeric,
-    "latency": _ceiling("latency"),
-    "cost": _ceiling("cost"),
-    "tokens": _ceiling("tokens"),
+    "latency_ms_max": _ceiling,
+    "cost_max": _ceiling,
+    "tokens_max": _tokens_ceiling,
 }
+ALIASES = {"latency": "latency_ms_max", "cost": "cost_max", "tokens": "tokens_max"}  # older names, still read
+CHECKS.update({old: CHECKS[new] for old, new in ALIASES.items()})
 
 
 # --- scoring ----------------------------------------------------------------------------------------------
@@ -160,25 +165,36 @@ def _verdict(ok: bool, config: dict[str, Any], reason: str, score: float | None 
     return Score(score=value, passed=ok, reason=reason)
 
 
-def _reference(config: dict[str, Any], case: EvalCase) -> str:
+NO_REFERENCE = "nothing to compare with: the evaluator has no value and the item no expected output"
+
+
+def _reference(config: dict[str, Any], case: EvalCase) -> str | None:
     value = config.get("value")
-    return value if value is not None else case.expected_text
+    if value is not None:
+        return str(value)
+    return None if case.expected is None else case.expected_text
 
 
 def _equals(config: dict[str, Any], case: EvalCase) -> Score:
     want = _reference(config, case)
+    if want is None:
+        return Score.failed(NO_REFERENCE)
     ok = _folded(case.output_text, config) == _folded(want, config)
     return _verdict(ok, config, "equal" if ok else f"output differs from {want[:80]!r}")
 
 
 def _contains(config: dict[str, Any], case: EvalCase) -> Score:
     want = _reference(config, case)
+    if want is None:
+        return Score.failed(NO_REFERENCE)
     ok = _folded(want, config) in _folded(case.output_text, config)
     return _verdict(ok, config, f"{'contains' if ok else 'does not contain'} {want[:80]!r}")
 
 
 def _starts_with(config: dict[str, Any], case: EvalCase) -> Score:
     want = _reference(config, case)
+    if want is None:
+        return Score.failed(NO_REFERENCE)
     ok = _folded(case.output_text, config).startswith(_folded(want, config))
     return _verdict(ok, config, f"{'starts' if ok else 'does not start'} with {want[:80]!r}")
 
@@ -188,12 +204,16 @@ def _wanted(config: dict[str, Any], case: EvalCase) -> list[str]:
     if values is not None:
         return list(values)
     expected = case.expected
+    if expected is None:
+        return []
     return [as_text(v) for v in expected] if isinstance(expected, list) else [case.expected_text]
 
 
 def _contains_some(config: dict[str, Any], case: EvalCase, every: bool) -> Score:
     text = _folded(case.output_text, config)
     wanted = _wanted(config, case)
+    if not wanted:
+        return Score.failed(NO_REFERENCE)
     found = [w for w in wanted if _folded(w, config) in text]
     ok = len(found) == len(wanted) if every else bool(found)
     missing = [w for w in wanted if w not in found]
@@ -244,7 +264,10 @@ def _json_schema_score(config: dict[str, Any], case: EvalCase) -> Score:
 
 
 def _levenshtein_score(config: dict[str, Any], case: EvalCase) -> Score:
-    want = _folded(_reference(config, case), config)
+    reference = _reference(config, case)
+    if reference is None:
+        return Score.failed(NO_REFERENCE)
+    want = _folded(reference, config)
     similarity = Levenshtein.normalized_similarity(_folded(case.output_text, config), want)
     ok = similarity >= config["threshold"]
     return _verdict(
@@ -261,8 +284,10 @@ def _number_of(value: Any) -> Decimal | None:
 
 
 def _numeric_score(config: dict[str, Any], case: EvalCase) -> Score:
-    got = _number_of(case.output)
-    want = _number_of(config["value"] if config.get("value") is not None else case.expected)
+    reference = config["value"] if config.get("value") is not None else case.expected
+    if reference is None:
+        return Score.failed(NO_REFERENCE)
+    got, want = _number_of(case.output), _number_of(reference)
     if got is None or want is None:
         return _verdict(
             False, config, f"not a number: {as_text(case.output if got is None else case.expected)[:60]!r}"
@@ -273,17 +298,33 @@ def _numeric_score(config: dict[str, Any], case: EvalCase) -> Score:
     return _verdict(ok, config, f"{got} vs {want} (tolerance {allowed})")
 
 
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
 def _ceiling_score(
-    figure: Callable[[EvalCase], float | None], unit: str
+    what: str, unit: str, figure: Callable[[dict[str, Any], EvalCase], Decimal | float | None]
 ) -> Callable[[dict[str, Any], EvalCase], Score]:
     def score(config: dict[str, Any], case: EvalCase) -> Score:
-        value = figure(case)
+        value = figure(config, case)
         if value is None:
-            return Score.failed(f"the target reported no {unit}")
-        ok = value <= config["max"]
-        return Score(score=1.0 if ok else 0.0, passed=ok, reason=f"{value:g} {unit} (max {config['max']:g})")
+            return Score.failed(f"the target reported no {what}")
+        # Decimal on both sides: a cost of 0.1 + 0.2 must not exceed a ceiling of 0.3 by float rounding.
+        got, ceiling = Decimal(str(value)), Decimal(str(config["max"]))
+        ok = got <= ceiling
+        reason = (
+            f"{what} {_plain(got)}{unit} ({'within' if ok else 'over'} the maximum {_plain(ceiling)}{unit})"
+        )
+        return Score(score=1.0 if ok else 0.0, passed=ok, reason=reason)
 
     return score
+
+
+def _tokens(config: dict[str, Any], case: EvalCase) -> int:
+    count = config.get("count", "total")
+    if count == "prompt":
+        return case.prompt_tokens
+    return case.completion_tokens if count == "completion" else case.total_tokens
 
 
 SCORERS: dict[str, Callable[[dict[str, Any], EvalCase], Score]] = {
@@ -297,7 +338,8 @@ SCORERS: dict[str, Callable[[dict[str, Any], EvalCase], Score]] = {
     "json_schema": _json_schema_score,
     "levenshtein": _levenshtein_score,
     "numeric": _numeric_score,
-    "latency": _ceiling_score(lambda case: case.latency_ms, "ms"),
-    "cost": _ceiling_score(lambda case: float(case.cost) if case.cost is not None else None, "cost"),
-    "tokens": _ceiling_score(lambda case: float(case.prompt_tokens + case.completion_tokens), "tokens"),
+    "latency_ms_max": _ceiling_score("latency", " ms", lambda config, case: case.latency_ms),
+    "cost_max": _ceiling_score("cost", "", lambda config, case: case.cost),
+    "tokens_max": _ceiling_score("tokens", "", _tokens),
 }
+SCORERS.update({old: SCORERS[new] for old, new in ALIASES.items()})

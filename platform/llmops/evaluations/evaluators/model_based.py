@@ -1,130 +1,50 @@
-"""Evaluators that call something: an LLM judge and embedding similarity (through the metered gateway, as
-usage of source ``evaluation``), and custom Python in the code sandbox.
-
-The judge's score comes back as structured output (``response_format`` with a JSON schema: a 1-5 grade and
-a reason), is scaled to [0, 1], and passes at the configured threshold. A judge that answers no parsable
-grade gives a failed Score naming what it said: the item shows the error, the run goes on.
+"""Evaluators that call something outside the worker: embedding similarity (through the metered gateway, as
+usage of source ``evaluation``), custom Python in the code sandbox, and retrieval from a knowledge base.
+(The LLM judge has its own module, ``judge``.)
 """
 
 from __future__ import annotations
 
-import json
+import ast
 import math
-import re
 from typing import Any
 
-from llmops.evaluations.evaluators.base import EvalCase, Score, as_text
-from llmops.evaluations.evaluators.deterministic import ConfigProblem
-from workflows import CallContext, ChatMessage, ChatRequest, ModelGateway, SandboxLimits
-
-MAX_RUBRIC_CHARS = 8_000
-MAX_CODE_CHARS = 50_000
-MAX_FIELD_CHARS = 12_000  # of each of input, reference and answer shown to the judge
-GRADE_SCHEMA = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "grade",
-        "schema": {
-            "type": "object",
-            "properties": {
-                "score": {"type": "integer", "minimum": 1, "maximum": 5},
-                "reason": {"type": "string", "maxLength": 200},
-            },
-            "required": ["score", "reason"],
-        },
-    },
-}
-JUDGE_PROMPT = (
-    "You grade answers.\nQuestion: {input}\nReference answer: {reference}\nCandidate answer: {answer}\n"
-    "Rubric: {rubric}\nScore the candidate from 1 (wrong) to 5 (fully correct, same meaning as the reference; "
-    "wording and language do not matter), and give a short reason."
+from llmops.evaluations.evaluators.base import (
+    ConfigProblem,
+    EvalCase,
+    Score,
+    as_text,
+    endpoint_of,
+    threshold_of,
 )
+from workflows import CallContext, CodeSandbox, ModelGateway, SandboxLimits
 
-
-def _endpoint(config: dict[str, Any]) -> str:
-    model = config.get("model")
-    if not isinstance(model, str) or not model.strip():
-        raise ConfigProblem("model", "A model endpoint of the workspace is required (its slug).")
-    return model.strip()
-
-
-def _threshold(config: dict[str, Any], default: float) -> float:
-    value = config.get("threshold", default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ConfigProblem("threshold", "A number between 0 and 1.")
-    return float(value)
-
-
-def check_llm_judge(config: dict[str, Any]) -> dict[str, Any]:
-    """A judge config: ``model`` (a chat endpoint), ``rubric``, ``threshold`` (default 0.6 = grade 4 of 5)."""
-    rubric = config.get("rubric")
-    if not isinstance(rubric, str) or not rubric.strip():
-        raise ConfigProblem("rubric", "A rubric is required: what makes an answer right.")
-    if len(rubric) > MAX_RUBRIC_CHARS:
-        raise ConfigProblem("rubric", f"At most {MAX_RUBRIC_CHARS} characters.")
-    return {"model": _endpoint(config), "rubric": rubric, "threshold": _threshold(config, 0.6)}
+MAX_CODE_CHARS = 50_000
+MAX_FIELD_CHARS = 12_000  # of output and expected sent to the embedding model
+CODE_LIMITS = SandboxLimits(wall_seconds=10.0, cpu_seconds=5, memory_bytes=256 * 1024 * 1024)
 
 
 def check_embedding_similarity(config: dict[str, Any]) -> dict[str, Any]:
     """``model`` (an embedding endpoint) and ``threshold`` (default 0.8)."""
-    return {"model": _endpoint(config), "threshold": _threshold(config, 0.8)}
+    return {"model": endpoint_of(config), "threshold": threshold_of(config, 0.8)}
 
 
 def check_code(config: dict[str, Any]) -> dict[str, Any]:
-    """``code`` defining ``evaluate(inputs, output, expected)``, ``threshold`` (default 0.5)."""
+    """``code`` defining a top-level ``evaluate(inputs, output, expected)``, ``threshold`` (default 0.5)."""
     code = config.get("code")
-    if not isinstance(code, str) or "def evaluate" not in code:
+    if not isinstance(code, str) or not code.strip():
         raise ConfigProblem("code", "Python code defining evaluate(inputs, output, expected) is required.")
     if len(code) > MAX_CODE_CHARS:
         raise ConfigProblem("code", f"At most {MAX_CODE_CHARS} characters.")
     try:
-        compile(code, "<evaluator>", "exec")
+        tree = ast.parse(code, "<evaluator>")
     except SyntaxError as exc:
         raise ConfigProblem("code", f"Syntax error on line {exc.lineno}: {exc.msg}.") from None
-    return {"code": code, "threshold": _threshold(config, 0.5)}
-
-
-def _grade(text: str) -> tuple[int, str] | None:
-    """(grade 1-5, reason) from the judge's answer: JSON first, else a lone digit 1-5 in the text."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if (
-        isinstance(data, dict)
-        and isinstance(data.get("score"), int | float)
-        and not isinstance(data["score"], bool)
-    ):
-        grade = data["score"]
-        if 1 <= grade <= 5:
-            return round(grade), str(data.get("reason", ""))[:400]
-    match = re.search(r"(?<![\d.])([1-5])(?![\d.])", text)
-    return (int(match.group(1)), text.strip()[:400]) if match else None
-
-
-async def score_llm_judge(
-    config: dict[str, Any], case: EvalCase, gateway: ModelGateway, context: CallContext
-) -> Score:
-    """Ask the judge; scale its 1-5 grade to [0, 1]."""
-    prompt = JUDGE_PROMPT.format(
-        rubric=config["rubric"],
-        input=as_text(case.inputs)[:MAX_FIELD_CHARS],
-        reference=(case.expected_text or "(none)")[:MAX_FIELD_CHARS],
-        answer=case.output_text[:MAX_FIELD_CHARS],
-    )
-    request = ChatRequest(
-        model=config["model"],
-        messages=(ChatMessage(role="user", content=prompt),),
-        context=context,
-        parameters={"temperature": 0, "max_tokens": 80},
-        response_format=GRADE_SCHEMA,
-    )
-    result = await gateway.chat(request)
-    grade = _grade(result.text)
-    if grade is None:
-        return Score.failed(f"the judge returned no parsable score: {result.text.strip()[:200]!r}")
-    value, reason = grade
-    return Score.of((value - 1) / 4, config["threshold"], reason or f"grade {value}/5", grade=value)
+    if not any(isinstance(node, ast.FunctionDef) and node.name == "evaluate" for node in tree.body):
+        raise ConfigProblem(
+            "code", "The code must define a top-level function evaluate(inputs, output, expected)."
+        )
+    return {"code": code, "threshold": threshold_of(config, 0.5)}
 
 
 def _cosine(a: list[float], b: list[float]) -> float:
@@ -139,44 +59,64 @@ async def score_embedding_similarity(
     """Cosine similarity of output and expected (negative similarities count as 0)."""
     if not case.expected_text.strip():
         return Score.failed("the item has no expected output to compare with")
+    if not case.output_text.strip():
+        return Score.of(0.0, config["threshold"], "the output is empty")
     result = await gateway.embed(
         config["model"], [case.output_text[:MAX_FIELD_CHARS], case.expected_text[:MAX_FIELD_CHARS]], context
     )
+    if len(result.vectors) != 2:
+        return Score.failed(f"the embedding model answered {len(result.vectors)} vectors for 2 texts")
     similarity = max(0.0, _cosine(result.vectors[0], result.vectors[1]))
     return Score.of(similarity, config["threshold"], f"cosine similarity {similarity:.3f}")
 
 
-CODE_WRAPPER = """
-{code}
+# The user's code comes first, so the line numbers in its tracebacks are its own. ``main`` only shapes the
+# result into JSON; the worker judges it (below), outside the sandbox.
+CODE_WRAPPER = """{code}
 
 
 def main(inputs, output, expected):
     result = evaluate(inputs, output, expected)
-    if isinstance(result, bool):
-        return {{"score": 1.0 if result else 0.0, "reason": ""}}
-    if isinstance(result, (int, float)):
-        return {{"score": float(result), "reason": ""}}
-    if isinstance(result, dict) and "score" in result:
-        return {{"score": float(result["score"]), "reason": str(result.get("reason", ""))}}
-    raise TypeError("evaluate() must return a bool, a number or a dict with a score")
+    if isinstance(result, dict):
+        return {{"score": result.get("score"), "passed": result.get("passed"), "reason": result.get("reason")}}
+    if isinstance(result, (bool, int, float)):
+        return {{"score": result, "passed": None, "reason": None}}
+    raise TypeError("evaluate() returned " + type(result).__name__ + ": return a bool, a number or a dict")
 """
 
 
-async def score_code(config: dict[str, Any], case: EvalCase, sandbox: Any) -> Score:
-    """Run the evaluator's ``evaluate`` in the sandbox (no network, no files outside its own folder)."""
+def _code_score(outputs: dict[str, Any], threshold: float) -> Score:
+    """``evaluate``'s answer: a bool, a number in [0, 1], or ``{"score", "passed", "reason"}`` (a dict may
+    give either; ``passed`` given overrides the threshold)."""
+    score, passed, reason = outputs.get("score"), outputs.get("passed"), outputs.get("reason")
+    reason = "" if reason is None else str(reason)[:400]
+    if passed is not None and not isinstance(passed, bool):
+        return Score.failed("evaluate() returned a 'passed' that is not true or false")
+    if isinstance(score, bool):
+        passed = score if passed is None else passed
+        score = 1.0 if score else 0.0
+    elif score is None and passed is not None:
+        score = 1.0 if passed else 0.0
+    if not isinstance(score, int | float) or not math.isfinite(score):
+        return Score.failed(f"evaluate() returned no score (a number in [0, 1]): {score!r}"[:400])
+    if not 0 <= score <= 1:
+        return Score.failed(f"evaluate() returned the score {score:g}, outside [0, 1]")
+    if passed is None:
+        return Score.of(score, threshold, reason or f"score {score:g}")
+    return Score(score=float(score), passed=passed, reason=reason or f"score {score:g}")
+
+
+async def score_code(config: dict[str, Any], case: EvalCase, sandbox: CodeSandbox) -> Score:
+    """Run the evaluator's ``evaluate(inputs, output, expected)`` in the sandbox (no network, no files
+    outside its own folder, CPU, memory and time limits), as the code node runs ``main``."""
     result = await sandbox.run(
         CODE_WRAPPER.format(code=config["code"]),
         {"inputs": case.inputs, "output": case.output, "expected": case.expected},
-        SandboxLimits(wall_seconds=10.0, cpu_seconds=5, memory_bytes=256 * 1024 * 1024),
+        CODE_LIMITS,
     )
     if not result.ok:
         return Score.failed(f"the evaluator's code failed: {result.error_type}: {result.error}"[:400])
-    score = result.outputs.get("score")
-    if not isinstance(score, int | float) or not math.isfinite(score):
-        return Score.failed("the evaluator's code returned no finite score")
-    return Score.of(
-        score, config["threshold"], str(result.outputs.get("reason", ""))[:400] or f"score {score:g}"
-    )
+    return _code_score(result.outputs, config["threshold"])
 
 
 def check_retrieval(config: dict[str, Any]) -> dict[str, Any]:
