@@ -23,6 +23,7 @@ from tests.benchmarks._runs_harness import chain_dsl
 from tests.evaluations.factories import published_dataset
 from tests.evaluations.test_evaluation_runs import wait_run
 from tests.studio.factories import published_workflow
+from tests.support.processes import wait_until_dead
 
 NODES = 300
 
@@ -37,17 +38,6 @@ def _running_target(timeout: float = 30.0) -> tuple[EvaluationItem, Run]:
     states = list(EvaluationItem.objects.values_list("status", "target_run_id", "error"))
     runs = list(Run.objects.values_list("status", "steps", "error"))
     raise AssertionError(f"no item got under way: {states} {runs}")
-
-
-def _wait_until_dead(pid: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        assert time.monotonic() < deadline, f"process {pid} outlived SIGKILL"
-        time.sleep(0.02)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -66,7 +56,7 @@ def test_a_worker_killed_mid_item_loses_nothing_and_scores_nothing_twice(
     pid = int(target.worker.rsplit(":", 1)[1])
     # when: the process executing it is killed without warning, and its claims go stale (backdated)
     os.kill(pid, signal.SIGKILL)
-    _wait_until_dead(pid)
+    wait_until_dead(pid)
     long_ago = timezone.now() - timedelta(minutes=10)
     Run.objects.filter(pk=target.pk).update(heartbeat_at=long_ago, enqueued_at=long_ago)
     EvaluationItem.objects.filter(pk=item.pk).update(claimed_at=long_ago)

@@ -26,6 +26,7 @@ from llmops.runs.tasks import run_execute
 from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.conftest import client_for
 from tests.studio.factories import published_workflow
+from tests.support.processes import wait_until_dead
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -311,18 +312,6 @@ def _wait_for_checkpoints(run: Run, count: int, timeout: float = 20.0) -> None:
         time.sleep(0.02)
 
 
-def _wait_until_dead(pid: int, timeout: float = 20.0) -> None:
-    # Until the process is gone, a heartbeat it had under way could still land after the backdating below.
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        assert time.monotonic() < deadline, f"process {pid} outlived SIGKILL"
-        time.sleep(0.02)
-
-
 def test_worker_killed_with_sigkill_mid_run_is_resumed_and_finishes_once(
     celery_worker_process: Worker, workspace: Workspace
 ) -> None:
@@ -336,7 +325,7 @@ def test_worker_killed_with_sigkill_mid_run_is_resumed_and_finishes_once(
     # when: the process executing it is killed without warning
     os.kill(pid, signal.SIGKILL)
     checkpoints_at_kill = NodeRun.objects.filter(run=run).count()
-    _wait_until_dead(pid)
+    wait_until_dead(pid)
     # and its heartbeat goes stale (backdated rather than waited for: the sweeper compares it with now)
     long_ago = timezone.now() - timedelta(minutes=5)
     assert Run.objects.filter(id=run.id, claim=run.claim).update(heartbeat_at=long_ago, enqueued_at=long_ago)

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -40,17 +39,13 @@ from llmops.deployments.models import (
 from llmops.deployments.selectors import api_key_by_prefix
 from llmops.deployments.tasks import deployment_run_execute
 from llmops.runs.execution import ChatContext, InlineExecution, InstantExecution, WorkerExecution
-from llmops.runs.execution.instant import instant_run
+from llmops.runs.execution.instant import fast_graph, instant_run
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.studio.models import WorkflowVersion
 from workflows import CompiledGraph, WorkflowValidationError
 
-# Node types that finish in microseconds: a workflow of only these may run inside the web process.
-FAST_NODE_TYPES = frozenset(
-    {"start", "end", "answer", "template", "if_else", "variable_aggregator", "list_operator"}
-)
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
@@ -217,14 +212,6 @@ def deployment_version(*, deployment: Deployment) -> WorkflowVersion:
     """The workflow version a call runs now (a label is resolved at call time)."""
     assert deployment.workflow is not None
     return versioning.version_resolve(resource=deployment.workflow, ref=deployment.version)  # type: ignore[return-value]
-
-
-def fast_graph(version: WorkflowVersion) -> bool:
-    """Whether the version is small and made only of ``FAST_NODE_TYPES`` (no model, code or HTTP call)."""
-    nodes = version.content.get("nodes", [])
-    return len(nodes) <= settings.LLMOPS_API_INLINE_MAX_NODES and all(
-        node.get("type") in FAST_NODE_TYPES for node in nodes
-    )
 
 
 def runs_inline(*, deployment: Deployment, version: WorkflowVersion, mode: str) -> bool:

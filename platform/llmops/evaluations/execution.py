@@ -43,7 +43,7 @@ from llmops.evaluations.models import (
     RunStatus,
 )
 from llmops.runs.execution.inline import run_inline
-from llmops.runs.execution.instant import instant_run
+from llmops.runs.execution.instant import fast_graph, instant_run
 from llmops.runs.execution.worker import wait_finished
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import FINAL_STATUSES, Run, Trigger
@@ -89,12 +89,6 @@ def _claimed(item: EvaluationItem, claim: uuid.UUID) -> Any:
 
 
 # --- the target ---------------------------------------------------------------------------------------------
-
-
-def _fast(run: EvaluationRun) -> bool:
-    from llmops.deployments.services import fast_graph
-
-    return fast_graph(run.workflow_version)
 
 
 def _target_instant(
@@ -144,7 +138,7 @@ def _target(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> Run:
                 raise _Lost()  # still going: the item stays claimed and the sweep hands it back later
         return target
     inputs = run_inputs_validate(run.workflow_version, item.inputs)
-    if _fast(run):
+    if fast_graph(run.workflow_version):
         try:
             return _target_instant(run, item, claim, inputs)
         except WorkflowValidationError:
@@ -318,7 +312,7 @@ def slot_run(run_id: int) -> int:
     run = EvaluationRun.objects.select_related("workspace", "workflow", "workflow_version").get(pk=run_id)
     done, published = 0, time.monotonic()
     # Batches only where items are quick (an instant target, pure evaluators): a slow item holds one slot.
-    batch = CLAIM_BATCH if _fast(run) and not run.evaluators_need_models else 1
+    batch = CLAIM_BATCH if fast_graph(run.workflow_version) and not run.evaluators_need_models else 1
     while run.status == RunStatus.RUNNING:
         stop = _stop_reason(run)  # once per batch: a cancel or the cost cap stops at most a batch later
         if stop is not None:

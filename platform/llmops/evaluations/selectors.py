@@ -22,7 +22,7 @@ from llmops.core.refs import DRAFT, ResourceRef, ref_parse
 from llmops.core.versioning import version_resolve
 from llmops.evaluations import datasets
 from llmops.evaluations.evaluators.base import as_text
-from llmops.evaluations.execution import progress, run_cost
+from llmops.evaluations.execution import progress
 from llmops.evaluations.models import (
     Dataset,
     DatasetVersion,
@@ -92,7 +92,6 @@ def run_summary(run: EvaluationRun) -> dict[str, Any]:
         "pass_rate": round(sum(1 for i in judged if i["passed"]) / len(judged), 4) if judged else None,
         "latency_p50_ms": _percentile(latencies, 0.5),
         "latency_p95_ms": _percentile(latencies, 0.95),
-        "cost": str(run_cost(run)),
         "evaluators": {
             name: {
                 "mean_score": round(statistics.fmean(b["scores"]), 4) if b["scores"] else None,

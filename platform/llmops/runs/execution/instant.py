@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import connection, transaction
 
 from llmops.runs.execution.context import ChatContext
@@ -36,6 +37,20 @@ from llmops.runs.store import STATUS, node_fields
 from workflows import CompiledGraph, Executor, NodeRecord, RunRecord
 
 _WORKER = f"{socket.gethostname()}:{os.getpid()}"
+
+
+# Node types that finish in microseconds: a workflow of only these may run instantly (or in the web process).
+FAST_NODE_TYPES = frozenset(
+    {"start", "end", "answer", "template", "if_else", "variable_aggregator", "list_operator"}
+)
+
+
+def fast_graph(version: Any) -> bool:
+    """Whether the version is small and made only of ``FAST_NODE_TYPES`` (no model, code or HTTP call)."""
+    nodes = version.content.get("nodes", [])
+    return len(nodes) <= settings.LLMOPS_API_INLINE_MAX_NODES and all(
+        node.get("type") in FAST_NODE_TYPES for node in nodes
+    )
 
 
 @dataclass
