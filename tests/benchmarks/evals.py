@@ -83,12 +83,11 @@ def _judge_dsl() -> dict[str, Any]:
 
 def _judge_pass(workspace: Any, items: int) -> dict[str, float]:
     """``items`` canned answers graded by the local model as judge, on one worker."""
+    from devservices.localmodels import INSTRUCT_MODEL, running_chat_server
     from llmops.core import versioning
     from llmops.evaluations.models import Dataset, EvaluationItem, EvaluationRun, RunStatus
     from llmops.evaluations.services import evaluation_run_create
     from llmops.providers.services import model_endpoint_create
-
-    from devservices.localmodels import INSTRUCT_MODEL, running_chat_server
 
     rows, truth = [], {}
     for n in range(items):
@@ -220,7 +219,9 @@ def main() -> None:
         print(f"\nLLM judge (local {judged['items']} items, 1 worker): {judged['seconds']:.1f} s, "
               f"{judged['items_per_s']:.3f} items/s, {judged['s_per_item']:.2f} s/item, judge agrees with the "
               f"known answer on {judged['accuracy']:.1%}, {judged['errors']} judge errors")  # fmt: skip
-        judge_figures = f" judge_items_per_s={judged['items_per_s']:.3f} judge_accuracy={judged['accuracy']:.3f}"
+        judge_figures = (
+            f" judge_items_per_s={judged['items_per_s']:.3f} judge_accuracy={judged['accuracy']:.3f}"
+        )
     print(calibration_line(calibration, calibration_after))
     print(
         f"RESULT items_per_s={two['items_per_s']:.1f} overhead_ms={one['overhead_ms']:.2f} "

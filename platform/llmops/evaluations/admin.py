@@ -90,14 +90,19 @@ class EvaluatorAdmin(admin.ModelAdmin[Evaluator]):
 
 @admin.register(LabelGate)
 class LabelGateAdmin(admin.ModelAdmin[LabelGate]):
-    list_display = ["label", "workspace", "workflow", "min_pass_rate", "min_score"]
-    raw_id_fields = ["workspace", "workflow"]
+    list_display = ["label", "workspace", "kind", "resource", "min_pass_rate", "min_score"]
+    raw_id_fields = ["workspace", "workflow", "prompt", "chain"]
 
 
 @admin.register(GateDecision)
 class GateDecisionAdmin(admin.ModelAdmin[GateDecision]):
-    list_display = ["created_at", "workflow", "version_number", "label", "allowed", "reason", "user"]
-    list_filter = ["allowed", "label"]
+    list_display = ["created_at", "kind", "resource", "version_number", "label", "allowed", "reason", "user"]
+    list_filter = ["allowed", "label", "kind"]
+
+    @admin.display(description="resource")
+    def resource(self, decision: GateDecision) -> str:
+        found = decision.workflow or decision.prompt or decision.chain
+        return found.slug if found else "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -115,17 +120,16 @@ def _pre(value: Any) -> SafeString:
 class EvaluationRunAdmin(admin.ModelAdmin[EvaluationRun]):
     list_display = [
         "__str__",
-        "workflow",
-        "workflow_version",
+        "target_name",
         "dataset",
         "status",
         "progress_bar",
         "decision",
         "created_at",
     ]
-    list_filter = ["status", "decision", "workspace"]
+    list_filter = ["status", "decision", "target_kind", "workspace"]
     readonly_fields = [
-        "workspace", "name", "dataset", "dataset_version", "workflow", "workflow_version", "evaluators_shown",
+        "workspace", "name", "dataset", "dataset_version", "target_name", "deployment", "evaluators_shown",
         "pass_threshold", "repetitions", "max_concurrency", "cost_cap", "estimated_cost", "status", "error",
         "total", "progress_bar", "summary", "judge_agreement", "review_queue", "decision", "decided_by",
         "decided_at", "created_by", "created_at", "started_at", "finished_at",
@@ -145,6 +149,10 @@ class EvaluationRunAdmin(admin.ModelAdmin[EvaluationRun]):
             done, total, done, run.total, figures["pass_rate"] if figures["pass_rate"] is not None else "-",
             figures["cost"],
         )  # fmt: skip
+
+    @admin.display(description="target")
+    def target_name(self, run: EvaluationRun) -> str:
+        return run.target_name
 
     @admin.display(description="evaluators")
     def evaluators_shown(self, run: EvaluationRun) -> SafeString:
@@ -238,6 +246,9 @@ class EvaluationItemAdmin(admin.ModelAdmin[EvaluationItem]):
 
     @admin.display(description="trace")
     def trace(self, item: EvaluationItem) -> SafeString:
+        if item.trace_id:  # a prompt or chain call: its model calls are the usage rows under its id
+            url = reverse("admin:usage_usagerecord_changelist") + f"?run_id={item.trace_id}"
+            return format_html('<a href="{}">model calls of {}</a>', url, item.trace_id)
         if item.target_run_id is None:
             return format_html("{}", "-")
         url = reverse("admin:runs_run_change", args=[item.target_run_id])

@@ -17,8 +17,7 @@ class EvaluationsConfig(AppConfig):
 
 
 def _promotion_gate(resource: Any, version: Any, label: str, user: Any) -> None:
-    from llmops.evaluations.services import gate_check
-    from llmops.studio.models import Workflow
+    from llmops.evaluations.services import GATED_KINDS, gate_check
 
-    if isinstance(resource, Workflow):
-        gate_check(workflow=resource, version=version, label=label, user=user)
+    if type(resource) in GATED_KINDS:
+        gate_check(resource=resource, version=version, label=label, user=user)

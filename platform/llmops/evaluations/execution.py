@@ -1,17 +1,20 @@
 """Executing an evaluation run on the ``evals`` workers: slots claim items, run the target, score them.
 
 A run starts ``max_concurrency`` slots (Celery tasks). A slot claims the next pending item (compare-and-set
-under ``SKIP LOCKED``), executes the target through run execution's one home (``llmops.runs.execution``:
-small graphs of fast nodes instantly, others inline with a worker's claim, checkpoints and heartbeat; the
-target run is stored with trigger ``evaluation``), scores the output with every evaluator, and writes the
-result only while it still holds the claim; then it takes the next item, until none is left.
+under ``SKIP LOCKED``), executes the target, scores the output with every evaluator, and writes the result
+only while it still holds the claim; then it takes the next item, until none is left. A workflow version runs
+through run execution's one home (``llmops.runs.execution``: small graphs of fast nodes instantly, others
+inline with a worker's claim, checkpoints and heartbeat; the target run is stored with trigger
+``evaluation``); a prompt or chain version is called as its other callers call it
+(``llmops.evaluations.targets``).
 
 Crash safety: the target run's id is stored on the item before the target executes. A worker killed
 mid-item leaves the item ``running``; the sweep (``evaluations_sweep``) hands it back after
 ``LLMOPS_EVAL_ITEM_STALE_SECONDS`` and starts a slot; the next claimant scores the target run the first
 one started (which the runs sweeper resumes from its checkpoints if it was cut short) instead of running the
 target again, and a late write of the first claimant is refused by the claim check. Nothing is lost, nothing
-is scored twice, and the target's model calls are not paid twice.
+is scored twice, and a workflow's model calls are not paid twice. A prompt or chain call has no checkpoint:
+one cut short is made again under the same ``trace_id`` (its usage rows, both calls, show what it cost).
 """
 
 from __future__ import annotations
@@ -41,7 +44,9 @@ from llmops.evaluations.models import (
     EvaluationRun,
     ItemStatus,
     RunStatus,
+    TargetKind,
 )
+from llmops.evaluations.targets import CallOutcome, chain_call, new_trace_id, prompt_call
 from llmops.runs.execution.inline import run_inline
 from llmops.runs.execution.instant import fast_graph, instant_run
 from llmops.runs.execution.worker import wait_finished
@@ -51,7 +56,7 @@ from llmops.runs.models import RunStatus as TargetStatus
 from llmops.runs.ports import build_sandbox
 from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.usage.models import UsageRecord, UsageSource
-from workflows import CallContext, WorkflowValidationError
+from workflows import CallContext, WorkflowError, WorkflowValidationError
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +100,7 @@ def _target_instant(
     run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID, inputs: dict[str, Any]
 ) -> Run:
     """A small graph of fast nodes: executed in memory, stored finished (no model calls: re-running is free)."""
+    assert run.workflow is not None and run.workflow_version is not None, "a workflow target"
     target = Run(
         id=uuid.uuid4(), workspace=run.workspace, workflow=run.workflow, workflow_version=run.workflow_version,
         trigger=Trigger.EVALUATION, inputs=inputs, created_by_id=run.created_by_id,
@@ -105,6 +111,7 @@ def _target_instant(
 
 def _target_inline(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID, inputs: dict[str, Any]) -> Run:
     """Create and claim the target run, record it on the item, then execute it here as a worker would."""
+    assert run.workflow is not None and run.workflow_version is not None, "a workflow target"
     run_claim_id = uuid.uuid4()
     with transaction.atomic():
         # Related objects given (not ids): the execution reads them from async code, where a lazy load fails.
@@ -137,6 +144,7 @@ def _target(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> Run:
             if target.status not in FINAL_STATUSES:
                 raise _Lost()  # still going: the item stays claimed and the sweep hands it back later
         return target
+    assert run.workflow_version is not None, "a workflow target"
     inputs = run_inputs_validate(run.workflow_version, item.inputs)
     if fast_graph(run.workflow_version):
         try:
@@ -152,6 +160,34 @@ def _target(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> Run:
 def _output(target: Run) -> Any:
     outputs = target.outputs or {}
     return next(iter(outputs.values())) if isinstance(outputs, dict) and len(outputs) == 1 else outputs
+
+
+def _call(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> CallOutcome:
+    """A prompt or chain target: its call id recorded on the item first, then the call."""
+    trace_id = item.trace_id
+    if not trace_id:
+        trace_id = new_trace_id()
+        if not _claimed(item, claim).update(trace_id=trace_id):
+            raise _Lost()
+    started = time.perf_counter()
+    try:
+        if run.target_kind == TargetKind.PROMPT:
+            return async_to_sync(prompt_call)(run, item, trace_id)
+        return async_to_sync(chain_call)(run, item, claim, trace_id)
+    except (LLMOpsError, WorkflowError) as exc:  # the model failed or refused the inputs: the item fails
+        message = exc.message if isinstance(exc, LLMOpsError) else str(exc)
+        elapsed = (time.perf_counter() - started) * 1000
+        return CallOutcome(None, message or type(exc).__name__, elapsed, 0, 0, Decimal(0))
+
+
+def _run_outcome(target: Run) -> CallOutcome:
+    error = ""
+    if target.status != TargetStatus.SUCCEEDED:
+        error = str((target.error or {}).get("message") or f"the target run ended {target.status}")
+    output = _output(target) if not error else (target.outputs or None)
+    return CallOutcome(
+        output, error, target.elapsed_ms, target.prompt_tokens, target.completion_tokens, target.cost
+    )
 
 
 async def _scores(
@@ -178,42 +214,46 @@ async def _scores(
     return list(await asyncio.gather(*(one(spec) for spec in run.evaluators)))
 
 
-def _case(item: EvaluationItem, target: Run) -> EvalCase:
+def _case(item: EvaluationItem, outcome: CallOutcome) -> EvalCase:
     return EvalCase(
-        inputs=item.inputs, output=_output(target), expected=item.expected, latency_ms=target.elapsed_ms,
-        cost=target.cost, prompt_tokens=target.prompt_tokens, completion_tokens=target.completion_tokens,
+        inputs=item.inputs, output=outcome.output, expected=item.expected, latency_ms=outcome.latency_ms,
+        cost=outcome.cost, prompt_tokens=outcome.prompt_tokens, completion_tokens=outcome.completion_tokens,
     )  # fmt: skip
 
 
 def item_execute(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> bool:
     """Run the target for one claimed item and score it; False when the claim was lost meanwhile."""
     now = timezone.now()
+    figures: dict[str, Any] = {}
     try:
-        target = _target(run, item, claim)
+        if run.target_kind == TargetKind.WORKFLOW:
+            target = _target(run, item, claim)
+            outcome, figures["target_run"] = _run_outcome(target), target
+        else:
+            outcome = _call(run, item, claim)
     except _Lost:
         return False
     except LLMOpsError as exc:  # inputs the target refuses: the item fails with the reason
         return bool(
             _claimed(item, claim).update(status=ItemStatus.ERROR, error=exc.message[:2000], scored_at=now)
         )
-    figures = {
-        "latency_ms": target.elapsed_ms, "prompt_tokens": target.prompt_tokens,
-        "completion_tokens": target.completion_tokens, "cost": target.cost, "target_run": target,
-    }  # fmt: skip
-    if target.status != TargetStatus.SUCCEEDED:
-        error = (target.error or {}).get("message") or f"the target run ended {target.status}"
+    figures.update(
+        latency_ms=outcome.latency_ms, prompt_tokens=outcome.prompt_tokens,
+        completion_tokens=outcome.completion_tokens, cost=outcome.cost,
+    )  # fmt: skip
+    if outcome.error:
         return bool(
             _claimed(item, claim).update(
                 status=ItemStatus.ERROR,
-                error=str(error)[:2000],
-                output=target.outputs or None,
+                error=outcome.error[:2000],
+                output=outcome.output,
                 passed=False,
                 score=0.0,
                 scored_at=timezone.now(),
                 **figures,
             )
         )
-    case = _case(item, target)
+    case = _case(item, outcome)
     if all(spec["kind"] in SCORERS for spec in run.evaluators):  # pure functions: no event loop needed
         scored = [(spec, SCORERS[spec["kind"]](spec["config"], case)) for spec in run.evaluators]
     else:
@@ -223,7 +263,7 @@ def item_execute(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> 
     return bool(
         _claimed(item, claim).update(
             status=ItemStatus.SCORED,
-            output=_output(target),
+            output=outcome.output,
             scores=scores,
             score=overall.score,
             passed=overall.passed,
@@ -309,10 +349,13 @@ PROGRESS_EVERY_S = 1.0  # a slot publishes progress at most this often (each cos
 def slot_run(run_id: int) -> int:
     """One slot of a run: take items until none is left (or the run is cancelled or over its cost cap);
     returns how many items it scored."""
-    run = EvaluationRun.objects.select_related("workspace", "workflow", "workflow_version").get(pk=run_id)
+    run = EvaluationRun.objects.select_related(
+        "workspace", "workflow", "workflow_version", "prompt", "prompt_version", "chain", "chain_version"
+    ).get(pk=run_id)
     done, published = 0, time.monotonic()
     # Batches only where items are quick (an instant target, pure evaluators): a slow item holds one slot.
-    batch = CLAIM_BATCH if fast_graph(run.workflow_version) and not run.evaluators_need_models else 1
+    quick = run.target_kind == TargetKind.WORKFLOW and fast_graph(run.workflow_version)
+    batch = CLAIM_BATCH if quick and not run.evaluators_need_models else 1
     while run.status == RunStatus.RUNNING:
         stop = _stop_reason(run)  # once per batch: a cancel or the cost cap stops at most a batch later
         if stop is not None:

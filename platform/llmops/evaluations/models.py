@@ -2,17 +2,23 @@
 
 A dataset's content (draft and versions) is ``{"items": [{"id", "inputs", "expected", "metadata", "tags",
 "source_run_id"}]}`` (see ``llmops.evaluations.datasets``). An evaluation run pins one dataset version and one
-target version, and holds one :class:`EvaluationItem` per (dataset item, repetition): the output, every
+target version (a workflow, prompt or chain version; a deployment's target resolved when the run is created),
+and holds one :class:`EvaluationItem` per (dataset item, repetition): the output, every
 evaluator's score and reason, latency, tokens, cost, the target's run (its trace), and the human review.
 
 Items are claimed like runs (compare-and-set on ``claim``, ``attempts``): a worker killed mid-item leaves it
 ``running`` with a stale ``claimed_at``; the sweep hands it to another worker, which finds the target run the
-first one started (``target_run``) and scores that instead of running the target again.
+first one started (``target_run``) and scores that instead of running the target again. A prompt or chain
+target is one model call with nothing to resume: its call id (``trace_id``, the ``run_id`` its usage is metered
+under) is recorded before the call, and a later claimant makes the call again under the same id.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -90,17 +96,71 @@ class Decision(models.TextChoices):
     REJECTED = "rejected"
 
 
+class TargetKind(models.TextChoices):
+    """What an evaluation run (or a promotion gate) is about: a workflow, a prompt or a chain."""
+
+    WORKFLOW = "workflow"
+    PROMPT = "prompt"
+    CHAIN = "chain"
+
+
+#: The (resource, version) fields of each target kind, on runs (gates and decisions use the resource's).
+TARGET_FIELDS = {
+    TargetKind.WORKFLOW: ("workflow", "workflow_version"),
+    TargetKind.PROMPT: ("prompt", "prompt_version"),
+    TargetKind.CHAIN: ("chain", "chain_version"),
+}
+
+
+def _one_target() -> models.Q:
+    """Exactly the kind's resource and version are set, and no other kind's."""
+    conditions = []
+    for kind, (resource, version) in TARGET_FIELDS.items():
+        others = {
+            f"{field}__isnull": True for k, pair in TARGET_FIELDS.items() if k != kind for field in pair
+        }
+        conditions.append(
+            models.Q(
+                target_kind=kind, **{f"{resource}__isnull": False, f"{version}__isnull": False}, **others
+            )
+        )
+    return functools.reduce(operator.or_, conditions)
+
+
 class EvaluationRun(models.Model):
-    """A dataset version run through a target version and scored by evaluators, on the ``evals`` queue."""
+    """A dataset version run through a target version and scored by evaluators, on the ``evals`` queue.
+
+    The target is a workflow, prompt or chain version (``target_kind`` says which pair of fields is set);
+    ``deployment`` names the deployment the target was taken from, when the run was asked for one.
+    """
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
     name = models.CharField(max_length=200, blank=True)
     dataset = models.ForeignKey(Dataset, on_delete=models.RESTRICT, related_name="evaluation_runs")
     dataset_version = models.ForeignKey(DatasetVersion, on_delete=models.RESTRICT, related_name="+")
-    workflow = models.ForeignKey("studio.Workflow", on_delete=models.RESTRICT, related_name="evaluation_runs")
-    workflow_version = models.ForeignKey(
-        "studio.WorkflowVersion", on_delete=models.RESTRICT, related_name="+"
+    target_kind = models.CharField(max_length=16, choices=TargetKind.choices, default=TargetKind.WORKFLOW)
+    workflow = models.ForeignKey(
+        "studio.Workflow", null=True, blank=True, on_delete=models.RESTRICT, related_name="evaluation_runs"
     )
+    workflow_version = models.ForeignKey(
+        "studio.WorkflowVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
+    prompt = models.ForeignKey(
+        "prompts.Prompt", null=True, blank=True, on_delete=models.RESTRICT, related_name="evaluation_runs"
+    )
+    prompt_version = models.ForeignKey(
+        "prompts.PromptVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
+    chain = models.ForeignKey(
+        "chains.Chain", null=True, blank=True, on_delete=models.RESTRICT, related_name="evaluation_runs"
+    )
+    chain_version = models.ForeignKey(
+        "chains.ChainVersion", null=True, blank=True, on_delete=models.RESTRICT, related_name="+"
+    )
+    deployment = models.ForeignKey(
+        "deployments.Deployment", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The deployment whose target (at its version when the run was created) is evaluated.",
+    )  # fmt: skip
     evaluators = models.JSONField(default=list, help_text="[{name, kind, config, weight, threshold}]")
     pass_threshold = models.FloatField(
         default=0.5, help_text="An item passes when its weighted score reaches it."
@@ -129,9 +189,25 @@ class EvaluationRun(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["workspace", "-created_at"], name="evalrun_ws_created")]
+        constraints = [models.CheckConstraint(condition=_one_target(), name="evalrun_one_target")]
 
     def __str__(self) -> str:
         return self.name or f"evaluation {self.pk}"
+
+    @property
+    def target(self) -> Any:
+        """The target resource (a workflow, prompt or chain)."""
+        return getattr(self, TARGET_FIELDS[TargetKind(self.target_kind)][0])
+
+    @property
+    def target_version(self) -> Any:
+        """The target's version under evaluation."""
+        return getattr(self, TARGET_FIELDS[TargetKind(self.target_kind)][1])
+
+    @property
+    def target_name(self) -> str:
+        """``<kind> <slug> v<number>``, e.g. ``prompt greeting v3``."""
+        return f"{self.target_kind} {self.target.slug} v{self.target_version.number}"
 
     @property
     def evaluators_need_models(self) -> bool:
@@ -177,6 +253,10 @@ class EvaluationItem(models.Model):
     target_run = models.ForeignKey(
         "runs.Run", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    trace_id = models.CharField(
+        max_length=64, blank=True,
+        help_text="A prompt or chain target's call id: the run_id its model usage is metered under.",
+    )  # fmt: skip
     output = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     scores = models.JSONField(default=list, help_text="[{evaluator, kind, score, passed, reason, error}]")
@@ -218,14 +298,22 @@ class EvaluationItem(models.Model):
 
 
 class LabelGate(models.Model):
-    """Moving ``label`` onto a workflow version (of one workflow, or any in the workspace) needs an approved
-    evaluation run of exactly that version meeting ``min_pass_rate`` (and ``min_score``, when set)."""
+    """Moving ``label`` onto a version of a workflow, prompt or chain (``kind``: one resource, or every one of
+    that kind in the workspace) needs an approved evaluation run of exactly that version meeting
+    ``min_pass_rate`` (and ``min_score``, when set)."""
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=TargetKind.choices, default=TargetKind.WORKFLOW)
     workflow = models.ForeignKey(
         "studio.Workflow", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-        help_text="Empty: every workflow of the workspace.",
+        help_text="Empty (and no prompt or chain): every resource of the kind in the workspace.",
     )  # fmt: skip
+    prompt = models.ForeignKey(
+        "prompts.Prompt", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    chain = models.ForeignKey(
+        "chains.Chain", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
     label = models.CharField(max_length=63, default="production")
     min_pass_rate = models.FloatField(default=0.0)
     min_score = models.FloatField(null=True, blank=True)
@@ -239,12 +327,20 @@ class LabelGate(models.Model):
     def __str__(self) -> str:
         return f"gate on {self.label!r}"
 
+    @property
+    def resource(self) -> Any:
+        """The one gated resource, or None for a workspace-wide gate."""
+        return self.workflow or self.prompt or self.chain
+
 
 class GateDecision(models.Model):
     """The audit trail of the gate: every label move it allowed or refused, and why."""
 
     workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
-    workflow = models.ForeignKey("studio.Workflow", on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=TargetKind.choices, default=TargetKind.WORKFLOW)
+    workflow = models.ForeignKey("studio.Workflow", null=True, on_delete=models.CASCADE, related_name="+")
+    prompt = models.ForeignKey("prompts.Prompt", null=True, on_delete=models.CASCADE, related_name="+")
+    chain = models.ForeignKey("chains.Chain", null=True, on_delete=models.CASCADE, related_name="+")
     version_number = models.PositiveIntegerField()
     label = models.CharField(max_length=63)
     allowed = models.BooleanField()

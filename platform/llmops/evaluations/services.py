@@ -16,13 +16,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from llmops.accounts.models import User, Workspace
+from llmops.chains.models import Chain
 from llmops.core import versioning
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import Conflict, NotFound, ValidationError
+from llmops.deployments.models import Deployment
 from llmops.evaluations import datasets
 from llmops.evaluations.evaluators import validate_config
 from llmops.evaluations.models import (
     FINAL_RUN_STATUSES,
+    TARGET_FIELDS,
     Dataset,
     DatasetVersion,
     Decision,
@@ -33,10 +36,13 @@ from llmops.evaluations.models import (
     ItemStatus,
     LabelGate,
     RunStatus,
+    TargetKind,
     Verdict,
 )
+from llmops.evaluations.targets import Target, target_resolve
+from llmops.prompts.models import Prompt
 from llmops.runs.models import Run
-from llmops.studio.models import Workflow, WorkflowVersion
+from llmops.studio.models import Workflow
 
 MAX_EVALUATORS = 20
 MAX_REPETITIONS = 20
@@ -200,12 +206,22 @@ def _resolve(resource: Any, ref: Any, field: str) -> Any:
         raise ValidationError(exc.message, fields={field: [exc.message]}) from None
 
 
-def estimated_cost(*, workflow: Workflow, items: int) -> Decimal | None:
-    """The target's model cost for ``items`` items, from its recent runs' mean cost (None without history)."""
+def estimated_cost(*, target: Target, items: int) -> Decimal | None:
+    """The target's model cost for ``items`` items (None without history): a workflow's from its recent runs'
+    mean cost; a prompt's or chain's from the mean item cost of earlier evaluations of the same version."""
     from django.db.models import Avg
 
-    recent = Run.objects.filter(workflow=workflow, status="succeeded").order_by("-created_at")[:50]
-    mean = Run.objects.filter(pk__in=recent.values("pk")).aggregate(mean=Avg("cost"))["mean"]
+    if target.kind == TargetKind.WORKFLOW:
+        recent = Run.objects.filter(workflow_id=target.resource.pk, status="succeeded").order_by(
+            "-created_at"
+        )[:50]
+        mean = Run.objects.filter(pk__in=recent.values("pk")).aggregate(mean=Avg("cost"))["mean"]
+    else:
+        _, version_field = TARGET_FIELDS[target.kind]
+        earlier = EvaluationItem.objects.filter(
+            **{f"run__{version_field}": target.version}, status=ItemStatus.SCORED
+        ).order_by("-scored_at")[:50]
+        mean = EvaluationItem.objects.filter(pk__in=earlier.values("pk")).aggregate(mean=Avg("cost"))["mean"]
     return None if mean is None else (Decimal(mean) * items).quantize(Decimal("0.000001"))
 
 
@@ -216,8 +232,12 @@ def evaluation_run_create(
     user: User | None,
     dataset: Dataset,
     dataset_ref: Any = "latest",
-    workflow: Workflow,
+    workflow: Workflow | None = None,
     workflow_ref: Any = "latest",
+    prompt: Prompt | None = None,
+    chain: Chain | None = None,
+    deployment: Deployment | None = None,
+    version: Any = None,
     evaluators: Any,
     name: str = "",
     pass_threshold: Any = 0.5,
@@ -227,10 +247,16 @@ def evaluation_run_create(
 ) -> EvaluationRun:
     """Check everything, create the run and its items, and queue it on the ``evals`` workers.
 
+    The target is exactly one of ``workflow``, ``prompt``, ``chain`` (at ``version``: a number, ``latest`` or a
+    label; ``workflow_ref`` is the older name for a workflow's) or ``deployment`` (its target at its version).
     Nothing is created when anything is wrong (a dataset of 0 items, an unknown version, a bad evaluator).
     """
     dataset_version: DatasetVersion = _resolve(dataset, dataset_ref, "dataset_version")
-    workflow_version: WorkflowVersion = _resolve(workflow, workflow_ref, "workflow_version")
+    ref_field = "version" if version is not None or workflow is None else "workflow_version"
+    target = target_resolve(
+        workflow=workflow, prompt=prompt, chain=chain, deployment=deployment,
+        ref=version if version is not None else workflow_ref, ref_field=ref_field,
+    )  # fmt: skip
     specs = _evaluators(workspace, evaluators)
     reps = _bounded(repetitions, "repetitions", 1, MAX_REPETITIONS)
     concurrency = _bounded(max_concurrency, "max_concurrency", 1, MAX_CONCURRENCY)
@@ -256,10 +282,9 @@ def evaluation_run_create(
             fields={"repetitions": [f"At most {settings.LLMOPS_EVAL_MAX_RUN_ITEMS} items x repetitions."]},
         )
     run = EvaluationRun.objects.create(
-        workspace=workspace, name=name[:200], dataset=dataset, dataset_version=dataset_version, workflow=workflow,
-        workflow_version=workflow_version, evaluators=specs, pass_threshold=float(pass_threshold),
-        repetitions=reps, max_concurrency=concurrency, cost_cap=cap, total=total, created_by=user,
-        estimated_cost=estimated_cost(workflow=workflow, items=total),
+        workspace=workspace, name=name[:200], dataset=dataset, dataset_version=dataset_version, **target.fields(),
+        evaluators=specs, pass_threshold=float(pass_threshold), repetitions=reps, max_concurrency=concurrency,
+        cost_cap=cap, total=total, created_by=user, estimated_cost=estimated_cost(target=target, items=total),
     )  # fmt: skip
     EvaluationItem.objects.bulk_create(
         [
@@ -364,20 +389,32 @@ def evaluation_run_decide(
 # --- the promotion gate -----------------------------------------------------------------------------------
 
 
-def gate_check(*, workflow: Workflow, version: WorkflowVersion, label: str, user: Any) -> None:
-    """Refuse (409, with the reason) moving ``label`` onto ``version`` unless an approved evaluation run of
-    exactly that version meets the gate's thresholds; every decision is recorded."""
-    gates = LabelGate.objects.filter(workspace_id=workflow.workspace_id, label=label).filter(
-        workflow__isnull=True
-    ) | LabelGate.objects.filter(workspace_id=workflow.workspace_id, label=label, workflow=workflow)
-    gate = gates.order_by("workflow_id").last()  # a workflow's own gate wins over the workspace's
+GATED_KINDS: dict[type, TargetKind] = {
+    Workflow: TargetKind.WORKFLOW,
+    Prompt: TargetKind.PROMPT,
+    Chain: TargetKind.CHAIN,
+}
+
+
+def gate_check(*, resource: Workflow | Prompt | Chain, version: Any, label: str, user: Any) -> None:
+    """Refuse (409, with the reason) moving ``label`` onto ``version`` of a workflow, prompt or chain unless an
+    approved evaluation run of exactly that version meets the gate's thresholds; every decision is recorded."""
+    kind = GATED_KINDS[type(resource)]
+    resource_field, version_field = TARGET_FIELDS[kind]
+    pinned: dict[str, Any] = {resource_field: resource, version_field: version}
+    gates = LabelGate.objects.filter(workspace_id=resource.workspace_id, label=label, kind=kind)
+    own = gates.filter(
+        **{resource_field: resource}
+    ).first()  # a resource's own gate wins over the workspace's
+    gate = own or gates.filter(workflow__isnull=True, prompt__isnull=True, chain__isnull=True).first()
     if gate is None:
         return
     from llmops.evaluations.selectors import run_summary
 
     approved = EvaluationRun.objects.filter(
-        workflow=workflow, workflow_version=version, decision=Decision.APPROVED, status=RunStatus.COMPLETED
-    ).order_by("-decided_at")
+        **pinned, decision=Decision.APPROVED,
+        status=RunStatus.COMPLETED,
+    ).order_by("-decided_at")  # fmt: skip
     chosen, reason = None, ""
     for run in approved:
         summary = run_summary(run)
@@ -396,8 +433,10 @@ def gate_check(*, workflow: Workflow, version: WorkflowVersion, label: str, user
             + (" (the approved runs fall short)." if approved.exists() else " (none is approved).")
         )
     GateDecision.objects.create(
-        workspace_id=workflow.workspace_id, workflow=workflow, version_number=version.number, label=label,
-        allowed=chosen is not None, reason=reason, evaluation_run=chosen, user=user if getattr(user, "pk", None) else None,
+        workspace_id=resource.workspace_id, kind=kind, **{f"{resource_field}_id": resource.pk},
+        version_number=version.number,
+        label=label, allowed=chosen is not None, reason=reason, evaluation_run=chosen,
+        user=user if getattr(user, "pk", None) else None,
     )  # fmt: skip
     if chosen is None:
         raise Conflict(reason, fields={"name": [reason]})
@@ -406,23 +445,32 @@ def gate_check(*, workflow: Workflow, version: WorkflowVersion, label: str, user
 def gate_save(
     *,
     workspace: Workspace,
-    workflow: Workflow | None,
-    label: str,
-    min_pass_rate: float,
+    resource: Workflow | Prompt | Chain | None = None,
+    kind: str = TargetKind.WORKFLOW,
+    label: str = "production",
+    min_pass_rate: float = 0.0,
     min_score: float | None = None,
 ) -> LabelGate:
-    """Create a promotion gate (one per workflow, or workspace-wide, and label)."""
+    """Create a promotion gate: on one workflow, prompt or chain (``resource``), or on every resource of
+    ``kind`` in the workspace; one per resource (or workspace and kind) and label."""
     if not 0 <= min_pass_rate <= 1 or (min_score is not None and not 0 <= min_score <= 1):
         raise ValidationError(
             "Thresholds are between 0 and 1.", fields={"min_pass_rate": ["Between 0 and 1."]}
         )
+    if resource is not None:
+        kind = GATED_KINDS[type(resource)]
+    elif kind not in TargetKind.values:
+        raise ValidationError("Unknown kind.", fields={"kind": [f"One of {', '.join(TargetKind.values)}."]})
+    resource_field = TARGET_FIELDS[TargetKind(kind)][0]
     taken = Conflict(f"A gate on {label!r} exists.", fields={"label": ["Already gated."]})
-    if LabelGate.objects.filter(workspace=workspace, workflow=workflow, label=label).exists():
+    scope = {"workflow": None, "prompt": None, "chain": None, resource_field: resource}
+    if LabelGate.objects.filter(workspace=workspace, kind=kind, label=label, **scope).exists():
         raise taken
     return versioning.unique_write(
         lambda: LabelGate.objects.create(
             workspace=workspace,
-            workflow=workflow,
+            kind=kind,
+            **scope,
             label=label,
             min_pass_rate=min_pass_rate,
             min_score=min_score,

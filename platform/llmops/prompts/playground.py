@@ -39,12 +39,13 @@ class PlaygroundCall:
     version: str
     moderation: ModerationConfig | None
     input_text: str = ""  # what input moderation inspects: the caller's variables, not the template
+    source: str = "playground"  # the usage source its calls are metered under (``evaluation`` for a target)
 
     def gateway(self) -> ModelGateway:
-        """The platform gateway, metering this call under its own run id with source ``playground``."""
+        """The platform gateway, metering this call under its own run id with the call's source."""
         context = self.request.context
         return gateway_for(
-            workspace=self.workspace, source="playground", run_id=context.run_id, node_id=context.node_id
+            workspace=self.workspace, source=self.source, run_id=context.run_id, node_id=context.node_id
         )
 
     async def cost(self) -> Decimal | None:
@@ -55,14 +56,17 @@ class PlaygroundCall:
 def playground_prepare(
     *,
     workspace: Workspace,
-    user: User,
+    user: User | None,
     prompt: Prompt,
-    version: str | None,
+    version: str | int | None,
     variables: Mapping[str, Any],
     model: str | None = None,
     parameters: Mapping[str, Any] | None = None,
+    source: str = "playground",
+    run_id: str | None = None,
 ) -> PlaygroundCall:
-    """Render ``prompt`` at ``version`` (default: the draft) into a chat request for the playground."""
+    """Render ``prompt`` at ``version`` (default: the draft) into a chat request for the playground (or, with
+    ``source`` and ``run_id``, for another caller of one prompt: an evaluation's target call)."""
     snapshot = prompt_snapshot(prompt=prompt, version=version)
     rendered = prompt_render(snapshot=snapshot, variables=variables)
     model_ref = model or rendered.model
@@ -71,9 +75,9 @@ def playground_prepare(
             "The prompt names no model endpoint.", fields={"model": ["Give a model endpoint reference."]}
         )
     context = CallContext(
-        run_id=f"playground-{uuid.uuid4().hex}",
+        run_id=run_id or f"playground-{uuid.uuid4().hex}",
         node_id=prompt.slug,
-        user_id=str(user.pk),
+        user_id=str(user.pk) if user is not None else None,
         workspace_id=str(workspace.pk),
     )
     request = ChatRequest(
@@ -84,7 +88,7 @@ def playground_prepare(
     )
     moderation = snapshot.compiled.content.moderation
     checked = moderation_text(dict(variables))
-    return PlaygroundCall(workspace, request, snapshot.version_label, moderation, checked)
+    return PlaygroundCall(workspace, request, snapshot.version_label, moderation, checked, source)
 
 
 def usage_body(usage: Usage | None, cost: Decimal | None) -> dict[str, Any]:

@@ -52,8 +52,8 @@ from llmops.evaluations.models import (
     Evaluator,
     LabelGate,
 )
+from llmops.evaluations.targets import TARGET_PARAMETERS, target_count_check, target_lookup
 from llmops.runs.streaming import sse_response
-from llmops.studio.models import Workflow
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
 REVIEW_FILTERS = ("failed", "disagree", "low_confidence", "unreviewed", "mine")
@@ -196,7 +196,18 @@ class EvaluationRunViewSet(
             super()
             .get_queryset()
             .filter(workspace=self.workspace)
-            .select_related("dataset", "dataset_version", "workflow", "workflow_version", "decided_by")
+            .select_related(
+                "dataset",
+                "dataset_version",
+                "workflow",
+                "workflow_version",
+                "prompt",
+                "prompt_version",
+                "chain",
+                "chain_version",
+                "deployment",
+                "decided_by",
+            )
         )
 
     @extend_schema(request=EvaluationRunCreateSerializer, responses={201: EvaluationRunSerializer})
@@ -210,14 +221,18 @@ class EvaluationRunViewSet(
             raise ValidationError(
                 "No such dataset.", fields={"dataset": [f"No dataset {values['dataset']!r}."]}
             )
-        workflow = Workflow.objects.filter(workspace=self.workspace, slug=values["workflow"]).first()
-        if workflow is None:
-            raise ValidationError(
-                "No such workflow.", fields={"workflow": [f"No workflow {values['workflow']!r}."]}
-            )
+        given = [kind for kind in TARGET_PARAMETERS if values.get(kind)]
+        target_count_check(given)
+        targets = {
+            kind: target_lookup(workspace=self.workspace, kind=kind, slug=values[kind]) for kind in given
+        }
+        # ``workflow_version`` (the older name) is named back in errors when that is what the client sent.
+        refs = {"version": values["version"]} if values.get("version") else {}
+        if not refs and values.get("workflow_version"):
+            refs = {"workflow_ref": values["workflow_version"]}
         run = services.evaluation_run_create(
             workspace=self.workspace, user=signed_in_user(request), dataset=dataset,
-            dataset_ref=values["dataset_version"], workflow=workflow, workflow_ref=values["workflow_version"],
+            dataset_ref=values["dataset_version"], **targets, **refs,
             evaluators=values["evaluators"], name=values["name"], pass_threshold=values.get("pass_threshold", 0.5),
             repetitions=values.get("repetitions", 1), max_concurrency=values.get("max_concurrency", 4),
             cost_cap=values.get("cost_cap"),
@@ -398,7 +413,8 @@ class LabelGateViewSet(
     WorkspaceScopedMixin, mixins.ListModelMixin, mixins.CreateModelMixin, mixins.DestroyModelMixin,
     viewsets.GenericViewSet[LabelGate],
 ):  # fmt: skip
-    """Promotion gates: moving a label onto a workflow version needs an approved evaluation run of it."""
+    """Promotion gates: moving a label onto a workflow, prompt or chain version needs an approved evaluation
+    run of that version."""
 
     queryset = LabelGate.objects.all()  # the model, for the schema; requests: get_queryset
     serializer_class = LabelGateSerializer
@@ -407,17 +423,24 @@ class LabelGateViewSet(
     parser_classes = [BoundedJSONParser]
 
     def get_queryset(self) -> QuerySet[LabelGate]:
-        return super().get_queryset().filter(workspace=self.workspace).select_related("workflow")
+        return (
+            super()
+            .get_queryset()
+            .filter(workspace=self.workspace)
+            .select_related("workflow", "prompt", "chain")
+        )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = self.get_serializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = dict(data.validated_data)
-        slug = values.pop("workflow", None)
-        workflow = None
-        if slug:
-            workflow = Workflow.objects.filter(workspace=self.workspace, slug=slug).first()
-            if workflow is None:
-                raise ValidationError("No such workflow.", fields={"workflow": [f"No workflow {slug!r}."]})
-        gate = services.gate_save(workspace=self.workspace, workflow=workflow, **values)
+        slugs = {kind: values.pop(kind, None) for kind in ("workflow", "prompt", "chain")}
+        named = [kind for kind, slug in slugs.items() if slug]
+        if len(named) > 1:
+            message = "Gate one resource: a workflow, a prompt or a chain (or none for all of a kind)."
+            raise ValidationError(message, fields={named[1]: [message]})
+        resource = None
+        if named:
+            resource = target_lookup(workspace=self.workspace, kind=named[0], slug=slugs[named[0]])
+        gate = services.gate_save(workspace=self.workspace, resource=resource, **values)
         return Response(self.get_serializer(gate).data, status=status.HTTP_201_CREATED)
