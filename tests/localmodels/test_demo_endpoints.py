@@ -30,3 +30,4 @@ def test_the_demo_endpoints_point_at_the_local_model_servers(
     assert f"model endpoint registered: local-qwen -> {chat_server_url()}" in output.getvalue()
     assert f"model endpoint registered: local-multilingual -> {embedding_server_url()}" in output.getvalue()
     assert f"model endpoint registered: local-minilm -> {embedding_server_url()}" in output.getvalue()
+    assert f"model endpoint registered: local-rerank -> {embedding_server_url()}" in output.getvalue()

@@ -2,8 +2,8 @@
 
 ``ensure`` makes the models available (idempotent; builds llama.cpp once per machine); ``serve-chat`` execs
 llama-server with Qwen2.5-Coder-1.5B-Instruct (``--model gemma3-270m``: the base plumbing model) on ``$LLMOPS_CHAT_MODEL_PORT`` (8091); ``serve-embeddings`` runs the
-multilingual + MiniLM embeddings server on ``$LLMOPS_EMBEDDING_MODEL_PORT`` (8092); ``urls`` prints
-shell-sourceable base URLs.
+multilingual + MiniLM embeddings server on ``$LLMOPS_EMBEDDING_MODEL_PORT`` (8092), with ``/v1/rerank``
+(model ``qwen-rerank``) asking the chat server; ``urls`` prints shell-sourceable base URLs.
 Errors print one ``error: <cause>; <fix>`` line on stderr and exit 1.
 """
 
@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=None, help=f"default ${config.EMBEDDING_PORT_ENV} or 8092"
     )
     embeddings.add_argument("--quiet", action="store_true", help="no access log")
+    embeddings.add_argument(
+        "--rerank-chat-url", default=None,
+        help=f"chat server (OpenAI base URL, .../v1) behind /v1/rerank; default ${config.RERANK_CHAT_URL_ENV}"
+        f" or the local chat server (port ${config.CHAT_PORT_ENV} or 8091)",
+    )  # fmt: skip
+    embeddings.add_argument(
+        "--rerank-passage-tokens", type=int, default=None,
+        help="the most tokens of a passage the model reads (the window richest in the question's words);"
+        " default $LLMOPS_RERANK_PASSAGE_TOKENS or 32",
+    )  # fmt: skip
     commands.add_parser("urls", help="print LLMOPS_CHAT_MODEL_URL=... and LLMOPS_EMBEDDING_MODEL_URL=...")
     return parser
 
@@ -76,10 +86,17 @@ def _serve_chat(port: int | None, extra: Sequence[str], name: str) -> int:
     return EXIT_ERROR  # not reached: exec replaced this process
 
 
-def _serve_embeddings(port: int | None, quiet: bool) -> int:
+def _serve_embeddings(
+    port: int | None, quiet: bool, rerank_chat_url: str | None, rerank_passage_tokens: int | None
+) -> int:
     from devservices.localmodels.embedding_server import serve
 
-    serve(_free_or_fail(port or config.embedding_port(), config.EMBEDDING_PORT_ENV), quiet=quiet)
+    if rerank_passage_tokens is not None and rerank_passage_tokens < 1:
+        raise LocalModelsError("--rerank-passage-tokens must be a positive whole number")
+    serve(
+        _free_or_fail(port or config.embedding_port(), config.EMBEDDING_PORT_ENV), quiet=quiet,
+        rerank_chat_url=rerank_chat_url, rerank_passage_tokens=rerank_passage_tokens,
+    )  # fmt: skip
     return EXIT_OK
 
 
@@ -92,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve-chat":
             return _serve_chat(args.port, args.extra, args.model)
         if args.command == "serve-embeddings":
-            return _serve_embeddings(args.port, args.quiet)
+            return _serve_embeddings(args.port, args.quiet, args.rerank_chat_url, args.rerank_passage_tokens)
         print(f"LLMOPS_CHAT_MODEL_URL={config.chat_server_url()}")
         print(f"LLMOPS_CHAT_MODEL_NAME={config.INSTRUCT_MODEL}")
         print(f"LLMOPS_EMBEDDING_MODEL_URL={config.embedding_server_url()}")

@@ -17,6 +17,8 @@ from devservices.localmodels.errors import LocalModelsError
 CHAT_PORT_ENV = "LLMOPS_CHAT_MODEL_PORT"
 EMBEDDING_PORT_ENV = "LLMOPS_EMBEDDING_MODEL_PORT"
 WHEEL_CACHE_ENV = "LLMOPS_WHEEL_CACHE"
+#: The chat server (an OpenAI base URL, ``.../v1``) the embeddings server's ``/v1/rerank`` asks.
+RERANK_CHAT_URL_ENV = "LLMOPS_RERANK_CHAT_URL"
 DEFAULT_CHAT_PORT = 8091
 DEFAULT_EMBEDDING_PORT = 8092
 
@@ -31,6 +33,9 @@ EMBEDDING_DIMENSIONS = 384
 #: The default embedding model for new knowledge bases: Universal Sentence Encoder multilingual v3.
 MULTILINGUAL_EMBEDDING_MODEL = "use-multilingual-v3"
 MULTILINGUAL_EMBEDDING_DIMENSIONS = 512
+#: The rerank model the embeddings server serves at ``/v1/rerank``: the instruction model on the chat server
+#: scoring P("是/yes") per passage (``devservices.localmodels.llm_reranker``).
+RERANK_MODEL = "qwen-rerank"
 
 GGUF_NAME = "gemma-3-270m-q4_k_m.gguf"
 INSTRUCT_GGUF_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
@@ -69,6 +74,12 @@ def chat_server_url() -> str:
 def embedding_server_url() -> str:
     """Base URL (``http://127.0.0.1:<port>/v1``) of the embedding server ``serve-embeddings`` runs."""
     return base_url(embedding_port())
+
+
+def rerank_chat_url() -> str:
+    """``$LLMOPS_RERANK_CHAT_URL``, else the local chat server (``make run`` serves the instruction model there)."""
+    raw = os.environ.get(RERANK_CHAT_URL_ENV, "").strip()
+    return raw.rstrip("/") if raw else chat_server_url()
 
 
 def models_dir(state: Path | None = None) -> Path:

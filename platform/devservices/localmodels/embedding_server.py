@@ -2,11 +2,17 @@
 
 Two models, chosen by the request's ``model``: ``use-multilingual-v3`` (Universal Sentence Encoder
 multilingual, 512 dims, the default for new knowledge bases: Chinese, English and cross-language) and
-``all-minilm-l6-v2`` (English, 384 dims, kept so knowledge bases embedded with it keep working).
+``all-minilm-l6-v2`` (English, 384 dims, kept so knowledge bases embedded with it keep working). It also
+serves a reranker, model ``qwen-rerank``: the local instruction model on the chat server scoring each passage
+(``devservices.localmodels.llm_reranker``).
 
 ``POST /v1/embeddings`` takes ``{"model": ..., "input": str | [str, ...], "encoding_format"?: "float" |
 "base64", "dimensions"?: <the model's>}`` and answers as OpenAI does; ``GET /v1/models`` lists the models; ``GET
 /health`` answers 200 (the socket is only opened once the model is loaded, so any answer means ready).
+``POST /v1/rerank`` takes the Cohere/Jina body ``{"model": "qwen-rerank", "query": str, "documents": [str |
+{"text": str}, ...], "top_n"?: int, "return_documents"?: bool}`` and answers ``{"model", "results": [{"index",
+"relevance_score"}, ...] (best first), "usage": {"total_tokens"}, "timings": {"pairs", "seconds",
+"seconds_per_pair"}}``; a chat server that is down or failing answers 503 with the reason.
 Errors have OpenAI's shape, ``{"error": {"message", "type", "param", "code"}}``, so SDK clients raise their
 usual exceptions (400 -> ``BadRequestError``, 404 -> ``NotFoundError``).
 """
@@ -30,8 +36,11 @@ from devservices.localmodels.config import (
     HOST,
     MULTILINGUAL_EMBEDDING_DIMENSIONS,
     MULTILINGUAL_EMBEDDING_MODEL,
+    RERANK_MODEL,
 )
+from devservices.localmodels.config import rerank_chat_url as default_rerank_chat_url
 from devservices.localmodels.encoder import Embeddings, MiniLMEncoder
+from devservices.localmodels.llm_reranker import ChatServerError, LLMReranker, passage_tokens_from_env
 
 MAX_INPUTS = 2048  # OpenAI's limit per request
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -50,6 +59,8 @@ MODEL_ALIASES = {
         {MULTILINGUAL_EMBEDDING_MODEL, "universal-sentence-encoder-multilingual", "use-multilingual"}
     ),
 }
+RERANK_ALIASES = frozenset({RERANK_MODEL, "qwen2.5-coder-1.5b-instruct-rerank"})
+MAX_RERANK_DOCUMENTS = 100  # a pair costs about a second: a longer list is a mistake, not a workload
 DIMENSIONS = {
     EMBEDDING_MODEL: EMBEDDING_DIMENSIONS,
     MULTILINGUAL_EMBEDDING_MODEL: MULTILINGUAL_EMBEDDING_DIMENSIONS,
@@ -81,8 +92,9 @@ def error(status: int, message: str, param: str | None = None, code: str | None 
 class EmbeddingService:
     """The protocol logic, apart from HTTP, so it can be exercised directly."""
 
-    def __init__(self, encoders: dict[str, Encoder]) -> None:
+    def __init__(self, encoders: dict[str, Encoder], reranker: LLMReranker | None = None) -> None:
         self.encoders = encoders
+        self.reranker = reranker
         self._names = {alias: name for name in encoders for alias in MODEL_ALIASES[name]}
         # One forward pass at a time: each model already uses the cores, so overlapping runs only thrash.
         self._run_lock = threading.Lock()
@@ -131,6 +143,69 @@ class EmbeddingService:
         usage = {"prompt_tokens": result.token_count, "total_tokens": result.token_count}
         return Reply(200, {"object": "list", "data": data, "model": model, "usage": usage})
 
+    def rerank(self, payload: Any) -> Reply:
+        """``POST /v1/rerank`` (the Cohere/Jina protocol) for an already JSON-decoded body."""
+        if not isinstance(payload, dict):
+            return error(400, "the request body must be a JSON object")
+        model = payload.get("model")
+        if not isinstance(model, str) or not model.strip():
+            return error(400, "'model' is required and must be a string", param="model")
+        if self.reranker is None or model.strip().lower() not in RERANK_ALIASES:
+            known = f"`{RERANK_MODEL}`" if self.reranker is not None else "no rerank model"
+            return error(404, f"The rerank model `{model}` does not exist; this server has {known}.",
+                         param="model", code="model_not_found")  # fmt: skip
+        query = payload.get("query")
+        if not isinstance(query, str) or not query.strip():
+            return error(400, "'query' is required and must be a non-empty string", param="query")
+        texts = _validate_documents(payload.get("documents"))
+        if isinstance(texts, Reply):
+            return texts
+        top_n = payload.get("top_n")
+        if top_n is None:
+            top_n = len(texts)
+        elif isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
+            return error(400, "'top_n' must be a positive whole number", param="top_n")
+        return_documents = payload.get("return_documents", False)
+        if not isinstance(return_documents, bool):
+            return error(400, "'return_documents' must be true or false", param="return_documents")
+        try:
+            result = self.reranker.score(query, texts)
+        except ChatServerError as exc:
+            code = "chat_server_unavailable" if exc.status == 503 else "chat_server_bad_answer"
+            return error(exc.status, f"the reranker cannot ask its model: {exc}", code=code)
+        order = sorted(range(len(texts)), key=lambda i: (-result.scores[i], i))[:top_n]
+        results: list[dict[str, Any]] = []
+        for index in order:
+            row: dict[str, Any] = {"index": index, "relevance_score": round(result.scores[index], 6)}
+            if return_documents:
+                row["document"] = {"text": texts[index]}
+            results.append(row)
+        per_pair = result.seconds / result.pairs if result.pairs else 0.0
+        timings = {
+            "pairs": result.pairs,
+            "seconds": round(result.seconds, 3),
+            "seconds_per_pair": round(per_pair, 3),
+        }
+        return Reply(200, {"model": model, "results": results, "usage": {"total_tokens": result.total_tokens},
+                           "timings": timings})  # fmt: skip
+
+
+def _validate_documents(raw: Any) -> list[str] | Reply:
+    if not isinstance(raw, list) or not raw:
+        return error(400, "'documents' must be a non-empty array of strings", param="documents")
+    if len(raw) > MAX_RERANK_DOCUMENTS:
+        return error(400, f"'documents' has {len(raw)} items; at most {MAX_RERANK_DOCUMENTS} are allowed",
+                     param="documents")  # fmt: skip
+    texts: list[str] = []
+    for index, item in enumerate(raw):
+        text = item.get("text") if isinstance(item, dict) else item  # Cohere/Jina also take {"text": ...}
+        if not isinstance(text, str):
+            return error(
+                400, f"'documents[{index}]' must be a string or {{\"text\": string}}", param="documents"
+            )
+        texts.append(text)
+    return texts
+
 
 def _validate_input(raw: Any) -> list[str] | Reply:
     if isinstance(raw, str):
@@ -176,7 +251,14 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, Reply):
             self._send(body)
             return
-        if path not in ("/v1/embeddings", "/embeddings"):
+        routes = {
+            "/v1/embeddings": self.server.service.embeddings,
+            "/embeddings": self.server.service.embeddings,
+            "/v1/rerank": self.server.service.rerank,
+            "/rerank": self.server.service.rerank,
+        }
+        handle = routes.get(path)
+        if handle is None:
             self._send(error(404, f"no route POST {path}"))
             return
         try:
@@ -185,10 +267,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(error(400, f"the request body is not valid JSON: {exc}"))
             return
         try:
-            reply = self.server.service.embeddings(payload)
+            reply = handle(payload)
         except Exception as exc:  # a bug must answer 500 like a provider would, not drop the connection
-            self.log_error("embedding failed: %r", exc)
-            reply = error(500, "the embedding model failed; see the server log")
+            self.log_error("%s failed: %r", path, exc)
+            reply = error(500, "the model failed; see the server log")
         self._send(reply)
 
     def _read_body(self) -> bytes | Reply:
@@ -243,17 +325,35 @@ def load_encoders() -> dict[str, Encoder]:
 
 
 def make_server(
-    port: int, host: str = HOST, encoders: dict[str, Encoder] | None = None, quiet: bool = False
+    port: int,
+    host: str = HOST,
+    encoders: dict[str, Encoder] | None = None,
+    quiet: bool = False,
+    reranker: LLMReranker | None = None,
 ) -> EmbeddingHTTPServer:
-    """Load the models (unless given) and bind ``host:port`` (0 picks a free port); does not serve yet."""
-    service = EmbeddingService(encoders if encoders is not None else load_encoders())
+    """Load the models (unless given) and bind ``host:port`` (0 picks a free port); does not serve yet.
+
+    Without ``reranker`` the server has no rerank model (``/v1/rerank`` answers 404).
+    """
+    service = EmbeddingService(encoders if encoders is not None else load_encoders(), reranker)
     return EmbeddingHTTPServer((host, port), service, quiet=quiet)
 
 
-def serve(port: int, host: str = HOST, quiet: bool = False) -> None:
-    """Run the server in the foreground until SIGINT or SIGTERM."""
+def serve(
+    port: int,
+    host: str = HOST,
+    quiet: bool = False,
+    rerank_chat_url: str | None = None,
+    rerank_passage_tokens: int | None = None,
+) -> None:
+    """Run the server in the foreground until SIGINT or SIGTERM; ``/v1/rerank`` asks the chat server at
+    ``rerank_chat_url`` (default ``$LLMOPS_RERANK_CHAT_URL`` or the local chat server)."""
     started = time.monotonic()
-    server = make_server(port, host, quiet=quiet)
+    reranker = LLMReranker(
+        rerank_chat_url or default_rerank_chat_url(),
+        passage_tokens=rerank_passage_tokens or passage_tokens_from_env(),
+    )
+    server = make_server(port, host, quiet=quiet, reranker=reranker)
 
     def stop(signum: int, frame: object) -> None:
         # shutdown() waits for serve_forever, which runs in this thread: ask from another one.
@@ -264,7 +364,8 @@ def serve(port: int, host: str = HOST, quiet: bool = False) -> None:
     bound_port = server.server_address[1]
     print(
         f"embedding server ({MULTILINGUAL_EMBEDDING_MODEL}, {MULTILINGUAL_EMBEDDING_DIMENSIONS} dims;"
-        f" {EMBEDDING_MODEL}, {EMBEDDING_DIMENSIONS} dims) on http://{host}:{bound_port}/v1,"
+        f" {EMBEDDING_MODEL}, {EMBEDDING_DIMENSIONS} dims; {RERANK_MODEL} via {reranker.chat_url},"
+        f" passages cut to {reranker.passage_tokens} tokens) on http://{host}:{bound_port}/v1,"
         f" ready in {time.monotonic() - started:.2f} s",
         flush=True,
     )

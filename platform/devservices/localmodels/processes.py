@@ -174,14 +174,19 @@ def start_chat_server(
     )
 
 
-def start_embedding_server(port: int | None = None, timeout: float = READY_TIMEOUT_S) -> ServerProcess:
-    """Start the MiniLM embeddings server (``python -m devservices.localmodels serve-embeddings``)."""
+def start_embedding_server(
+    port: int | None = None, timeout: float = READY_TIMEOUT_S, rerank_chat_url: str | None = None
+) -> ServerProcess:
+    """Start the embeddings server (``python -m devservices.localmodels serve-embeddings``); its
+    ``/v1/rerank`` asks the chat server at ``rerank_chat_url`` (default: the local one)."""
     env = dict(os.environ)
     # The child must import devservices even when the package is not installed (a bare checkout on sys.path).
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_PARENT), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "devservices.localmodels", "serve-embeddings"]
+    rerank = ["--rerank-chat-url", rerank_chat_url] if rerank_chat_url else []
     return start_server(
         "embeddings",
-        lambda p: [sys.executable, "-m", "devservices.localmodels", "serve-embeddings", "--port", str(p)],
+        lambda p: [*command, "--port", str(p), *rerank],
         port=port,
         timeout=timeout,
         env=env,
@@ -201,9 +206,12 @@ def running_chat_server(
 
 
 @contextlib.contextmanager
-def running_embedding_server(port: int | None = None, timeout: float = READY_TIMEOUT_S) -> Iterator[str]:
-    """Run the embedding server for the ``with`` block; yields its base URL (``.../v1``)."""
-    server = start_embedding_server(port, timeout)
+def running_embedding_server(
+    port: int | None = None, timeout: float = READY_TIMEOUT_S, rerank_chat_url: str | None = None
+) -> Iterator[str]:
+    """Run the embedding server for the ``with`` block (``/v1/rerank`` asking the chat server at
+    ``rerank_chat_url``); yields its base URL (``.../v1``)."""
+    server = start_embedding_server(port, timeout, rerank_chat_url)
     try:
         yield server.url
     finally:

@@ -73,6 +73,17 @@ def _local_endpoints() -> list[dict[str, Any]]:
             },
         },
         {
+            # Served by the embeddings server, which asks local-qwen's server per passage (about a second or
+            # more each on 2 cores): slow, so no retry on a timeout; rerank a short list.
+            "name": "Local reranker (Qwen2.5-Coder-1.5B-Instruct scoring P(是/yes), 中文/English)",
+            "slug": "local-rerank",
+            "draft": {
+                "provider_kind": "openai_compatible", "model": "qwen-rerank", "model_type": "rerank",
+                "base_url": _local_model_url("LLMOPS_EMBEDDING_MODEL_PORT", 8092), "timeout_seconds": 300,
+                "max_retries": 0, "prices": {"input": 0.0, "output": 0.0, "currency": "USD"},
+            },
+        },
+        {
             "name": "Local all-MiniLM-L6-v2 (embeddings, English)",
             "slug": "local-minilm",
             "draft": {
