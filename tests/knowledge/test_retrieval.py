@@ -150,9 +150,12 @@ def test_retriever_port_is_scoped_to_its_workspace(corpus: KnowledgeBase) -> Non
 
 def test_rerank_endpoint_reorders_the_candidates(corpus: KnowledgeBase) -> None:
     # given: a scripted /rerank server that prefers passages mentioning "bread"
+    sent: list[int] = []
+
     class Rerank(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            sent.append(len(body["documents"]))
             results = [
                 {"index": i, "relevance_score": 0.9 if "bread" in doc else 0.1}
                 for i, doc in enumerate(body["documents"])
@@ -181,5 +184,6 @@ def test_rerank_endpoint_reorders_the_candidates(corpus: KnowledgeBase) -> None:
         )
     finally:
         server.shutdown()
-    # then
+    # then: the fused shortlist (at most 10 candidates) was reranked and the bread passage came first
     assert hits[0].document_title == "bread" and hits[0].scores["rerank"] == 0.9 and hits[0].score == 0.9
+    assert len(sent) == 1 and 2 < sent[0] <= 10

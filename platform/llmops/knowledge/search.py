@@ -30,6 +30,7 @@ from llmops.knowledge.models import KnowledgeBase, RetrievalMode
 from llmops.knowledge.rerank import SearchMetering, rerank_scores
 from llmops.knowledge.search_queries import (
     HYBRID_CANDIDATES_FACTOR,
+    RERANK_CANDIDATES,
     Hit,
     full_text_search,
     fuse,
@@ -164,8 +165,11 @@ def knowledge_search_result(
         raise ValidationError(
             f"Unknown retrieval mode {mode!r}.", fields={"mode": [f"One of {RetrievalMode.values}."]}
         )
-    widen = mode == RetrievalMode.HYBRID or bool(settings.get("rerank_model"))
-    candidates = top_k * HYBRID_CANDIDATES_FACTOR if widen else top_k
+    rerank = bool(settings.get("rerank_model"))
+    # With a rerank stage, the fused top RERANK_CANDIDATES (at least top_k) go to the reranker, top_k come back.
+    shortlist = max(top_k, RERANK_CANDIDATES) if rerank else top_k
+    widen = mode == RetrievalMode.HYBRID or rerank
+    candidates = shortlist * HYBRID_CANDIDATES_FACTOR if widen else top_k
     vector_hits, text_hits, notices = _candidates(knowledge_bases, query, mode, candidates, filters)
     if mode == RetrievalMode.HYBRID:
         hits = fuse(
@@ -173,14 +177,12 @@ def knowledge_search_result(
             text_hits,
             fusion=settings.get("fusion", "weighted"),
             vector_weight=float(settings.get("vector_weight", 0.7)),
-            limit=top_k,
+            limit=shortlist,
         )
     else:
-        hits = (vector_hits or text_hits)[:top_k]
-    if settings.get("rerank_model"):
-        hits = _reranked(
-            knowledge_bases[0], settings["rerank_model"], query, vector_hits, text_hits, hits, top_k, metering
-        )
+        hits = (vector_hits or text_hits)[:shortlist]
+    if rerank:
+        hits = _reranked(knowledge_bases[0], settings["rerank_model"], query, hits, top_k, metering)
     if threshold:
         hits = [hit for hit in hits if hit.score >= threshold]
     _with_parents(hits)
@@ -211,23 +213,20 @@ def _reranked(
     kb: KnowledgeBase,
     model: str,
     query: str,
-    vector_hits: list[Hit],
-    text_hits: list[Hit],
-    hits: list[Hit],
+    shortlist: list[Hit],
     top_k: int,
     metering: SearchMetering | None,
 ) -> list[Hit]:
-    """Rerank every candidate the modes found (not only the fused top_k), keep the best ``top_k``."""
-    fused = {hit.chunk_id: hit for hit in hits}
-    candidates = {hit.chunk_id: fused.get(hit.chunk_id, hit) for hit in [*vector_hits, *text_hits]} or fused
-    pool = list(candidates.values())
+    """Rerank the fused shortlist (the best RERANK_CANDIDATES), keep the best ``top_k``."""
+    if not shortlist:
+        return shortlist
     scores = rerank_scores(
-        knowledge_base=kb, model_ref=model, query=query, texts=[h.text for h in pool], metering=metering
+        knowledge_base=kb, model_ref=model, query=query, texts=[h.text for h in shortlist], metering=metering
     )
-    for hit, score in zip(pool, scores, strict=True):
+    for hit, score in zip(shortlist, scores, strict=True):
         hit.scores = {**hit.scores, "rerank": score}
         hit.score = score
-    return sorted(pool, key=lambda h: (-h.score, h.chunk_id))[:top_k]
+    return sorted(shortlist, key=lambda h: (-h.score, h.chunk_id))[:top_k]
 
 
 def _with_parents(hits: list[Hit]) -> None:

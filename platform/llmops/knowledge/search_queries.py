@@ -21,6 +21,7 @@ from llmops.knowledge.indexes import OPERATORS
 from llmops.knowledge.parsing import query_terms
 
 HYBRID_CANDIDATES_FACTOR = 3  # each mode fetches top_k x 3 candidates before fusion
+RERANK_CANDIDATES = 10  # a rerank stage scores the fused best 10 (or top_k, if more), not every candidate
 RRF_K = 60
 _SELECT = """
     SELECT c.id, c.document_id, c.position, c.text, c.metadata, c.parent_position, d.title, {score}
