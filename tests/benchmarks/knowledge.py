@@ -167,7 +167,7 @@ def _queries(
         return full_text_search(kb_ids=ids, query=q, limit=10)
 
     def hybrid(pair: tuple[Any, str]) -> Any:
-        return fuse(vec_k(pair[0]), ft_k(pair[1]), fusion="weighted", vector_weight=0.7, limit=10)
+        return fuse(vec_k(pair[0]), ft_k(pair[1]), fusion="weighted", vector_weight=0.75, limit=10)
 
     def vec_k(q: Any) -> Any:
         return vector_search(kb_ids=ids, vector=q, distance="cosine", limit=10 * HYBRID_CANDIDATES_FACTOR)

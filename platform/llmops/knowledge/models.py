@@ -88,13 +88,13 @@ def default_chunking() -> dict[str, Any]:
 
 
 def default_retrieval() -> dict[str, Any]:
-    """Hybrid search with weighted score fusion (0.7 vector), top 4, no threshold."""
+    """Hybrid search with z-score fusion (0.75 vector), top 4, no threshold."""
     return {
         "mode": RetrievalMode.HYBRID.value,
         "top_k": 4,
         "score_threshold": None,
-        "fusion": "weighted",
-        "vector_weight": 0.7,
+        "fusion": "zscore",
+        "vector_weight": 0.75,
         "rerank_model": "",
     }
 

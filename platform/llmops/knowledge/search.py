@@ -175,8 +175,8 @@ def knowledge_search_result(
         hits = fuse(
             vector_hits,
             text_hits,
-            fusion=settings.get("fusion", "weighted"),
-            vector_weight=float(settings.get("vector_weight", 0.7)),
+            fusion=settings.get("fusion", "zscore"),
+            vector_weight=float(settings.get("vector_weight", 0.75)),
             limit=shortlist,
         )
     else:

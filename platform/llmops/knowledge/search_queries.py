@@ -134,29 +134,46 @@ def full_text_search(
 def fuse(
     vector_hits: list[Hit], text_hits: list[Hit], *, fusion: str, vector_weight: float, limit: int
 ) -> list[Hit]:
-    """Merge two ranked lists: a weighted sum of normalised scores (``weighted``, the default) or reciprocal
-    rank fusion (``rrf``, which ignores the weight).
+    """Merge two ranked lists: ``zscore`` (the default), ``weighted`` or reciprocal rank fusion (``rrf``, which
+    ignores the weight).
 
-    ``weighted`` min-max normalises the vector scores over the candidates (cosine similarities of one model
-    crowd into a narrow band, so raw values barely separate them) and divides full-text scores by the best
-    one; on the bilingual retrieval set this beat RRF by 0.05-0.11 in hit@5. A fused score therefore ranks
-    hits within one query; per-mode raw scores stay in ``Hit.scores``. RRF scores are rescaled so a chunk
-    ranked first by both modes scores 1.0.
+    ``zscore`` adds the vector scores standardised over the candidates (how far a chunk stands out from the
+    query's other candidates: cosine similarities of one model crowd into a narrow band whose spread differs per
+    query) and the full-text ranks as reciprocal-rank values (``ts_rank_cd`` values are not comparable across
+    queries; the rank is). With the default multilingual model on the bilingual retrieval set it beat
+    ``weighted`` (hit@5 0.951 vs 0.926, MRR 0.767 vs 0.758 at 0.75) and was at least as good as vector search
+    alone for every weight from 0.6 to 0.9. ``weighted`` min-max normalises the vector scores and divides
+    full-text scores by the best one: it leans more on full text, which is better when the embedding model
+    cannot read the query's language (an English-only model asked in Chinese). Both rescale the fused scores to
+    [0, 1] over the candidates: a fused score ranks hits within one query; per-mode raw scores stay in
+    ``Hit.scores``. RRF scores are rescaled so a chunk ranked first by both modes scores 1.0.
     """
     merged: dict[int, Hit] = {}
     for mode, hits, weight in (
         ("vector", vector_hits, vector_weight),
         ("full_text", text_hits, 1 - vector_weight),
     ):
-        normalised = _normalised([hit.score for hit in hits], minimum=mode == "vector")
-        for rank, (hit, value) in enumerate(zip(hits, normalised, strict=True)):
+        values = _mode_values([hit.score for hit in hits], fusion=fusion, vector=mode == "vector")
+        for hit, value in zip(hits, values, strict=True):
             target = merged.setdefault(hit.chunk_id, Hit(**{**_fields(hit), "score": 0.0, "scores": {}}))
             target.scores[mode] = hit.scores[mode]
-            if fusion == "rrf":
-                target.score += (RRF_K + 1) / (RRF_K + rank + 1) / 2
-            else:
-                target.score += weight * value
-    return sorted(merged.values(), key=lambda h: (-h.score, h.chunk_id))[:limit]
+            target.score += value / 2 if fusion == "rrf" else weight * value
+    fused = sorted(merged.values(), key=lambda h: (-h.score, h.chunk_id))
+    if fusion == "zscore" and fused:
+        top, low = fused[0].score, fused[-1].score
+        for hit in fused:
+            hit.score = (hit.score - low) / (top - low) if top > low else 1.0
+    return fused[:limit]
+
+
+def _mode_values(scores: list[float], *, fusion: str, vector: bool) -> list[float]:
+    """What one mode's ranked scores add to the fusion."""
+    reciprocal = [(RRF_K + 1) / (RRF_K + rank + 1) for rank in range(len(scores))]
+    if fusion == "rrf" or (fusion == "zscore" and not vector):
+        return reciprocal
+    if fusion == "zscore":
+        return _standardised(scores)
+    return _normalised(scores, minimum=vector)
 
 
 def _normalised(scores: list[float], *, minimum: bool) -> list[float]:
@@ -167,6 +184,15 @@ def _normalised(scores: list[float], *, minimum: bool) -> list[float]:
     if top <= low:
         return [1.0] * len(scores)
     return [(score - low) / (top - low) for score in scores]
+
+
+def _standardised(scores: list[float]) -> list[float]:
+    """z-scores (0.0 for all when they are equal or there is only one)."""
+    if len(scores) < 2:
+        return [0.0] * len(scores)
+    mean = sum(scores) / len(scores)
+    spread = (sum((score - mean) ** 2 for score in scores) / len(scores)) ** 0.5
+    return [(score - mean) / spread if spread > 0 else 0.0 for score in scores]
 
 
 def _fields(hit: Hit) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from llmops.knowledge.models import (
 from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS, extension_of, segment
 
 _SPLITTERS = {"recursive", "markdown", "token"}
-_FUSIONS = {"rrf", "weighted"}
+_FUSIONS = {"rrf", "weighted", "zscore"}
 
 
 def _validated_chunking(chunking: dict[str, Any] | None) -> dict[str, Any]:
