@@ -26,9 +26,10 @@ def test_bootstrap_creates_the_demo_once_and_prints_the_password_once() -> None:
     assert set(ModelEndpoint.objects.values_list("slug", flat=True)) == {
         "local-qwen",
         "local-multilingual",
+        "local-rerank",
         "local-minilm",
     }
     workflow = Workflow.objects.get(slug="hello")
     version = versioning.version_resolve(resource=workflow, ref="production")
     assert validate_workflow(version.content) == []
-    assert Workflow.objects.count() == 1 and ModelEndpoint.objects.count() == 3
+    assert Workflow.objects.count() == 1 and ModelEndpoint.objects.count() == 4
