@@ -85,7 +85,7 @@ def _judge_pass(workspace: Any, items: int) -> dict[str, float]:
     """``items`` canned answers graded by the local model as judge, on one worker."""
     from devservices.localmodels import INSTRUCT_MODEL, running_chat_server
     from llmops.core import versioning
-    from llmops.evaluations.models import Dataset, EvaluationItem, EvaluationRun, RunStatus
+    from llmops.evaluations.models import Dataset, EvaluationItem
     from llmops.evaluations.services import evaluation_run_create
     from llmops.providers.services import model_endpoint_create
 
@@ -119,10 +119,7 @@ def _judge_pass(workspace: Any, items: int) -> dict[str, float]:
                 workspace=workspace, user=None, dataset=dataset, workflow=workflow, evaluators=[judge],
                 max_concurrency=1,
             )  # fmt: skip
-            while EvaluationRun.objects.filter(
-                pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-            ).exists():
-                time.sleep(0.5)
+            _wait_finished(run.pk, poll=0.5)
             elapsed = time.perf_counter() - started
         finally:
             stop(process)
@@ -133,6 +130,13 @@ def _judge_pass(workspace: Any, items: int) -> dict[str, float]:
         "items": items, "seconds": elapsed, "items_per_s": items / elapsed, "s_per_item": elapsed / items,
         "accuracy": agree / items, "errors": errors,
     }  # fmt: skip
+
+
+def _wait_finished(run_id: int, poll: float) -> None:
+    from llmops.evaluations.models import EvaluationRun, RunStatus
+
+    while EvaluationRun.objects.filter(pk=run_id, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]).exists():
+        time.sleep(poll)
 
 
 def _worker(name: str) -> subprocess.Popen[bytes]:
@@ -147,7 +151,7 @@ def _worker(name: str) -> subprocess.Popen[bytes]:
 def _pass(workspace: Any, dataset: Any, workflow: Any, items: int, workers: int) -> dict[str, float]:
     from django.db.models import Avg
 
-    from llmops.evaluations.models import EvaluationItem, EvaluationRun, RunStatus
+    from llmops.evaluations.models import EvaluationItem
     from llmops.evaluations.services import evaluation_run_create
     from llmops.runs.models import Run
 
@@ -159,10 +163,7 @@ def _pass(workspace: Any, dataset: Any, workflow: Any, items: int, workers: int)
             workspace=workspace, user=None, dataset=dataset, workflow=workflow, evaluators=EVALUATORS,
             max_concurrency=workers,
         )  # fmt: skip
-        while EvaluationRun.objects.filter(
-            pk=run.pk, status__in=[RunStatus.QUEUED, RunStatus.RUNNING]
-        ).exists():
-            time.sleep(0.05)
+        _wait_finished(run.pk, poll=0.05)
         elapsed = time.perf_counter() - started
     finally:
         for process in processes:

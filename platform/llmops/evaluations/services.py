@@ -39,7 +39,7 @@ from llmops.evaluations.models import (
     TargetKind,
     Verdict,
 )
-from llmops.evaluations.targets import Target, target_resolve
+from llmops.evaluations.targets import Target, target_resolve, version_or_400
 from llmops.prompts.models import Prompt
 from llmops.runs.models import Run
 from llmops.studio.models import Workflow
@@ -199,13 +199,6 @@ def _cost_cap(value: Any) -> Decimal | None:
     return cap
 
 
-def _resolve(resource: Any, ref: Any, field: str) -> Any:
-    try:
-        return versioning.version_resolve(resource=resource, ref=ref)
-    except NotFound as exc:
-        raise ValidationError(exc.message, fields={field: [exc.message]}) from None
-
-
 def estimated_cost(*, target: Target, items: int) -> Decimal | None:
     """The target's model cost for ``items`` items (None without history): a workflow's from its recent runs'
     mean cost; a prompt's or chain's from the mean item cost of earlier evaluations of the same version."""
@@ -251,7 +244,7 @@ def evaluation_run_create(
     label; ``workflow_ref`` is the older name for a workflow's) or ``deployment`` (its target at its version).
     Nothing is created when anything is wrong (a dataset of 0 items, an unknown version, a bad evaluator).
     """
-    dataset_version: DatasetVersion = _resolve(dataset, dataset_ref, "dataset_version")
+    dataset_version: DatasetVersion = version_or_400(dataset, dataset_ref, "dataset_version")
     ref_field = "version" if version is not None or workflow is None else "workflow_version"
     target = target_resolve(
         workflow=workflow, prompt=prompt, chain=chain, deployment=deployment,

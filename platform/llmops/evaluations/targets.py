@@ -57,7 +57,8 @@ class Target:
         }  # fmt: skip
 
 
-def _version(resource: Any, ref: Any, field: str) -> Any:
+def version_or_400(resource: Any, ref: Any, field: str) -> Any:
+    """``resource`` at ``ref``; an unknown version is a 400 naming ``field``."""
     try:
         return versioning.version_resolve(resource=resource, ref=ref)
     except NotFound as exc:
@@ -91,17 +92,17 @@ def target_resolve(
             kind = TargetKind.WORKFLOW
         else:
             resource, kind = deployment.chain, TargetKind.CHAIN
-        return Target(kind, resource, _version(resource, deployment.version, "deployment"), deployment)
+        return Target(kind, resource, version_or_400(resource, deployment.version, "deployment"), deployment)
     if workflow is not None:
-        return Target(TargetKind.WORKFLOW, workflow, _version(workflow, ref, ref_field))
+        return Target(TargetKind.WORKFLOW, workflow, version_or_400(workflow, ref, ref_field))
     if prompt is not None:
-        version = _version(prompt, ref, ref_field)
+        version = version_or_400(prompt, ref, ref_field)
         if not (version.content or {}).get("model"):
             message = f"Prompt {prompt.slug!r} v{version.number} names no model endpoint to call."
             raise ValidationError(message, fields={"prompt": [message]})
         return Target(TargetKind.PROMPT, prompt, version)
     assert chain is not None
-    return Target(TargetKind.CHAIN, chain, _version(chain, ref, ref_field))
+    return Target(TargetKind.CHAIN, chain, version_or_400(chain, ref, ref_field))
 
 
 def target_lookup(*, workspace: Workspace, kind: str, slug: str) -> Any:

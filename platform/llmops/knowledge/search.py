@@ -168,8 +168,8 @@ def knowledge_search_result(
     rerank = bool(settings.get("rerank_model"))
     # With a rerank stage, the fused top RERANK_CANDIDATES (at least top_k) go to the reranker, top_k come back.
     shortlist = max(top_k, RERANK_CANDIDATES) if rerank else top_k
-    widen = mode == RetrievalMode.HYBRID or rerank
-    candidates = shortlist * HYBRID_CANDIDATES_FACTOR if widen else top_k
+    # Hybrid fetches more per mode than it keeps, so fusion can promote a chunk one mode ranks lower.
+    candidates = shortlist * HYBRID_CANDIDATES_FACTOR if mode == RetrievalMode.HYBRID else shortlist
     vector_hits, text_hits, notices = _candidates(knowledge_bases, query, mode, candidates, filters)
     if mode == RetrievalMode.HYBRID:
         hits = fuse(
