@@ -21,6 +21,12 @@ mrr_hybrid=<..> e2e_chunks_per_s=<..>``. Environment:
 ``LLMOPS_BENCH_EMBEDDING_URL`` uses a running embeddings server; ``LLMOPS_BENCH_CHUNKS`` (default 100000).
 ``--quick``: 3,000 chunks, 20 queries per mode, 2 real documents, 2 documents of the retrieval set (a smoke
 check for the test suite).
+
+``--rerank-quality`` measures only the retrieval quality, with a fourth mode, hybrid + rerank: the local
+reranker (``qwen-rerank``: Qwen2.5-Coder-1.5B-Instruct on a private chat server scoring P(是/yes) per passage)
+over the fused best 10 of every question, and reports the reranker's time per pair. It takes long on CPU
+(81 questions x 10 pairs); with ``--quick`` it asks the quick slice's questions. Last line ``RESULT
+hit_at_5_hybrid=<..> hit_at_5_rerank=<..> mrr_hybrid=<..> mrr_rerank=<..> rerank_s_per_query=<..>``.
 """
 
 from __future__ import annotations
@@ -133,6 +139,59 @@ def _quality(kb: Any, quick: bool) -> tuple[dict[str, Any], int]:
     return measure(search_texts([kb]), questions), len(names)
 
 
+def rerank_quality(quick: bool) -> None:
+    """Retrieval quality per mode, hybrid + rerank included, with the local reranker (``--rerank-quality``)."""
+    from django.db import connection
+
+    from devservices.localmodels import running_chat_server, running_embedding_server
+    from devservices.localmodels.config import INSTRUCT_MODEL, MULTILINGUAL_EMBEDDING_MODEL, RERANK_MODEL
+    from llmops.accounts.models import Workspace
+    from llmops.knowledge.models import KnowledgeBase, default_chunking, default_retrieval
+    from llmops.knowledge.retrieval_quality import HYBRID_RERANK, MODES, measure, search_texts, table
+    from llmops.providers.models import ModelEndpoint
+    from tests.knowledge import retrieval_set
+
+    calibration = cpu_calibration_ms()
+    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": DB_NAME}
+    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        with running_chat_server(name=INSTRUCT_MODEL) as chat_url:
+            with running_embedding_server(rerank_chat_url=chat_url) as url:
+                workspace = Workspace.objects.create(slug="bench", name="Bench")
+                ModelEndpoint.objects.create(
+                    workspace=workspace, slug="multilingual", name="Multilingual",
+                    draft={"provider_kind": "openai_compatible", "model": MULTILINGUAL_EMBEDDING_MODEL,
+                           "model_type": "embedding", "base_url": url, "context_window": 512, "max_retries": 0,
+                           "timeout_seconds": 30},
+                )  # fmt: skip
+                ModelEndpoint.objects.create(
+                    workspace=workspace, slug="rerank", name="Local reranker",
+                    draft={"provider_kind": "openai_compatible", "model": RERANK_MODEL, "model_type": "rerank",
+                           "base_url": url, "timeout_seconds": 600, "max_retries": 0},
+                )  # fmt: skip
+                notes = KnowledgeBase.objects.create(
+                    workspace=workspace, slug="notes", name="Notes", embedding_model="multilingual",
+                    chunking=default_chunking(), retrieval={**default_retrieval(), "rerank_model": "rerank"},
+                )  # fmt: skip
+                names = sorted(QUICK_SLICE) if quick else retrieval_set.document_names()
+                retrieval_set.ingest(notes, names)
+                questions = retrieval_set.questions(set(names))
+                if quick:
+                    questions = questions[:2]
+                print(f"asking {len(questions)} questions in 4 modes (rerank: ~10 pairs each) ...", flush=True)
+                reports = measure(search_texts([notes]), questions, modes=(*MODES, HYBRID_RERANK))
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
+    print("\n".join(table(reports)))
+    print(calibration_line(calibration, cpu_calibration_ms()))
+    hybrid, reranked = reports["hybrid"].overall, reports[HYBRID_RERANK].overall
+    print(
+        f"RESULT hit_at_5_hybrid={hybrid.hit_at[5]:.3f} hit_at_5_rerank={reranked.hit_at[5]:.3f} "
+        f"mrr_hybrid={hybrid.mrr:.3f} mrr_rerank={reranked.mrr:.3f} "
+        f"rerank_s_per_query={reports[HYBRID_RERANK].mean_ms / 1000:.1f} cpu_calibration_ms={calibration:.0f}"
+    )
+
+
 def _time(fn: Any, args: list[Any]) -> list[float]:
     samples = []
     for arg in args:
@@ -228,6 +287,9 @@ def _build_index() -> float:
 def main() -> None:
     """Run the benchmark and print the table and the RESULT line."""
     _setup_django()
+    if "--rerank-quality" in sys.argv[1:]:
+        rerank_quality("--quick" in sys.argv[1:])
+        return
     from django.db import connection
 
     from devservices.localmodels.config import MULTILINGUAL_EMBEDDING_MODEL
