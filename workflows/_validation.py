@@ -45,6 +45,37 @@ def validate_workflow(source: Workflow | Mapping[str, Any] | str) -> list[Proble
     return []
 
 
+def variables_at(
+    source: Workflow | Mapping[str, Any] | str, node_id: str
+) -> dict[str, dict[str, str] | None]:
+    """The variables a node's templates and selectors may reference, as the validator resolves them:
+    ``{root: {name: json type} | None}``: upstream nodes (and enclosing containers' body names) with their
+    declared outputs (None when they depend on run time data), plus ``sys``, ``env`` and ``conversation``.
+
+    Works on an invalid draft too (as far as its graph is known); an unknown node id gets only the namespaces.
+    """
+    workflow = _as_workflow(source)
+    compiler = _Compiler(workflow)
+    compiler.compile()
+    variables: dict[str, dict[str, str] | None] = {
+        "sys": {name: "any" for name in SYS_VARIABLES},
+        "env": {v.name: v.type.value for v in workflow.environment},
+        "conversation": {v.name: v.type for v in workflow.conversation_variables},
+    }
+    if node_id in compiler.graph.nodes:
+        for root, outputs in compiler.visible_nodes(node_id).items():
+            variables[root] = dict(outputs) if outputs is not None else None
+    return variables
+
+
+def node_handles(source: Workflow | Mapping[str, Any] | str) -> dict[str, list[str]]:
+    """The branch handles each node's outgoing edges may use (an if/else node's cases and ``false``, a
+    classifier's classes ...), for every node whose config is valid, even in an otherwise invalid draft."""
+    compiler = _Compiler(_as_workflow(source))
+    compiler.compile()
+    return {node_id: list(node.kind.handles(node.config)) for node_id, node in compiler.graph.nodes.items()}
+
+
 def _as_workflow(source: Workflow | Mapping[str, Any] | str) -> Workflow:
     if isinstance(source, Workflow):
         return source
@@ -299,7 +330,7 @@ class _Compiler:
             if ref.output is not None and ref.output not in namespaces[ref.root]:
                 return f"{{{{ {ref} }}}}: no {ref.root} variable {ref.output!r}"
             return None
-        visible = self._body_nodes(node.id) if body else self._visible_nodes(node.id)
+        visible = self._body_nodes(node.id) if body else self.visible_nodes(node.id)
         if ref.root not in visible:
             where = "in this container's body" if body else "upstream"
             return f"{{{{ {ref} }}}}: no node {ref.root!r} {where}"
@@ -309,7 +340,7 @@ class _Compiler:
             return f"{{{{ {ref} }}}}: node {ref.root!r} has no output {ref.output!r} (outputs: {names})"
         return None
 
-    def _visible_nodes(self, node_id: str) -> dict[str, Mapping[str, str] | None]:
+    def visible_nodes(self, node_id: str) -> dict[str, Mapping[str, str] | None]:
         visible: dict[str, Mapping[str, str] | None] = {}
         current: str | None = node_id
         while current is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from llmops.core.views import ConsoleView, healthz, readyz
 
 urlpatterns = [
-    path("", ConsoleView.as_view(), name="console"),
     path("healthz", healthz, name="healthz"),
     path("v1/", include("llmops.deployments.api.public_urls")),
     path("readyz", readyz, name="readyz"),
@@ -26,4 +25,6 @@ urlpatterns = [
     path("api/", include("llmops.deployments.api.urls")),
     path("api/", include("llmops.knowledge.api.urls")),
     path("api/", include("llmops.evaluations.api.urls")),
+    # Last: every other path is a console route (the React app routes it in the browser).
+    re_path(r"^(?!api/|admin/|v1/|static/|ws/|healthz$|readyz$).*$", ConsoleView.as_view(), name="console"),
 ]

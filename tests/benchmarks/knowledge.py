@@ -155,31 +155,33 @@ def rerank_quality(quick: bool) -> None:
     connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": DB_NAME}
     original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
     try:
-        with running_chat_server(name=INSTRUCT_MODEL) as chat_url:
-            with running_embedding_server(rerank_chat_url=chat_url) as url:
-                workspace = Workspace.objects.create(slug="bench", name="Bench")
-                ModelEndpoint.objects.create(
-                    workspace=workspace, slug="multilingual", name="Multilingual",
-                    draft={"provider_kind": "openai_compatible", "model": MULTILINGUAL_EMBEDDING_MODEL,
-                           "model_type": "embedding", "base_url": url, "context_window": 512, "max_retries": 0,
-                           "timeout_seconds": 30},
-                )  # fmt: skip
-                ModelEndpoint.objects.create(
-                    workspace=workspace, slug="rerank", name="Local reranker",
-                    draft={"provider_kind": "openai_compatible", "model": RERANK_MODEL, "model_type": "rerank",
-                           "base_url": url, "timeout_seconds": 600, "max_retries": 0},
-                )  # fmt: skip
-                notes = KnowledgeBase.objects.create(
-                    workspace=workspace, slug="notes", name="Notes", embedding_model="multilingual",
-                    chunking=default_chunking(), retrieval={**default_retrieval(), "rerank_model": "rerank"},
-                )  # fmt: skip
-                names = sorted(QUICK_SLICE) if quick else retrieval_set.document_names()
-                retrieval_set.ingest(notes, names)
-                questions = retrieval_set.questions(set(names))
-                if quick:
-                    questions = questions[:2]
-                print(f"asking {len(questions)} questions in 4 modes (rerank: ~10 pairs each) ...", flush=True)
-                reports = measure(search_texts([notes]), questions, modes=(*MODES, HYBRID_RERANK))
+        with (
+            running_chat_server(name=INSTRUCT_MODEL) as chat_url,
+            running_embedding_server(rerank_chat_url=chat_url) as url,
+        ):
+            workspace = Workspace.objects.create(slug="bench", name="Bench")
+            ModelEndpoint.objects.create(
+                workspace=workspace, slug="multilingual", name="Multilingual",
+                draft={"provider_kind": "openai_compatible", "model": MULTILINGUAL_EMBEDDING_MODEL,
+                       "model_type": "embedding", "base_url": url, "context_window": 512, "max_retries": 0,
+                       "timeout_seconds": 30},
+            )  # fmt: skip
+            ModelEndpoint.objects.create(
+                workspace=workspace, slug="rerank", name="Local reranker",
+                draft={"provider_kind": "openai_compatible", "model": RERANK_MODEL, "model_type": "rerank",
+                       "base_url": url, "timeout_seconds": 600, "max_retries": 0},
+            )  # fmt: skip
+            notes = KnowledgeBase.objects.create(
+                workspace=workspace, slug="notes", name="Notes", embedding_model="multilingual",
+                chunking=default_chunking(), retrieval={**default_retrieval(), "rerank_model": "rerank"},
+            )  # fmt: skip
+            names = sorted(QUICK_SLICE) if quick else retrieval_set.document_names()
+            retrieval_set.ingest(notes, names)
+            questions = retrieval_set.questions(set(names))
+            if quick:
+                questions = questions[:2]
+            print(f"asking {len(questions)} questions in 4 modes (rerank: ~10 pairs each) ...", flush=True)
+            reports = measure(search_texts([notes]), questions, modes=(*MODES, HYBRID_RERANK))
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     print("\n".join(table(reports)))

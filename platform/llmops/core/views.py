@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 from django.views.generic import TemplateView
 
@@ -35,7 +40,19 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse(body, status=200 if ready else 503)
 
 
+@method_decorator(ensure_csrf_cookie, name="dispatch")
 class ConsoleView(TemplateView):
-    """The console's landing page (the React console replaces it once built)."""
+    """The React console's page for every console route (deep links survive a reload), with the CSRF cookie
+    its session sign-in sends back; when the console is not built, a landing page saying how to build it."""
 
     template_name = "core/console.html"
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        index = Path(settings.CONSOLE_DIST) / "index.html"
+        try:
+            page = index.read_bytes()
+        except OSError:
+            return super().get(request, *args, **kwargs)
+        response = HttpResponse(page, content_type="text/html; charset=utf-8")
+        response["Cache-Control"] = "no-cache"  # the page names hashed assets: always ask for the current one
+        return response

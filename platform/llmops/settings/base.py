@@ -98,6 +98,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = STATE_DIR / "static"
+# The console's production build (`frontend/dist`, built by `make run`) is served as /static/console/...; its
+# index.html answers every console route (core.views.ConsoleView).
+CONSOLE_DIST = Path(env_str("LLMOPS_CONSOLE_DIST") or BASE_DIR / "frontend" / "dist")
+STATICFILES_DIRS = [("console", CONSOLE_DIST)] if CONSOLE_DIST.is_dir() else []
 # WhiteNoise serves static files from the ASGI app itself; in development straight from the apps' folders,
 # so `make run` needs no collectstatic.
 WHITENOISE_USE_FINDERS = not PRODUCTION

@@ -19,7 +19,7 @@ from llmops.studio.dify.report import ImportReport
 from llmops.studio.documents import document_limits, document_load
 from llmops.studio.models import Workflow
 from workflows import Workflow as WorkflowDefinition
-from workflows import WorkflowValidationError, validate_workflow
+from workflows import WorkflowValidationError, node_handles, validate_workflow, variables_at
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,27 @@ def workflow_draft_validate(*, draft: Any) -> dict[str, Any]:
     if problems:
         raise _problems_error(problems)
     return definition.to_dict()
+
+
+def workflow_check(*, draft: Any, node: str | None = None) -> dict[str, Any]:
+    """``{valid, problems: [{path, message, node_id, code}], handles: {node id: [branch handles]}}`` of a
+    document (within the size caps), plus the ``variables`` reachable at ``node`` when given. Never raises for
+    an invalid document."""
+    if not isinstance(draft, dict):
+        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
+    try:
+        definition = WorkflowDefinition.from_dict(draft, limits=document_limits())
+    except WorkflowValidationError as exc:
+        return {"valid": False, "problems": [p.to_dict() for p in exc.problems], "handles": {}}
+    problems = [p.to_dict() for p in validate_workflow(definition)]
+    result: dict[str, Any] = {
+        "valid": not problems,
+        "problems": problems,
+        "handles": node_handles(definition),
+    }
+    if node is not None:
+        result["variables"] = variables_at(definition, node)
+    return result
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from llmops.accounts.api.views import (
     MembershipViewSet,
     MeView,
     ReceivedInvitationViewSet,
+    SessionView,
     WebsocketTicketView,
     WorkspaceInvitationViewSet,
     WorkspaceViewSet,
@@ -28,6 +29,7 @@ urlpatterns = [
     path("auth/login/", LoginView.as_view(), name="auth-login"),
     path("auth/logout/", LogoutView.as_view(), name="auth-logout"),
     path("auth/me/", MeView.as_view(), name="auth-me"),
+    path("auth/session/", SessionView.as_view(), name="auth-session"),
     path("ws-ticket/", WebsocketTicketView.as_view(), name="ws-ticket"),
     *router.urls,
 ]

@@ -6,7 +6,9 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import csrf_protect, ensure_csrf_cookie
 from drf_spectacular.utils import extend_schema
 from knox.models import AuthToken
 from knox.views import LogoutView as KnoxLogoutView
@@ -61,6 +63,46 @@ class LoginView(APIView):
         instance, token = AuthToken.objects.create(user)
         out = {"token": token, "expiry": instance.expiry, "user": user}
         return Response(TokenOutputSerializer(out).data, status=status.HTTP_201_CREATED)
+
+
+@method_decorator(csrf_protect, name="dispatch")
+class SessionView(APIView):
+    """Browser sign-in: a session cookie instead of a token (the console). CSRF-protected both ways: send the
+    ``csrftoken`` cookie's value as ``X-CSRFToken`` (``GET`` sets the cookie)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_scope = "login"
+
+    def get_throttles(self) -> list[Any]:
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    @method_decorator(ensure_csrf_cookie)
+    @extend_schema(request=None, responses={204: None})
+    def get(self, request: Request) -> Response:
+        """Set the CSRF cookie (the console calls this before its first POST)."""
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=LoginInputSerializer, responses=UserSerializer)
+    def post(self, request: Request) -> Response:
+        """Sign in with a username and password; answers the user and sets the session cookie."""
+        data = LoginInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = authenticate(request, **data.validated_data)
+        if user is None:
+            raise AuthenticationRequired("Wrong username or password.")
+        login(request._request, user)
+        return Response(UserSerializer(user).data)
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        """Sign out: end the session and close the websockets opened with it."""
+        user = request._request.user
+        key = request._request.session.session_key
+        if user.is_authenticated and key:
+            services.websocket_access_revoke(user_id=user.pk, credential=session_credential(key))
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class LogoutView(KnoxLogoutView):  # type: ignore[misc]

@@ -19,7 +19,12 @@ from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
 from llmops.runs.services import run_start
 from llmops.studio.dify.api import DifyImportResultSerializer, DifyImportSerializer, dify_import_failure
 from llmops.studio.models import Workflow
-from llmops.studio.services import workflow_draft_validate, workflow_import, workflow_import_dify
+from llmops.studio.services import (
+    workflow_check,
+    workflow_draft_validate,
+    workflow_import,
+    workflow_import_dify,
+)
 
 
 class WorkflowSerializer(VersionedResourceSerializer):
@@ -33,6 +38,32 @@ class WorkflowImportSerializer(serializers.Serializer[Any]):
     document = serializers.CharField(help_text="The workflow as YAML or JSON (our DSL).")
 
 
+class WorkflowCheckSerializer(serializers.Serializer[Any]):
+    draft = serializers.JSONField(help_text="A workflow document (our DSL), saved or not.")
+    node = serializers.CharField(
+        required=False, max_length=64, help_text="Also answer this node's variables."
+    )
+
+
+class WorkflowProblemSerializer(serializers.Serializer[Any]):
+    path = serializers.CharField()
+    message = serializers.CharField()
+    node_id = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+
+
+class WorkflowCheckResultSerializer(serializers.Serializer[Any]):
+    valid = serializers.BooleanField()
+    problems = WorkflowProblemSerializer(many=True)
+    handles = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Each node's branch handles (outgoing edges name one), for nodes whose config is valid.",
+    )
+    variables = serializers.JSONField(
+        required=False, help_text="For ``node``: {root: {output: type} or null}, what its templates may read."
+    )
+
+
 class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
     """Workflows of a workspace; drafts are validated by the engine on every save."""
 
@@ -41,6 +72,17 @@ class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
         return workflow_draft_validate(draft=draft)
+
+    @extend_schema(request=WorkflowCheckSerializer, responses=WorkflowCheckResultSerializer)
+    @action(detail=False, methods=["post"])
+    def check(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Every problem of a document (each with its node id and path) without saving it, and with ``node``
+        the variables reachable at that node: the editor's inline errors and variable picker."""
+        data = WorkflowCheckSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(
+            workflow_check(draft=data.validated_data["draft"], node=data.validated_data.get("node"))
+        )
 
     @extend_schema(request=RunStartSerializer, responses={202: RunSerializer})
     @action(detail=True, methods=["post"])

@@ -1,0 +1,43 @@
+// Routes. Pages load on demand so the first page's JavaScript stays small.
+import { lazy, Suspense, type ReactNode } from "react";
+import { createBrowserRouter, Navigate } from "react-router";
+import { Loader } from "@mantine/core";
+import { Shell } from "./layout/Shell";
+import { SignIn } from "./pages/SignIn";
+import { Home } from "./pages/Home";
+
+const Workflows = lazy(() => import("./pages/Workflows"));
+const WorkflowEditor = lazy(() => import("./pages/WorkflowEditor"));
+const Prompts = lazy(() => import("./pages/Prompts"));
+const PromptDetail = lazy(() => import("./pages/PromptDetail"));
+const Chains = lazy(() => import("./pages/Chains"));
+const Endpoints = lazy(() => import("./pages/Endpoints"));
+const Runs = lazy(() => import("./pages/Runs"));
+const RunDetail = lazy(() => import("./pages/RunDetail"));
+const Members = lazy(() => import("./pages/Members"));
+
+function page(element: ReactNode): ReactNode {
+  return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
+}
+
+export const router = createBrowserRouter([
+  { path: "/sign-in", element: <SignIn /> },
+  {
+    path: "/",
+    element: <Shell />,
+    children: [
+      { index: true, element: <Home /> },
+      { path: "w/:ws", element: <Navigate to="workflows" replace /> },
+      { path: "w/:ws/workflows", element: page(<Workflows />) },
+      { path: "w/:ws/workflows/:slug", element: page(<WorkflowEditor />) },
+      { path: "w/:ws/prompts", element: page(<Prompts />) },
+      { path: "w/:ws/prompts/:slug", element: page(<PromptDetail />) },
+      { path: "w/:ws/chains", element: page(<Chains />) },
+      { path: "w/:ws/endpoints", element: page(<Endpoints />) },
+      { path: "w/:ws/runs", element: page(<Runs />) },
+      { path: "w/:ws/runs/:id", element: page(<RunDetail />) },
+      { path: "w/:ws/members", element: page(<Members />) },
+      { path: "*", element: <Navigate to="/" replace /> },
+    ],
+  },
+]);

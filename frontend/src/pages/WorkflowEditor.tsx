@@ -1,0 +1,412 @@
+// The workflow canvas: palette, drag and connect, per-node config forms from the engine's schemas, inline
+// problems pinned on nodes, autosave of valid drafts with a conflict warning, undo/redo, copy/paste, auto
+// layout, publish, export, and a run whose nodes light up live.
+import { ActionIcon, Alert, Badge, Button, Group, Modal, ScrollArea, Stack, Text, TextInput, Title, Tooltip } from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  applyNodeChanges,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type NodeChange,
+} from "@xyflow/react";
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
+import { useTranslation } from "react-i18next";
+import { Link, useParams } from "react-router";
+import { ApiError, request } from "../api/client";
+import type { DslNode, DslWorkflow, NodeType, Problem, Variables } from "../api/workflow";
+import { ConfigForm } from "../canvas/ConfigForm";
+import { addNode, connect, duplicate, moveNodes, removeEdges, removeNodes, toCanvas, updateNode, type CanvasNode } from "../canvas/graph";
+import * as history from "../canvas/history";
+import { autoLayout, needsLayout } from "../canvas/layout";
+import { followRun, nodeStatuses, type RunEvent } from "../canvas/liveRun";
+import { NodeCard } from "../canvas/NodeCard";
+import { useCan, useWorkspaceSlug } from "../session";
+
+const NODE_TYPES = { dsl: NodeCard };
+const DND_TYPE = "application/x-llmops-node-type";
+
+interface WorkflowResource {
+  name: string;
+  slug: string;
+  draft: DslWorkflow;
+  latest_version_number: number | null;
+  updated_at: string;
+}
+
+interface CheckResult {
+  valid: boolean;
+  problems: Problem[];
+  handles: Record<string, string[]>;
+  variables?: Variables;
+}
+
+function useNodeTypes() {
+  return useQuery({
+    queryKey: ["node-types"],
+    queryFn: async () => (await (await request("/api/node-types/")).json()) as NodeType[],
+    staleTime: Infinity,
+  });
+}
+
+/** Config field errors of node `index` from the engine's problem paths (`nodes.3.config.model`). */
+export function fieldErrors(problems: Problem[], index: number): Record<string, string[]> {
+  const prefix = `nodes.${index}.config.`;
+  const out: Record<string, string[]> = {};
+  for (const p of problems) {
+    if (!p.path.startsWith(prefix)) continue;
+    const field = p.path.slice(prefix.length).split(".")[0] ?? "";
+    (out[field] ??= []).push(p.message);
+  }
+  return out;
+}
+
+function Palette({ types, onAdd, disabled }: { types: NodeType[]; onAdd: (type: NodeType) => void; disabled: boolean }) {
+  const { t } = useTranslation();
+  return (
+    <Stack gap={4} w={170} aria-label={t("editor.palette")}>
+      <Text fw={600} size="sm">{t("editor.palette")}</Text>
+      <ScrollArea h="calc(100vh - 200px)">
+        <Stack gap={4}>
+          {types.map((type) => (
+            <Tooltip key={type.type} label={type.description} multiline w={260} openDelay={400}>
+              <Button
+                variant="default"
+                size="xs"
+                justify="flex-start"
+                disabled={disabled}
+                draggable={!disabled}
+                onDragStart={(e: DragEvent) => e.dataTransfer.setData(DND_TYPE, type.type)}
+                onClick={() => onAdd(type)}
+                data-testid={`palette-${type.type}`}
+              >
+                {type.type}
+              </Button>
+            </Tooltip>
+          ))}
+        </Stack>
+      </ScrollArea>
+    </Stack>
+  );
+}
+
+function VariablesList({ variables }: { variables: Variables | undefined }) {
+  const { t } = useTranslation();
+  if (!variables) return null;
+  const entries = Object.entries(variables).flatMap(([root, outputs]) =>
+    outputs === null ? [`${root}.*`] : Object.keys(outputs).map((name) => `${root}.${name}`),
+  );
+  return (
+    <Stack gap={4}>
+      <Text size="sm" fw={500}>{t("editor.variables")}</Text>
+      <Group gap={4}>
+        {entries.map((name) => (
+          <Badge
+            key={name}
+            variant="light"
+            style={{ cursor: "pointer", textTransform: "none" }}
+            onClick={() => { void navigator.clipboard?.writeText(`{{ ${name} }}`); notifications.show({ message: `{{ ${name} }}` }); }}
+          >
+            {name}
+          </Badge>
+        ))}
+      </Group>
+    </Stack>
+  );
+}
+
+function Editor() {
+  const { t } = useTranslation();
+  const ws = useWorkspaceSlug();
+  const { slug = "" } = useParams();
+  const canEdit = useCan("editor");
+  const queryClient = useQueryClient();
+  const flow = useReactFlow();
+  const base = `/api/workspaces/${ws}/workflows/${slug}/`;
+  const nodeTypes = useNodeTypes();
+  const typeByName = useMemo(() => new Map((nodeTypes.data ?? []).map((n) => [n.type, n])), [nodeTypes.data]);
+
+  const [doc, setDoc] = useState<history.History<DslWorkflow> | null>(null);
+  const [resource, setResource] = useState<WorkflowResource | null>(null);
+  const [check, setCheck] = useState<CheckResult>({ valid: true, problems: [], handles: {} });
+  const [saveState, setSaveState] = useState<"saved" | "dirty" | "saving" | "invalid" | "conflict">("saved");
+  const [selected, setSelected] = useState<string | null>(null);
+  const [flowNodes, setFlowNodes] = useState<CanvasNode[]>([]);
+  const [runEvents, setRunEvents] = useState<RunEvent[]>([]);
+  const [runId, setRunId] = useState<string | null>(null);
+  const [runOpen, setRunOpen] = useState(false);
+  const [publishOpen, setPublishOpen] = useState(false);
+  const [message, setMessage] = useState("");
+  const [inputs, setInputs] = useState<Record<string, string>>({});
+  const [error, setError] = useState<ApiError | null>(null);
+  const clipboard = useRef<{ nodes: DslNode[]; edges: DslWorkflow["edges"] } | null>(null);
+  const savedAt = useRef<string>("");
+  const loadedReady = useRef<number>(0);
+
+  const load = useCallback(async () => {
+    const data = (await (await request(base)).json()) as WorkflowResource;
+    const draft = { ...data.draft, nodes: data.draft.nodes ?? [], edges: data.draft.edges ?? [] };
+    setResource(data);
+    savedAt.current = data.updated_at;
+    setDoc(history.start(needsLayout(draft) ? autoLayout(draft) : draft));
+    setSaveState("saved");
+  }, [base]);
+  useEffect(() => { void load(); }, [load]);
+
+  const workflow = doc?.present ?? null;
+  const change = useCallback((next: DslWorkflow) => {
+    setDoc((h) => (h ? history.push(h, next) : h));
+    setSaveState("dirty");
+  }, []);
+
+  // Check every change with the engine (debounced); save the draft when it is valid.
+  useEffect(() => {
+    if (!workflow) return;
+    const timer = setTimeout(async () => {
+      try {
+        const response = await request(`/api/workspaces/${ws}/workflows/check/`, {
+          method: "POST",
+          body: JSON.stringify({ draft: workflow, ...(selected ? { node: selected } : {}) }),
+        });
+        const result = (await response.json()) as CheckResult;
+        setCheck(result);
+        if (saveState === "dirty" && canEdit) {
+          if (!result.valid) { setSaveState("invalid"); return; }
+          setSaveState("saving");
+          const current = (await (await request(base)).json()) as WorkflowResource;
+          if (current.updated_at !== savedAt.current) { setSaveState("conflict"); return; }
+          const saved = (await (await request(base, { method: "PATCH", body: JSON.stringify({ draft: workflow }) })).json()) as WorkflowResource;
+          savedAt.current = saved.updated_at;
+          setResource(saved);
+          setSaveState("saved");
+        }
+      } catch (e) {
+        if (e instanceof ApiError) { setError(e); setSaveState("invalid"); }
+      }
+    }, 500);
+    return () => clearTimeout(timer);
+  }, [workflow, selected, saveState, ws, base, canEdit]);
+
+  const statuses = useMemo(() => nodeStatuses(runEvents), [runEvents]);
+  const handlesOf = useCallback(
+    (node: DslNode) => check.handles[node.id] ?? (node.type === "end" ? [] : (typeByName.get(node.type)?.handles ?? ["source"])),
+    [check.handles, typeByName],
+  );
+  const canvas = useMemo(
+    () => (workflow ? toCanvas(workflow, check.problems, handlesOf, statuses) : { nodes: [], edges: [] as Edge[] }),
+    [workflow, check.problems, handlesOf, statuses],
+  );
+  useEffect(() => {
+    setFlowNodes((previous) => {
+      const selection = new Set(previous.filter((n) => n.selected).map((n) => n.id));
+      return canvas.nodes.map((n) => ({ ...n, selected: selection.has(n.id) }));
+    });
+  }, [canvas.nodes]);
+  useEffect(() => {
+    if (flowNodes.length && !loadedReady.current) {
+      loadedReady.current = performance.now();
+      (window as unknown as { __canvasReady?: number }).__canvasReady = loadedReady.current;
+    }
+  }, [flowNodes.length]);
+
+  const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
+    setFlowNodes((nodes) => applyNodeChanges(changes, nodes));
+    for (const c of changes) if (c.type === "select" && c.selected) setSelected(c.id);
+  }, []);
+
+  // Keyboard: undo/redo, copy/paste (not while typing in a field).
+  useEffect(() => {
+    const onKey = (event: KeyboardEvent) => {
+      const target = event.target as HTMLElement;
+      if (target.closest("input, textarea, [contenteditable=true]") || !workflow || !canEdit) return;
+      const mod = event.ctrlKey || event.metaKey;
+      if (mod && event.key.toLowerCase() === "z") { event.preventDefault(); setDoc((h) => (h ? (event.shiftKey ? history.redo(h) : history.undo(h)) : h)); setSaveState("dirty"); }
+      else if (mod && event.key.toLowerCase() === "y") { event.preventDefault(); setDoc((h) => (h ? history.redo(h) : h)); setSaveState("dirty"); }
+      else if (mod && event.key.toLowerCase() === "c") {
+        const ids = new Set(flowNodes.filter((n) => n.selected).map((n) => n.id));
+        clipboard.current = { nodes: workflow.nodes.filter((n) => ids.has(n.id)), edges: workflow.edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+      } else if (mod && event.key.toLowerCase() === "v" && clipboard.current?.nodes.length) {
+        change(duplicate(workflow, clipboard.current.nodes, clipboard.current.edges));
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [workflow, flowNodes, change, canEdit]);
+
+  const add = (type: NodeType, position?: { x: number; y: number }) => {
+    if (!workflow) return;
+    const center = position ?? flow.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 });
+    change(addNode(workflow, type.type, type.default_config, center));
+  };
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    const type = typeByName.get(event.dataTransfer.getData(DND_TYPE));
+    if (type) add(type, flow.screenToFlowPosition({ x: event.clientX, y: event.clientY }));
+  };
+
+  const publish = async () => {
+    try {
+      await request(`${base}publish/`, { method: "POST", body: JSON.stringify({ message }) });
+      const updated = (await (await request(base)).json()) as WorkflowResource;
+      setResource(updated);
+      savedAt.current = updated.updated_at;
+      setPublishOpen(false);
+      setMessage("");
+      notifications.show({ color: "green", message: `${t("editor.published")} v${updated.latest_version_number}` });
+      void queryClient.invalidateQueries({ queryKey: [ws, "workflows"] });
+    } catch (e) {
+      if (e instanceof ApiError) setError(e);
+    }
+  };
+
+  useEffect(() => {
+    if (!runId) return;
+    setRunEvents([]);
+    return followRun(runId, (event) => setRunEvents((events) => [...events, event]), () => undefined);
+  }, [runId]);
+
+  const startRun = async () => {
+    try {
+      const response = await request(`${base}run/`, { method: "POST", body: JSON.stringify({ version: "latest", inputs }) });
+      const run = (await response.json()) as { id: string };
+      setRunOpen(false);
+      setRunId(run.id);
+    } catch (e) {
+      if (e instanceof ApiError) setError(e);
+    }
+  };
+
+  if (!workflow || !resource) return <Text>{t("app.loading")}</Text>;
+  const selectedIndex = workflow.nodes.findIndex((n) => n.id === selected);
+  const selectedNode = selectedIndex >= 0 ? workflow.nodes[selectedIndex] : undefined;
+  const selectedType = selectedNode ? typeByName.get(selectedNode.type) : undefined;
+  const orphanProblems = check.problems.filter((p) => !p.node_id);
+  const runFinished = runEvents.find((e) => e.type === "run_finished");
+  const stateLabel = { saved: t("editor.savedAt"), dirty: t("editor.unsaved"), saving: t("editor.saving"), invalid: t("editor.cannotSave"), conflict: t("editor.unsaved") }[saveState];
+
+  return (
+    <Stack gap="xs" h="calc(100vh - 90px)">
+      <Group justify="space-between">
+        <Group>
+          <Title order={3}>{resource.name}</Title>
+          <Badge variant="light" color={saveState === "saved" ? "green" : saveState === "invalid" ? "red" : "yellow"} data-testid="save-state">{stateLabel}</Badge>
+          {resource.latest_version_number ? <Badge variant="outline">v{resource.latest_version_number}</Badge> : null}
+        </Group>
+        <Group gap="xs">
+          <ActionIcon variant="default" aria-label={t("editor.undo")} disabled={!doc?.past.length || !canEdit} onClick={() => { setDoc((h) => (h ? history.undo(h) : h)); setSaveState("dirty"); }}>↶</ActionIcon>
+          <ActionIcon variant="default" aria-label={t("editor.redo")} disabled={!doc?.future.length || !canEdit} onClick={() => { setDoc((h) => (h ? history.redo(h) : h)); setSaveState("dirty"); }}>↷</ActionIcon>
+          <Button variant="default" size="xs" disabled={!canEdit} onClick={() => change(autoLayout({ ...workflow, nodes: workflow.nodes.map((n) => ({ ...n, position: null })) }))}>{t("editor.layout")}</Button>
+          <Button variant="default" size="xs" component="a" href={`${base}export/`}>{t("common.export")}</Button>
+          <Button size="xs" variant="light" disabled={!resource.latest_version_number} onClick={() => setRunOpen(true)}>{t("prompts.run")}</Button>
+          <Button size="xs" disabled={!canEdit || saveState !== "saved" || !check.valid} onClick={() => setPublishOpen(true)}>{t("common.publish")}</Button>
+        </Group>
+      </Group>
+      {!canEdit && <Alert color="gray" p="xs">{t("common.readOnly")}</Alert>}
+      {saveState === "conflict" && (
+        <Alert color="orange" role="alert" p="xs">
+          {t("editor.conflict")} <Button size="xs" variant="subtle" onClick={() => void load()}>{t("editor.reload")}</Button>
+        </Alert>
+      )}
+      {error && <Alert color="red" role="alert" p="xs" withCloseButton onClose={() => setError(null)}>{error.message}</Alert>}
+      {runId && (
+        <Alert color={runFinished ? (runFinished.status === "succeeded" ? "green" : "red") : "blue"} p="xs" data-testid="run-banner">
+          <Link to={`/w/${ws}/runs/${runId}`}>{runId.slice(0, 8)}</Link> · {runFinished ? String(runFinished.status) : t("runs.live")}
+        </Alert>
+      )}
+      <Group align="stretch" gap="xs" style={{ flex: 1, minHeight: 0 }} wrap="nowrap">
+        <Palette types={nodeTypes.data ?? []} onAdd={(type) => add(type)} disabled={!canEdit} />
+        <div style={{ flex: 1, border: "1px solid var(--mantine-color-gray-3)", borderRadius: 8 }} onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="canvas">
+          <ReactFlow
+            nodes={flowNodes}
+            edges={canvas.edges}
+            nodeTypes={NODE_TYPES}
+            onNodesChange={onNodesChange}
+            onNodeDragStop={(_, __, nodes) => change(moveNodes(workflow, new Map(nodes.map((n) => [n.id, n.position]))))}
+            onConnect={(c: Connection) => c.source && c.target && change(connect(workflow, c.source, c.target, c.sourceHandle ?? "source"))}
+            onNodesDelete={(nodes) => { change(removeNodes(workflow, new Set(nodes.map((n) => n.id)))); setSelected(null); }}
+            onEdgesDelete={(edges) => change(removeEdges(workflow, new Set(edges.map((e) => e.id))))}
+            onPaneClick={() => setSelected(null)}
+            nodesDraggable={canEdit}
+            nodesConnectable={canEdit}
+            deleteKeyCode={canEdit ? ["Delete", "Backspace"] : null}
+            onlyRenderVisibleElements
+            minZoom={0.1}
+            fitView
+          >
+            <Background />
+            <Controls />
+            <MiniMap pannable zoomable />
+          </ReactFlow>
+        </div>
+        <ScrollArea w={360} h="100%" type="auto">
+          <Stack gap="sm" p="xs">
+            {selectedNode ? (
+              <>
+                <Text fw={600}>{t("editor.node")}: {selectedNode.id} <Badge variant="light">{selectedNode.type}</Badge></Text>
+                <TextInput label={t("editor.title")} value={selectedNode.title ?? ""} disabled={!canEdit} onChange={(e) => change(updateNode(workflow, selectedNode.id, { title: e.currentTarget.value }))} />
+                {selectedType && (
+                  <ConfigForm
+                    key={selectedNode.id}
+                    schema={selectedType.config_schema}
+                    value={selectedNode.config ?? {}}
+                    errors={fieldErrors(check.problems, selectedIndex)}
+                    readOnly={!canEdit}
+                    onChange={(config) => change(updateNode(workflow, selectedNode.id, { config }))}
+                  />
+                )}
+                <VariablesList variables={check.variables} />
+                {statuses[selectedNode.id] && (
+                  <Stack gap={2}>
+                    <Text size="sm" fw={500}>{t("editor.output")}</Text>
+                    <Text component="pre" size="xs" style={{ whiteSpace: "pre-wrap" }}>
+                      {JSON.stringify(runEvents.filter((e) => e.node_id === selectedNode.id && e.type === "node_finished").at(-1)?.outputs ?? {}, null, 2)}
+                    </Text>
+                  </Stack>
+                )}
+              </>
+            ) : (
+              <>
+                <Text fw={600}>{t("editor.problems")}</Text>
+                {check.problems.length === 0 && <Text c="dimmed" size="sm">{t("editor.noProblems")}</Text>}
+                {check.problems.map((p, i) => (
+                  <Text key={i} size="sm" c="red" style={{ cursor: p.node_id ? "pointer" : undefined }} onClick={() => p.node_id && setSelected(p.node_id)}>
+                    {p.node_id ? `[${p.node_id}] ` : ""}{p.message}
+                  </Text>
+                ))}
+                {orphanProblems.length > 0 && <Text size="xs" c="dimmed">{orphanProblems.length} workflow-level</Text>}
+              </>
+            )}
+          </Stack>
+        </ScrollArea>
+      </Group>
+      <Modal opened={publishOpen} onClose={() => setPublishOpen(false)} title={t("common.publish")}>
+        <Stack>
+          <TextInput label={t("editor.publishMessage")} value={message} onChange={(e) => setMessage(e.currentTarget.value)} data-autofocus />
+          <Button onClick={publish}>{t("common.publish")}</Button>
+        </Stack>
+      </Modal>
+      <Modal opened={runOpen} onClose={() => setRunOpen(false)} title={`${t("prompts.run")} v${resource.latest_version_number ?? ""}`}>
+        <Stack>
+          {(workflow.inputs ?? []).map((input) => (
+            <TextInput key={input.name} label={input.name} required={input.required !== false} value={inputs[input.name] ?? ""} onChange={(e) => { const v = e.currentTarget.value; setInputs((prev) => ({ ...prev, [input.name]: v })); }} />
+          ))}
+          <Button onClick={startRun}>{t("prompts.run")}</Button>
+        </Stack>
+      </Modal>
+    </Stack>
+  );
+}
+
+export default function WorkflowEditor() {
+  return (
+    <ReactFlowProvider>
+      <Editor />
+    </ReactFlowProvider>
+  );
+}
