@@ -10,10 +10,12 @@ import {
   MiniMap,
   ReactFlow,
   ReactFlowProvider,
+  applyEdgeChanges,
   applyNodeChanges,
   useReactFlow,
   type Connection,
   type Edge,
+  type EdgeChange,
   type NodeChange,
 } from "@xyflow/react";
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from "react";
@@ -65,6 +67,14 @@ export function fieldErrors(problems: Problem[], index: number): Record<string, 
     (out[field] ??= []).push(p.message);
   }
   return out;
+}
+
+/** `wanted`, moved down until it overlaps no node (a new node never lands on top of another). */
+export function freeSpot(workflow: DslWorkflow, wanted: { x: number; y: number }): { x: number; y: number } {
+  const spot = { ...wanted };
+  const overlaps = () => workflow.nodes.some((n) => n.position && Math.abs(n.position.x - spot.x) < 230 && Math.abs(n.position.y - spot.y) < 90);
+  for (let i = 0; i < 200 && overlaps(); i += 1) spot.y += 100;
+  return spot;
 }
 
 function Palette({ types, onAdd, disabled }: { types: NodeType[]; onAdd: (type: NodeType) => void; disabled: boolean }) {
@@ -138,6 +148,7 @@ function Editor() {
   const [saveState, setSaveState] = useState<"saved" | "dirty" | "saving" | "invalid" | "conflict">("saved");
   const [selected, setSelected] = useState<string | null>(null);
   const [flowNodes, setFlowNodes] = useState<CanvasNode[]>([]);
+  const [flowEdges, setFlowEdges] = useState<Edge[]>([]);
   const [runEvents, setRunEvents] = useState<RunEvent[]>([]);
   const [runId, setRunId] = useState<string | null>(null);
   const [runOpen, setRunOpen] = useState(false);
@@ -209,6 +220,13 @@ function Editor() {
     });
   }, [canvas.nodes]);
   useEffect(() => {
+    setFlowEdges((previous) => {
+      const selection = new Set(previous.filter((e) => e.selected).map((e) => e.id));
+      return canvas.edges.map((e) => ({ ...e, selected: selection.has(e.id) }));
+    });
+  }, [canvas.edges]);
+  const onEdgesChange = useCallback((changes: EdgeChange[]) => setFlowEdges((edges) => applyEdgeChanges(changes, edges)), []);
+  useEffect(() => {
     if (flowNodes.length && !loadedReady.current) {
       loadedReady.current = performance.now();
       (window as unknown as { __canvasReady?: number }).__canvasReady = loadedReady.current;
@@ -241,7 +259,7 @@ function Editor() {
 
   const add = (type: NodeType, position?: { x: number; y: number }) => {
     if (!workflow) return;
-    const center = position ?? flow.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 });
+    const center = position ?? freeSpot(workflow, flow.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
     change(addNode(workflow, type.type, type.default_config, center));
   };
   const onDrop = (event: DragEvent) => {
@@ -324,7 +342,8 @@ function Editor() {
         <div style={{ flex: 1, border: "1px solid var(--mantine-color-gray-3)", borderRadius: 8 }} onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="canvas">
           <ReactFlow
             nodes={flowNodes}
-            edges={canvas.edges}
+            edges={flowEdges}
+            onEdgesChange={onEdgesChange}
             nodeTypes={NODE_TYPES}
             onNodesChange={onNodesChange}
             onNodeDragStop={(_, __, nodes) => change(moveNodes(workflow, new Map(nodes.map((n) => [n.id, n.position]))))}

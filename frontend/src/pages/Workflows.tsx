@@ -12,7 +12,7 @@ import { useCan, useWorkspaceSlug } from "../session";
 export function starterWorkflow() {
   return {
     name: "",
-    inputs: [{ name: "question", type: "string" }],
+    inputs: [{ name: "question", type: "text", required: true }],
     nodes: [
       { id: "start", type: "start", position: { x: 0, y: 80 } },
       { id: "end", type: "end", config: { outputs: { answer: "start.question" } }, position: { x: 360, y: 80 } },
