@@ -3817,6 +3817,10 @@ export interface components {
         WorkflowCheckResult: {
             valid: boolean;
             problems: components["schemas"]["WorkflowProblem"][];
+            /** @description Each node's branch handles (outgoing edges name one), for nodes whose config is valid. */
+            handles: {
+                [key: string]: string[];
+            };
             /** @description For ``node``: {root: {output: type} or null}, what its templates may read. */
             variables?: unknown;
         };

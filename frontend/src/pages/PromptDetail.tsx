@@ -30,15 +30,15 @@ interface Version {
   labels: string[];
 }
 
-/** Variable names a Jinja template reads (`{{ name }}`, `{{ name.x }}`, `{% if name %}`), in order. */
+/** Variable names a Jinja template reads (`{{ name }}`, `{{ name.x }}`, `{% if name %}`), in order; loop
+ * variables (`{% for item in items %}`), filters and keywords are not variables. */
 export function detectVariables(source: string): string[] {
   const names: string[] = [];
   const keywords = new Set(["if", "else", "elif", "endif", "for", "endfor", "in", "not", "and", "or", "loop", "true", "false", "none", "is", "set", "endset"]);
+  const loopVars = new Set<string>();
+  for (const m of source.matchAll(/\{%-?\s*for\s+([\w\s,]+?)\s+in\s/g)) m[1]?.split(",").forEach((v) => loopVars.add(v.trim()));
   for (const block of source.matchAll(/\{\{(.*?)\}\}|\{%(.*?)%\}/gs)) {
     const body = (block[1] ?? block[2] ?? "").replace(/(["']).*?\1/g, "");
-    const loopVars = new Set<string>();
-    const forMatch = body.match(/^\s*for\s+([\w\s,]+?)\s+in\s/);
-    if (forMatch?.[1]) forMatch[1].split(",").forEach((v) => loopVars.add(v.trim()));
     for (const m of body.matchAll(/(?<![.\w|])([A-Za-z_]\w*)/g)) {
       const name = m[1] ?? "";
       const afterPipe = new RegExp(`\\|\\s*${name}\\b`).test(body);
