@@ -36,7 +36,9 @@ def browser(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     executable = chromium_path()
     if executable is None:
-        pytest.fail("no Chromium for the console's browser tests: apt-get install chromium (or set LLMOPS_CHROMIUM)")
+        pytest.fail(
+            "no Chromium for the console's browser tests: apt-get install chromium (or set LLMOPS_CHROMIUM)"
+        )
     if not (ROOT / "frontend" / "dist" / "index.html").exists():
         pytest.fail("the console is not built: run make console (make test builds it)")
     from playwright.sync_api import sync_playwright

@@ -53,7 +53,9 @@ def test_sign_in_then_every_main_page_renders(page: Any, asgi_server: str, team:
     page.get_by_role("heading", name="成员与角色").wait_for()
 
 
-def test_a_wrong_password_is_reported_on_the_sign_in_page(page: Any, asgi_server: str, team: Workspace) -> None:
+def test_a_wrong_password_is_reported_on_the_sign_in_page(
+    page: Any, asgi_server: str, team: Workspace
+) -> None:
     person(team, "ann", Role.OWNER)
     page.goto(f"http://{asgi_server}/sign-in")
     page.get_by_label("Username").fill("ann")
@@ -181,13 +183,17 @@ def test_import_a_dify_file_and_open_it_on_the_canvas(page: Any, asgi_server: st
     with page.expect_file_chooser() as chooser:
         dialog.get_by_role("button", name="Import…").click()
     chooser.value.set_files(str(DIFY / "branching-workflow.yml"))
-    page.wait_for_function("document.querySelector('.cm-content[aria-label=Document]').textContent.length > 100")
+    page.wait_for_function(
+        "document.querySelector('.cm-content[aria-label=Document]').textContent.length > 100"
+    )
     dialog.get_by_role("button", name="Import", exact=True).click()
     dialog.get_by_test_id("import-report").wait_for()
     dialog.get_by_role("button", name="Open").click()
     page.wait_for_url("**/w/team/workflows/branching")
     page.locator(".react-flow__node").first.wait_for()
-    assert page.locator(".react-flow__node").count() == len(Workflow.objects.get(slug="branching").draft["nodes"])
+    assert page.locator(".react-flow__node").count() == len(
+        Workflow.objects.get(slug="branching").draft["nodes"]
+    )
     screenshot(page, "dify-import")
 
     # A file that is not a Dify app: the report says why, and nothing is created.
@@ -209,7 +215,9 @@ def test_compare_two_prompt_versions_side_by_side(page: Any, asgi_server: str, t
         draft={"type": "text", "template": "Summarise {{ text }} in one line."},
     )  # fmt: skip
     versioning.version_publish(resource=prompt, user=ann, message="v1")
-    versioning.resource_update(resource=prompt, draft={"type": "text", "template": "用一句话总结：{{ text }}"})
+    versioning.resource_update(
+        resource=prompt, draft={"type": "text", "template": "用一句话总结：{{ text }}"}
+    )
     versioning.version_publish(resource=prompt, user=ann, message="中文")
     sign_in(page, asgi_server, "ann", "/w/team/prompts/summary")
     page.get_by_text("Variables:").wait_for()

@@ -56,7 +56,10 @@ def test_a_signed_in_session_cannot_write_without_the_csrf_token(owner: User) ->
     client = Client(enforce_csrf_checks=True)
     client.force_login(owner)
     body = {"name": "W", "slug": "w", "draft": greeting_dsl()}
-    assert client.post("/api/workspaces/acme/workflows/", body, content_type="application/json").status_code == 403
+    assert (
+        client.post("/api/workspaces/acme/workflows/", body, content_type="application/json").status_code
+        == 403
+    )
     token = client.get("/api/auth/session/").cookies["csrftoken"].value
     created = client.post("/api/workspaces/acme/workflows/", body, content_type="application/json",
                           HTTP_X_CSRFTOKEN=token)  # fmt: skip
@@ -82,7 +85,9 @@ def test_missing_fields_name_the_field(db: Any) -> None:
 
 @pytest.fixture
 def built_console(tmp_path: Path, settings: Any) -> Path:
-    (tmp_path / "index.html").write_text('<!doctype html><div id="root"></div><script src="/static/console/x.js">')
+    (tmp_path / "index.html").write_text(
+        '<!doctype html><div id="root"></div><script src="/static/console/x.js">'
+    )
     settings.CONSOLE_DIST = tmp_path
     return tmp_path
 

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.timeout(300)
 def _npx(*args: str) -> subprocess.CompletedProcess[str]:
     if not (FRONTEND / "node_modules").is_dir():
         pytest.fail("the console's packages are not installed: run make console (make test does)")
-    return subprocess.run(["npx", "--no-install", *args], cwd=FRONTEND, capture_output=True, text=True, timeout=280)
+    return subprocess.run(
+        ["npx", "--no-install", *args], cwd=FRONTEND, capture_output=True, text=True, timeout=280
+    )
 
 
 def test_the_console_type_checks_in_strict_mode() -> None:

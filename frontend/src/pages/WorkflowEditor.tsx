@@ -158,7 +158,6 @@ function Editor() {
   const [error, setError] = useState<ApiError | null>(null);
   const clipboard = useRef<{ nodes: DslNode[]; edges: DslWorkflow["edges"] } | null>(null);
   const savedAt = useRef<string>("");
-  const loadedReady = useRef<number>(0);
 
   const load = useCallback(async () => {
     const data = (await (await request(base)).json()) as WorkflowResource;
@@ -187,6 +186,7 @@ function Editor() {
         });
         const result = (await response.json()) as CheckResult;
         setCheck(result);
+        (window as unknown as { __checked?: boolean }).__checked = true; // the console benchmark waits for it
         if (saveState === "dirty" && canEdit) {
           if (!result.valid) { setSaveState("invalid"); return; }
           setSaveState("saving");
@@ -226,12 +226,6 @@ function Editor() {
     });
   }, [canvas.edges]);
   const onEdgesChange = useCallback((changes: EdgeChange[]) => setFlowEdges((edges) => applyEdgeChanges(changes, edges)), []);
-  useEffect(() => {
-    if (flowNodes.length && !loadedReady.current) {
-      loadedReady.current = performance.now();
-      (window as unknown as { __canvasReady?: number }).__canvasReady = loadedReady.current;
-    }
-  }, [flowNodes.length]);
 
   const onNodesChange = useCallback((changes: NodeChange<CanvasNode>[]) => {
     setFlowNodes((nodes) => applyNodeChanges(changes, nodes));

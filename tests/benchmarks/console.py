@@ -1,0 +1,164 @@
+"""Benchmark: the console in headless Chromium: how fast a 200-node workflow opens on the canvas, how smooth
+panning it is, and how much JavaScript the first page loads.
+
+Run with ``python -m tests.benchmarks.console`` after ``make console`` (the production build) and ``make
+services``; it needs the system Chromium (``apt-get install chromium`` or ``$LLMOPS_CHROMIUM``). It creates a
+workspace ``bench-console`` with a user and a 200-node workflow without positions (start, 10 branches of 19
+template nodes, end: laid out by dagre in the browser), starts uvicorn as ``make run`` does, signs in and:
+
+1. ``canvas_ready_ms``: from navigation start of the editor's URL (a cold page load, as after a reload) until
+   every node of the visible graph is drawn and the first engine check has answered (problems pinned), median
+   of 5 loads;
+2. panning: drags the canvas for about 2 seconds and records every animation frame's duration (p50 / p95 / max);
+3. ``initial_js_kb``: the gzipped size of the JavaScript the sign-in page loads (the first page).
+
+Targets (issue 15): interactive in under 1.5 s, panning frames under 33 ms, initial JS at most 300 KB gzipped.
+``--quick``: 20 nodes, 1 load, a short pan. Last line ``RESULT canvas_ready_ms=<..> pan_p95_ms=<..>
+initial_js_kb=<..>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import statistics
+from typing import Any
+
+from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
+from tests.benchmarks._runs_harness import ROOT, make_workspace, percentile, setup_django, stop
+from tests.benchmarks.api import _free_port, start_web
+
+PASSWORD = "bench-console-Pa55"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def wide_dsl(branches: int, total: int) -> dict[str, Any]:
+    """start -> ``branches`` chains of template nodes -> end, ``total`` nodes in all (no positions)."""
+    nodes: list[dict[str, Any]] = [{"id": "start", "type": "start"}]
+    edges: list[dict[str, str]] = []
+    per, extra = divmod(total - 2, branches)
+    for b in range(branches):
+        ids = [f"b{b}_{i}" for i in range(per + (1 if b < extra else 0))]
+        for index, node_id in enumerate(ids):
+            source = "{{ start.text }}" if index == 0 else f"{{{{ {ids[index - 1]}.output }}}}!"
+            nodes.append({"id": node_id, "type": "template", "config": {"template": source}})
+        edges += [{"source": a, "target": c} for a, c in itertools.pairwise(["start", *ids, "end"])]
+    last = f"b0_{per - (0 if extra else 1)}"  # the first branch's last node
+    nodes.append({"id": "end", "type": "end", "config": {"outputs": {"out": f"{{{{ {last}.output }}}}"}}})
+    return {"inputs": [{"name": "text", "type": "text"}], "nodes": nodes, "edges": edges}
+
+
+def _setup(nodes: int) -> int:
+    from llmops.accounts.models import Membership, Role, User
+    from llmops.studio.models import Workflow
+
+    workspace = make_workspace("bench-console")
+    User.objects.filter(username="bench-console").delete()
+    user = User.objects.create_user("bench-console", password=PASSWORD)
+    Membership.objects.create(workspace=workspace, user=user, role=Role.OWNER)
+    branches = 10 if nodes >= 100 else 2
+    dsl = wide_dsl(branches, nodes)
+    Workflow.objects.create(workspace=workspace, name="Wide", slug="wide", draft=dsl)
+    return len(dsl["nodes"])
+
+
+def _chromium() -> str:
+    import os
+    import shutil
+
+    path = os.environ.get("LLMOPS_CHROMIUM") or next(
+        filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None
+    )
+    if not path:
+        raise SystemExit("error: no Chromium: apt-get install chromium (or set LLMOPS_CHROMIUM)")
+    return path
+
+
+READY = """(count) => document.querySelectorAll('.react-flow__node').length > 0
+  && document.querySelector('[data-testid=save-state]') !== null
+  && window.__checked === true"""
+
+
+def _keep_script(scripts: dict[str, bytes], response: Any) -> None:
+    if response.status == 200 and response.url.split("?")[0].endswith(".js"):
+        scripts[response.url] = response.body()
+
+
+def _measure(base: str, loads: int, pan_ms: int) -> tuple[list[float], list[float], float]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
+        page = context.new_page()
+        scripts: dict[str, bytes] = {}
+        page.on("response", lambda r: _keep_script(scripts, r))
+        page.goto(f"{base}/sign-in")
+        page.get_by_label("Username").wait_for()
+        initial_kb = sum(len(gzip.compress(body)) for body in scripts.values()) / 1024
+        page.get_by_label("Username").fill("bench-console")
+        page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(lambda url: "/sign-in" not in url)
+        ready: list[float] = []
+        for _ in range(loads):
+            page.goto(f"{base}/w/bench-console/workflows/wide")
+            page.wait_for_function(READY, timeout=60_000, polling="raf")
+            ready.append(page.evaluate("performance.now()"))
+        # Panning: drag the pane while recording every animation frame's duration.
+        page.evaluate("""() => { window.__frames = []; let last = performance.now();
+          const tick = (now) => { window.__frames.push(now - last); last = now;
+            if (!window.__stopFrames) requestAnimationFrame(tick); };
+          requestAnimationFrame(tick); }""")
+        box = page.locator(".react-flow__pane").bounding_box()
+        assert box is not None, "the canvas is not on the page"
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        page.mouse.move(x, y)
+        page.mouse.down()
+        steps = max(10, pan_ms // 16)
+        for i in range(steps):
+            page.mouse.move(x + 300 * ((i % 40) / 40 - 0.5), y + 150 * ((i % 20) / 20 - 0.5))
+        page.mouse.up()
+        frames = page.evaluate("() => { window.__stopFrames = true; return window.__frames.slice(2); }")
+        browser.close()
+    return ready, frames, initial_kb
+
+
+def main() -> None:
+    """Set up, measure and print the table and the RESULT line."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="20 nodes, one load, a short pan (a smoke check)"
+    )
+    args = parser.parse_args()
+    if not (ROOT / "frontend" / "dist" / "index.html").exists():
+        raise SystemExit("error: the console is not built: run make console")
+    setup_django()
+    count = _setup(20 if args.quick else 200)
+    calibration = cpu_calibration_ms()
+    port = _free_port()
+    web = start_web(port)
+    try:
+        ready, frames, initial_kb = _measure(
+            f"http://127.0.0.1:{port}", 1 if args.quick else 5, 300 if args.quick else 2000
+        )
+    finally:
+        stop(web)
+    print("| measurement | value |")
+    print("| --- | --- |")
+    print(f"| canvas ready, {count}-node workflow (cold load to drawn and checked), median of {len(ready)} | "
+          f"{statistics.median(ready):.0f} ms (all: {', '.join(f'{r:.0f}' for r in ready)}) |")  # fmt: skip
+    print(f"| panning frames ({len(frames)}) p50 / p95 / max | {percentile(frames, 0.5):.1f} / "
+          f"{percentile(frames, 0.95):.1f} / {max(frames):.1f} ms |")  # fmt: skip
+    print(f"| initial JavaScript of the first page (gzipped) | {initial_kb:.0f} KB |")
+    print(calibration_line(calibration, cpu_calibration_ms()))
+    print(
+        f"RESULT canvas_ready_ms={statistics.median(ready):.0f} pan_p95_ms={percentile(frames, 0.95):.1f} "
+        f"initial_js_kb={initial_kb:.0f} cpu_calibration_ms={calibration:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
