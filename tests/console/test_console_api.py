@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from llmops.accounts.models import User, Workspace
+from llmops.accounts.models import Role, User, Workspace
 from llmops.studio.models import Workflow
+from tests.accounts.factories import MembershipFactory, UserFactory
 from tests.conftest import client_for
 from tests.studio.factories import greeting_dsl
 
@@ -189,6 +190,17 @@ def test_check_of_a_malformed_document_answers_its_problems_not_an_error(owner: 
 
 def test_check_is_scoped_to_the_callers_workspaces(workspace: Workspace, outsider: User) -> None:
     assert _check(outsider, {"draft": greeting_dsl()}).status_code in (403, 404)
+
+
+def test_a_viewer_may_check_a_document_but_not_save_one(workspace: Workspace) -> None:
+    viewer = MembershipFactory.create(
+        workspace=workspace, user=UserFactory.create(username="vic"), role=Role.VIEWER
+    )
+    assert _check(viewer.user, {"draft": greeting_dsl()}).json()["valid"] is True
+    created = client_for(viewer.user).post(
+        "/api/workspaces/acme/workflows/", {"name": "W", "slug": "w", "draft": greeting_dsl()}, format="json"
+    )
+    assert created.status_code == 403
 
 
 def test_check_refuses_an_oversized_document_with_a_clear_reason(owner: User, settings: Any) -> None:

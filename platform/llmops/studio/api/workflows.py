@@ -12,6 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from llmops.accounts.models import Role
 from llmops.accounts.permissions import signed_in_user
 from llmops.core import versioning
 from llmops.core.api.versioning import VersionedResourceSerializer, VersionedResourceViewSet
@@ -69,6 +70,7 @@ class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
 
     queryset = Workflow.objects.all()
     serializer_class = WorkflowSerializer
+    action_roles = {"check": Role.VIEWER}  # reads only: a viewer's canvas shows the problems too
 
     def validate_draft(self, draft: dict[str, Any]) -> dict[str, Any]:
         return workflow_draft_validate(draft=draft)
