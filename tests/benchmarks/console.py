@@ -50,6 +50,14 @@ def wide_dsl(branches: int, total: int) -> dict[str, Any]:
     return {"inputs": [{"name": "text", "type": "text"}], "nodes": nodes, "edges": edges}
 
 
+def _teardown() -> None:
+    """Delete the benchmark's workspace and user (the suite runs it against the test database)."""
+    from llmops.accounts.models import User, Workspace
+
+    Workspace.objects.filter(slug="bench-console").delete()
+    User.objects.filter(username="bench-console").delete()
+
+
 def _setup(nodes: int) -> int:
     from llmops.accounts.models import Membership, Role, User
     from llmops.studio.models import Workflow
@@ -146,6 +154,7 @@ def main() -> None:
         )
     finally:
         stop(web)
+        _teardown()
     print("| measurement | value |")
     print("| --- | --- |")
     print(f"| canvas ready, {count}-node workflow (cold load to drawn and checked), median of {len(ready)} | "

@@ -60,6 +60,9 @@ export function ResourceList({ kind, title, empty, createLabel, initialDraft, ex
     },
     onSuccess: async (resource) => {
       setOpen(false);
+      setName("");
+      setSlug("");
+      setExtra({}); // a write-only secret typed in the form is not kept in the page
       await queryClient.invalidateQueries({ queryKey: [ws, kind] });
       const target = linkTo?.(resource);
       if (target) navigate(target);
@@ -113,7 +116,8 @@ export function ResourceList({ kind, title, empty, createLabel, initialDraft, ex
           </Table.Tbody>
         </Table>
       )}
-      <Modal opened={open} onClose={() => setOpen(false)} title={createLabel}>
+      {open && (
+      <Modal opened onClose={() => setOpen(false)} title={createLabel}>
         <Stack component="form" onSubmit={(e) => { e.preventDefault(); create.mutate(); }}>
           {error && !error.fieldMessages("name").length && !error.fieldMessages("slug").length && (
             <Alert color="red" role="alert">{error.message}</Alert>
@@ -126,6 +130,7 @@ export function ResourceList({ kind, title, empty, createLabel, initialDraft, ex
           </Group>
         </Stack>
       </Modal>
+      )}
     </Stack>
   );
 }
