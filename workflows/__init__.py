@@ -96,7 +96,7 @@ from workflows._ports import (
 )
 from workflows._schema import workflow_json_schema
 from workflows._tools import DefaultToolRegistry, Tool, builtin_tools, evaluate_arithmetic, openapi_tools
-from workflows._validation import compile_workflow, node_handles, validate_workflow, variables_at
+from workflows._validation import Inspection, compile_workflow, inspect_workflow, validate_workflow
 from workflows._yaml import DocumentLimits, load_yaml
 from workflows.nodes import NODE_KINDS, NodeConfig, NodeContext, NodeKind, NodeResult, register_node_kind
 from workflows.sandbox import SubprocessSandbox
@@ -147,6 +147,7 @@ __all__ = [
     "InputField",
     "InputType",
     "InputValidationError",
+    "Inspection",
     "IterationProgress",
     "LoopProgress",
     "ModelGateway",
@@ -208,12 +209,11 @@ __all__ = [
     "document_kind",
     "evaluate_arithmetic",
     "extract_text",
+    "inspect_workflow",
     "load_yaml",
-    "node_handles",
     "openapi_tools",
     "register_node_kind",
     "render_bounded",
     "validate_workflow",
-    "variables_at",
     "workflow_json_schema",
 ]

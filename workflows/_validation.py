@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -45,35 +46,37 @@ def validate_workflow(source: Workflow | Mapping[str, Any] | str) -> list[Proble
     return []
 
 
-def variables_at(
-    source: Workflow | Mapping[str, Any] | str, node_id: str
-) -> dict[str, dict[str, str] | None]:
-    """The variables a node's templates and selectors may reference, as the validator resolves them:
-    ``{root: {name: json type} | None}``: upstream nodes (and enclosing containers' body names) with their
-    declared outputs (None when they depend on run time data), plus ``sys``, ``env`` and ``conversation``.
+@dataclass(frozen=True, slots=True)
+class Inspection:
+    """What an editor needs of a draft, from one compile: its problems, each node's branch handles (an
+    if/else node's cases and ``else``, a classifier's classes ...; nodes whose config is valid) and, when
+    asked for a node, the variables its templates may reference (``{root: {name: json type} | None}``:
+    upstream nodes and enclosing containers' body names with their declared outputs, None when they depend on
+    run time data, plus ``sys``, ``env`` and ``conversation``)."""
 
-    Works on an invalid draft too (as far as its graph is known); an unknown node id gets only the namespaces.
-    """
+    problems: list[Problem]
+    handles: dict[str, list[str]]
+    variables: dict[str, dict[str, str] | None] | None
+
+
+def inspect_workflow(source: Workflow | Mapping[str, Any] | str, node_id: str | None = None) -> Inspection:
+    """Compile once and report problems, handles and (for ``node_id``) variables; never raises for an invalid
+    draft (it answers as far as its graph is known; an unknown node id gets only the namespaces)."""
     workflow = _as_workflow(source)
     compiler = _Compiler(workflow)
-    compiler.compile()
-    variables: dict[str, dict[str, str] | None] = {
-        "sys": {name: "any" for name in SYS_VARIABLES},
-        "env": {v.name: v.type.value for v in workflow.environment},
-        "conversation": {v.name: v.type for v in workflow.conversation_variables},
-    }
-    if node_id in compiler.graph.nodes:
-        for root, outputs in compiler.visible_nodes(node_id).items():
-            variables[root] = dict(outputs) if outputs is not None else None
-    return variables
-
-
-def node_handles(source: Workflow | Mapping[str, Any] | str) -> dict[str, list[str]]:
-    """The branch handles each node's outgoing edges may use (an if/else node's cases and ``false``, a
-    classifier's classes ...), for every node whose config is valid, even in an otherwise invalid draft."""
-    compiler = _Compiler(_as_workflow(source))
-    compiler.compile()
-    return {node_id: list(node.kind.handles(node.config)) for node_id, node in compiler.graph.nodes.items()}
+    graph = compiler.compile()
+    handles = {nid: list(node.kind.handles(node.config)) for nid, node in graph.nodes.items()}
+    variables: dict[str, dict[str, str] | None] | None = None
+    if node_id is not None:
+        variables = {
+            "sys": {name: "any" for name in SYS_VARIABLES},
+            "env": {v.name: v.type.value for v in workflow.environment},
+            "conversation": {v.name: v.type for v in workflow.conversation_variables},
+        }
+        if node_id in graph.nodes:
+            for root, outputs in compiler.visible_nodes(node_id).items():
+                variables[root] = dict(outputs) if outputs is not None else None
+    return Inspection(compiler.problems, handles, variables)
 
 
 def _as_workflow(source: Workflow | Mapping[str, Any] | str) -> Workflow:

@@ -1,7 +1,7 @@
 // The signed-in user and the workspaces they belong to (with their role in each).
 import { useQuery } from "@tanstack/react-query";
 import { useParams } from "react-router";
-import { api, unwrap } from "./api/client";
+import { api, listOf, unwrap } from "./api/client";
 import type { components } from "./api/schema";
 
 export type Workspace = components["schemas"]["Workspace"];
@@ -16,10 +16,7 @@ export function useMe() {
 export function useWorkspaces() {
   return useQuery({
     queryKey: ["workspaces"],
-    queryFn: async () => {
-      const data = unwrap(await api.GET("/api/workspaces/")) as unknown;
-      return (Array.isArray(data) ? data : (data as { results: Workspace[] }).results) as Workspace[];
-    },
+    queryFn: () => listOf<Workspace>("/api/workspaces/"),
   });
 }
 

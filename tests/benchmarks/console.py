@@ -28,10 +28,9 @@ from typing import Any
 from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
 from tests.benchmarks._runs_harness import ROOT, make_workspace, percentile, setup_django, stop
 from tests.benchmarks.api import _free_port, start_web
+from tests.support.chromium import FLAGS, INSTALL_HINT, chromium_path
 
 PASSWORD = "bench-console-Pa55"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 def wide_dsl(branches: int, total: int) -> dict[str, Any]:
@@ -73,14 +72,9 @@ def _setup(nodes: int) -> int:
 
 
 def _chromium() -> str:
-    import os
-    import shutil
-
-    path = os.environ.get("LLMOPS_CHROMIUM") or next(
-        filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None
-    )
+    path = chromium_path()
     if not path:
-        raise SystemExit("error: no Chromium: apt-get install chromium (or set LLMOPS_CHROMIUM)")
+        raise SystemExit(f"error: {INSTALL_HINT}")
     return path
 
 
@@ -98,7 +92,7 @@ def _measure(base: str, loads: int, pan_ms: int) -> tuple[list[float], list[floa
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=_chromium(), args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=FLAGS)
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-US")
         page = context.new_page()
         scripts: dict[str, bytes] = {}

@@ -4,29 +4,17 @@ a Celery worker, PostgreSQL, Redis and a local model server). Screenshots of the
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.chromium import FLAGS, INSTALL_HINT, chromium_path
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / ".llmops" / "artifacts" / "console"
-CHROMIUM_FLAGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 PASSWORD = "console-Pa55word"
-
-
-def chromium_path() -> str | None:
-    """``$LLMOPS_CHROMIUM``, or the system Chromium (Debian's ``chromium``, Ubuntu's ``chromium-browser``)."""
-    configured = os.environ.get("LLMOPS_CHROMIUM")
-    if configured:
-        return configured
-    return next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
 
 
 @pytest.fixture
@@ -36,15 +24,13 @@ def browser(transactional_db: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     executable = chromium_path()
     if executable is None:
-        pytest.fail(
-            "no Chromium for the console's browser tests: apt-get install chromium (or set LLMOPS_CHROMIUM)"
-        )
+        pytest.fail(INSTALL_HINT)
     if not (ROOT / "frontend" / "dist" / "index.html").exists():
         pytest.fail("the console is not built: run make console (make test builds it)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=FLAGS)
         yield launched
         launched.close()
 

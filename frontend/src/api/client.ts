@@ -78,6 +78,12 @@ export function unwrap<T>(result: { data?: T; error?: unknown; response: Respons
   throw new ApiError(result.response.status, body ?? { code: "http_error", message: result.response.statusText });
 }
 
+/** The items of a listing, paginated (`{results}`) or not. */
+export async function listOf<T>(path: string): Promise<T[]> {
+  const body = (await (await request(path)).json()) as T[] | { results: T[] };
+  return Array.isArray(body) ? body : body.results;
+}
+
 /** A plain fetch for paths the schema types loosely (streams, files), with the same CSRF and errors. */
 export async function request(path: string, init: RequestInit = {}): Promise<Response> {
   const method = (init.method ?? "GET").toUpperCase();

@@ -2,13 +2,11 @@
 // choices as fields; templates and code in CodeMirror; model, prompt and knowledge-base references as pickers;
 // anything nested as JSON.
 import { Alert, Button, Group, MultiSelect, NumberInput, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
-import { request } from "../api/client";
 import type { JsonSchema } from "../api/workflow";
 import { CodeEditor } from "../components/CodeEditor";
 import { ResourcePicker } from "../components/Pickers";
-import { useWorkspaceSlug } from "../session";
+import { useResources } from "../components/ResourceList";
 
 const TEMPLATE_FIELDS = /template|prompt_text|instruction|query|system|user|content|body|url/i;
 
@@ -41,14 +39,7 @@ function JsonField({ label, value, onChange, description }: { label: string; val
 }
 
 function KnowledgeBasesPicker({ label, value, onChange }: { label: string; value: string[]; onChange: (v: string[]) => void }) {
-  const ws = useWorkspaceSlug();
-  const kbs = useQuery({
-    queryKey: [ws, "knowledge-bases"],
-    queryFn: async () => {
-      const body = (await (await request(`/api/workspaces/${ws}/knowledge-bases/?limit=500`)).json()) as { slug: string; name: string }[] | { results: { slug: string; name: string }[] };
-      return Array.isArray(body) ? body : body.results;
-    },
-  });
+  const kbs = useResources("knowledge-bases");
   return <MultiSelect label={label} data={(kbs.data ?? []).map((kb) => ({ value: kb.slug, label: kb.name }))} value={value} onChange={onChange} searchable />;
 }
 

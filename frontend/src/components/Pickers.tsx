@@ -1,9 +1,6 @@
 // Pickers of workspace resources by slug (model endpoints, prompts, knowledge bases), from the API.
 import { Select, type SelectProps } from "@mantine/core";
-import { useQuery } from "@tanstack/react-query";
-import { request } from "../api/client";
-import { useWorkspaceSlug } from "../session";
-import { listResources } from "./ResourceList";
+import { useResources } from "./ResourceList";
 
 type Kind = "model-endpoints" | "prompts" | "knowledge-bases" | "chains";
 
@@ -13,20 +10,7 @@ interface Props extends Omit<SelectProps, "data"> {
 }
 
 export function ResourcePicker({ kind, modelType, ...props }: Props) {
-  const ws = useWorkspaceSlug();
-  const items = useQuery({
-    queryKey: [ws, kind],
-    queryFn: async () => {
-      if (kind === "knowledge-bases") {
-        const body = (await (await request(`/api/workspaces/${ws}/knowledge-bases/?limit=500`)).json()) as
-          | { slug: string; name: string }[]
-          | { results: { slug: string; name: string }[] };
-        return (Array.isArray(body) ? body : body.results).map((kb) => ({ ...kb, draft: {} }));
-      }
-      return listResources(ws, kind);
-    },
-    enabled: !!ws,
-  });
+  const items = useResources(kind);
   const data = (items.data ?? [])
     .filter((r) => !modelType || ((r.draft ?? {}) as { model_type?: string }).model_type === modelType)
     .map((r) => ({ value: r.slug, label: `${r.name} (${r.slug})` }));

@@ -4,7 +4,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
-import { ApiError, request } from "../api/client";
+import { ApiError, listOf, request } from "../api/client";
 import { useCan, useWorkspaceSlug } from "../session";
 
 export interface Resource {
@@ -18,10 +18,8 @@ export interface Resource {
   [extra: string]: unknown;
 }
 
-export async function listResources(ws: string, kind: string): Promise<Resource[]> {
-  const response = await request(`/api/workspaces/${ws}/${kind}/?limit=500`);
-  const body = (await response.json()) as Resource[] | { results: Resource[] };
-  return Array.isArray(body) ? body : body.results;
+export function listResources(ws: string, kind: string): Promise<Resource[]> {
+  return listOf<Resource>(`/api/workspaces/${ws}/${kind}/?limit=500`);
 }
 
 export function useResources(kind: string) {

@@ -3,7 +3,7 @@ import { Alert, Button, Group, Select, Stack, Table, TextInput, Title } from "@m
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { ApiError, request } from "../api/client";
+import { ApiError, listOf, request } from "../api/client";
 import { useCan, useWorkspaceSlug } from "../session";
 
 interface Member { id: number; user: { id: number; username: string; email: string | null }; role: string; created_at: string }
@@ -19,10 +19,7 @@ export default function Members() {
   const base = `/api/workspaces/${ws}/members/`;
   const members = useQuery({
     queryKey: [ws, "members"],
-    queryFn: async () => {
-      const body = (await (await request(base)).json()) as Member[] | { results: Member[] };
-      return Array.isArray(body) ? body : body.results;
-    },
+    queryFn: () => listOf<Member>(base),
   });
   const refresh = () => queryClient.invalidateQueries({ queryKey: [ws, "members"] });
   const update = useMutation({ mutationFn: async ({ id, role }: { id: number; role: string }) => request(`${base}${id}/`, { method: "PATCH", body: JSON.stringify({ role }) }), onSuccess: refresh });

@@ -6,7 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
-import { ApiError, request } from "../api/client";
+import { ApiError, listOf, request } from "../api/client";
 import { readEvents } from "../api/sse";
 import { CodeEditor, SideBySideDiff } from "../components/CodeEditor";
 import { ResourcePicker } from "../components/Pickers";
@@ -121,10 +121,7 @@ export default function PromptDetail() {
   const prompt = useQuery({ queryKey: [ws, "prompts", slug], queryFn: async () => (await (await request(base)).json()) as { name: string; draft: PromptContent; latest_version_number: number | null } });
   const versions = useQuery({
     queryKey: [ws, "prompts", slug, "versions"],
-    queryFn: async () => {
-      const body = (await (await request(`${base}versions/?limit=200`)).json()) as Version[] | { results: Version[] };
-      return Array.isArray(body) ? body : body.results;
-    },
+    queryFn: () => listOf<Version>(`${base}versions/?limit=200`),
   });
   const [draft, setDraft] = useState<PromptContent | null>(null);
   const [message, setMessage] = useState("");

@@ -4,7 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { request } from "../api/client";
+import { listOf } from "../api/client";
 import { useResources } from "../components/ResourceList";
 import { useWorkspaceSlug } from "../session";
 
@@ -36,8 +36,7 @@ export default function Runs() {
       const params = new URLSearchParams({ limit: "100" });
       if (status) params.set("status", status);
       if (workflow) params.set("workflow", workflow);
-      const body = (await (await request(`/api/workspaces/${ws}/runs/?${params}`)).json()) as { results: RunRow[] } | RunRow[];
-      return Array.isArray(body) ? body : body.results;
+      return listOf<RunRow>(`/api/workspaces/${ws}/runs/?${params}`);
     },
     refetchInterval: (query) => (query.state.data?.some((r) => r.status === "queued" || r.status === "running") ? 2000 : false),
   });

@@ -158,6 +158,7 @@ function Editor() {
   const [error, setError] = useState<ApiError | null>(null);
   const clipboard = useRef<{ nodes: DslNode[]; edges: DslWorkflow["edges"] } | null>(null);
   const savedAt = useRef<string>("");
+  const dirty = useRef(false); // changed since the last save (a ref: saving must not re-run the check)
 
   const load = useCallback(async () => {
     const data = (await (await request(base)).json()) as WorkflowResource;
@@ -165,15 +166,19 @@ function Editor() {
     setResource(data);
     savedAt.current = data.updated_at;
     setDoc(history.start(needsLayout(draft) ? autoLayout(draft) : draft));
+    dirty.current = false;
     setSaveState("saved");
   }, [base]);
   useEffect(() => { void load(); }, [load]);
 
   const workflow = doc?.present ?? null;
-  const change = useCallback((next: DslWorkflow) => {
-    setDoc((h) => (h ? history.push(h, next) : h));
+  /** Every edit of the document (a change, undo, redo) goes through here and marks it for saving. */
+  const edit = useCallback((step: (h: history.History<DslWorkflow>) => history.History<DslWorkflow>) => {
+    setDoc((h) => (h ? step(h) : h));
+    dirty.current = true;
     setSaveState("dirty");
   }, []);
+  const change = useCallback((next: DslWorkflow) => edit((h) => history.push(h, next)), [edit]);
 
   // Check every change with the engine (debounced); save the draft when it is valid.
   useEffect(() => {
@@ -187,8 +192,9 @@ function Editor() {
         const result = (await response.json()) as CheckResult;
         setCheck(result);
         (window as unknown as { __checked?: boolean }).__checked = true; // the console benchmark waits for it
-        if (saveState === "dirty" && canEdit) {
+        if (dirty.current && canEdit) {
           if (!result.valid) { setSaveState("invalid"); return; }
+          dirty.current = false;
           setSaveState("saving");
           const current = (await (await request(base)).json()) as WorkflowResource;
           if (current.updated_at !== savedAt.current) { setSaveState("conflict"); return; }
@@ -198,11 +204,11 @@ function Editor() {
           setSaveState("saved");
         }
       } catch (e) {
-        if (e instanceof ApiError) { setError(e); setSaveState("invalid"); }
+        if (e instanceof ApiError) { dirty.current = true; setError(e); setSaveState("invalid"); }
       }
     }, 500);
     return () => clearTimeout(timer);
-  }, [workflow, selected, saveState, ws, base, canEdit]);
+  }, [workflow, selected, ws, base, canEdit]);
 
   const statuses = useMemo(() => nodeStatuses(runEvents), [runEvents]);
   const handlesOf = useCallback(
@@ -238,8 +244,8 @@ function Editor() {
       const target = event.target as HTMLElement;
       if (target.closest("input, textarea, [contenteditable=true]") || !workflow || !canEdit) return;
       const mod = event.ctrlKey || event.metaKey;
-      if (mod && event.key.toLowerCase() === "z") { event.preventDefault(); setDoc((h) => (h ? (event.shiftKey ? history.redo(h) : history.undo(h)) : h)); setSaveState("dirty"); }
-      else if (mod && event.key.toLowerCase() === "y") { event.preventDefault(); setDoc((h) => (h ? history.redo(h) : h)); setSaveState("dirty"); }
+      if (mod && event.key.toLowerCase() === "z") { event.preventDefault(); edit(event.shiftKey ? history.redo : history.undo); }
+      else if (mod && event.key.toLowerCase() === "y") { event.preventDefault(); edit(history.redo); }
       else if (mod && event.key.toLowerCase() === "c") {
         const ids = new Set(flowNodes.filter((n) => n.selected).map((n) => n.id));
         clipboard.current = { nodes: workflow.nodes.filter((n) => ids.has(n.id)), edges: workflow.edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
@@ -249,7 +255,7 @@ function Editor() {
     };
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
-  }, [workflow, flowNodes, change, canEdit]);
+  }, [workflow, flowNodes, change, edit, canEdit]);
 
   const add = (type: NodeType, position?: { x: number; y: number }) => {
     if (!workflow) return;
@@ -311,8 +317,8 @@ function Editor() {
           {resource.latest_version_number ? <Badge variant="outline">v{resource.latest_version_number}</Badge> : null}
         </Group>
         <Group gap="xs">
-          <ActionIcon variant="default" aria-label={t("editor.undo")} disabled={!doc?.past.length || !canEdit} onClick={() => { setDoc((h) => (h ? history.undo(h) : h)); setSaveState("dirty"); }}>↶</ActionIcon>
-          <ActionIcon variant="default" aria-label={t("editor.redo")} disabled={!doc?.future.length || !canEdit} onClick={() => { setDoc((h) => (h ? history.redo(h) : h)); setSaveState("dirty"); }}>↷</ActionIcon>
+          <ActionIcon variant="default" aria-label={t("editor.undo")} disabled={!doc?.past.length || !canEdit} onClick={() => edit(history.undo)}>↶</ActionIcon>
+          <ActionIcon variant="default" aria-label={t("editor.redo")} disabled={!doc?.future.length || !canEdit} onClick={() => edit(history.redo)}>↷</ActionIcon>
           <Button variant="default" size="xs" disabled={!canEdit} onClick={() => change(autoLayout({ ...workflow, nodes: workflow.nodes.map((n) => ({ ...n, position: null })) }))}>{t("editor.layout")}</Button>
           <Button variant="default" size="xs" component="a" href={`${base}export/`}>{t("common.export")}</Button>
           <Button size="xs" variant="light" disabled={!resource.latest_version_number} onClick={() => setRunOpen(true)}>{t("prompts.run")}</Button>

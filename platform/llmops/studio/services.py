@@ -19,7 +19,7 @@ from llmops.studio.dify.report import ImportReport
 from llmops.studio.documents import document_limits, document_load
 from llmops.studio.models import Workflow
 from workflows import Workflow as WorkflowDefinition
-from workflows import WorkflowValidationError, node_handles, validate_workflow, variables_at
+from workflows import WorkflowValidationError, inspect_workflow, validate_workflow
 
 
 @dataclass(frozen=True)
@@ -45,10 +45,8 @@ def workflow_draft_validate(*, draft: Any) -> dict[str, Any]:
 
     Raises ``ValidationError`` with every problem under ``draft.<path>``.
     """
-    if not isinstance(draft, dict):
-        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
     try:
-        definition = WorkflowDefinition.from_dict(draft, limits=document_limits())
+        definition = _definition(draft)
     except WorkflowValidationError as exc:
         raise _problems_error(exc.problems) from None
     problems = validate_workflow(definition)
@@ -57,24 +55,27 @@ def workflow_draft_validate(*, draft: Any) -> dict[str, Any]:
     return definition.to_dict()
 
 
+def _definition(draft: Any) -> WorkflowDefinition:
+    """The document parsed within the platform's size caps (``WorkflowValidationError`` when its shape is
+    wrong); a non-object is a 400 on ``draft``."""
+    if not isinstance(draft, dict):
+        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
+    return WorkflowDefinition.from_dict(draft, limits=document_limits())
+
+
 def workflow_check(*, draft: Any, node: str | None = None) -> dict[str, Any]:
     """``{valid, problems: [{path, message, node_id, code}], handles: {node id: [branch handles]}}`` of a
     document (within the size caps), plus the ``variables`` reachable at ``node`` when given. Never raises for
     an invalid document."""
-    if not isinstance(draft, dict):
-        raise ValidationError("Invalid workflow.", fields={"draft": ["Expected a workflow object."]})
     try:
-        definition = WorkflowDefinition.from_dict(draft, limits=document_limits())
+        definition = _definition(draft)
     except WorkflowValidationError as exc:
         return {"valid": False, "problems": [p.to_dict() for p in exc.problems], "handles": {}}
-    problems = [p.to_dict() for p in validate_workflow(definition)]
-    result: dict[str, Any] = {
-        "valid": not problems,
-        "problems": problems,
-        "handles": node_handles(definition),
-    }
-    if node is not None:
-        result["variables"] = variables_at(definition, node)
+    inspection = inspect_workflow(definition, node)
+    problems = [p.to_dict() for p in inspection.problems]
+    result: dict[str, Any] = {"valid": not problems, "problems": problems, "handles": inspection.handles}
+    if inspection.variables is not None:
+        result["variables"] = inspection.variables
     return result
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
@@ -29,8 +30,10 @@ class NodeTypeSerializer(serializers.Serializer[Any]):
     )
 
 
+@cache
 def node_types() -> list[dict[str, Any]]:
-    """Every node type with its config schema, a default config and what that config declares."""
+    """Every node type with its config schema, a default config and what that config declares (built once
+    per process: the registry does not change while it runs)."""
     catalogue = []
     for name, kind in sorted(NODE_KINDS.items()):
         try:
