@@ -34,13 +34,16 @@ Worker = subprocess.Popen[bytes]
 
 
 def wait_final(run_id: Any, timeout: float = 30.0) -> Run:
+    """The run once it is final and its ``run_finished`` event is stored: the worker writes the final state
+    first and publishes the event right after, so a test reading events must wait for both."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         run = Run.objects.get(id=run_id)
-        if run.is_final:
+        if run.is_final and RunEvent.objects.filter(run=run, type="run_finished").exists():
             return run
         time.sleep(0.05)
-    raise AssertionError(f"run {run_id} did not finish: {Run.objects.get(id=run_id).status}")
+    run = Run.objects.get(id=run_id)
+    raise AssertionError(f"run {run_id} did not finish: {run.status}, events {event_types(run)}")
 
 
 def event_types(run: Run) -> list[str]:
