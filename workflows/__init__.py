@@ -13,6 +13,7 @@ Typical use::
 
 from __future__ import annotations
 
+from workflows._debug import NodeDebugPlan, node_debug_plan
 from workflows._documents import archive_check, decode_text, document_kind, extract_text
 from workflows._dsl import (
     NODE_ID_PATTERN,
@@ -154,6 +155,7 @@ __all__ = [
     "Node",
     "NodeConfig",
     "NodeContext",
+    "NodeDebugPlan",
     "NodeError",
     "NodeFinished",
     "NodeKind",
@@ -211,6 +213,7 @@ __all__ = [
     "extract_text",
     "inspect_workflow",
     "load_yaml",
+    "node_debug_plan",
     "openapi_tools",
     "register_node_kind",
     "render_bounded",

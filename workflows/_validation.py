@@ -52,11 +52,13 @@ class Inspection:
     if/else node's cases and ``else``, a classifier's classes ...; nodes whose config is valid) and, when
     asked for a node, the variables its templates may reference (``{root: {name: json type} | None}``:
     upstream nodes and enclosing containers' body names with their declared outputs, None when they depend on
-    run time data, plus ``sys``, ``env`` and ``conversation``)."""
+    run time data, plus ``sys``, ``env`` and ``conversation``) and the upstream nodes it (with its body)
+    reads, each with the output names read (None: the whole node): what a single-node run asks for."""
 
     problems: list[Problem]
     handles: dict[str, list[str]]
     variables: dict[str, dict[str, str] | None] | None
+    reads: dict[str, list[str] | None] | None = None
 
 
 def inspect_workflow(source: Workflow | Mapping[str, Any] | str, node_id: str | None = None) -> Inspection:
@@ -76,7 +78,42 @@ def inspect_workflow(source: Workflow | Mapping[str, Any] | str, node_id: str | 
         if node_id in graph.nodes:
             for root, outputs in compiler.visible_nodes(node_id).items():
                 variables[root] = dict(outputs) if outputs is not None else None
+            upstream = compiler.ancestors.get(node_id, set())
+            reads = node_reads(graph.nodes, with_bodies(workflow, {node_id}), upstream)
+            return Inspection(compiler.problems, handles, variables, reads)
     return Inspection(compiler.problems, handles, variables)
+
+
+def with_bodies(workflow: Workflow, ids: set[str]) -> set[str]:
+    """``ids`` plus every node inside a container among them (at any depth)."""
+    kept = set(ids)
+    grew = True
+    while grew:
+        inside = {n.id for n in workflow.nodes if n.parent in kept} - kept
+        kept |= inside
+        grew = bool(inside)
+    return kept
+
+
+def node_reads(
+    nodes: Mapping[str, CompiledNode], readers: set[str], upstream: set[str]
+) -> dict[str, list[str] | None]:
+    """The upstream nodes the readers (a node and its body) reference, with the outputs they read (nodes
+    whose config did not compile are skipped)."""
+    found: dict[str, list[str] | None] = {}
+    for reader in sorted(readers):
+        node = nodes.get(reader)
+        if node is None:
+            continue
+        for _path, ref, _body in node.kind.references(node.config):
+            names = found.get(ref.root, [])
+            if ref.root not in upstream or names is None:
+                continue
+            if ref.output is None:
+                found[ref.root] = None
+            elif ref.output not in names:
+                found[ref.root] = [*names, ref.output]
+    return found
 
 
 def _as_workflow(source: Workflow | Mapping[str, Any] | str) -> Workflow:

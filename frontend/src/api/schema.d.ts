@@ -1825,6 +1825,26 @@ export interface paths {
         patch: operations["api_workspaces_workflows_partial_update"];
         trace?: never;
     };
+    "/api/workspaces/{workspace}/workflows/{slug}/debug-run/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Run the draft without publishing it (a debug run, metered apart from production), or with ``node``
+         *     only that node, on hand-entered values for what it reads upstream.
+         */
+        post: operations["api_workspaces_workflows_debug_run_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/workflows/{slug}/diff/": {
         parameters: {
             query?: never;
@@ -2394,6 +2414,16 @@ export interface components {
             slug: string;
             description?: string;
             draft?: unknown;
+        };
+        DebugRunRequest: {
+            /** @description The document to run (the canvas's, saved or not); default: the stored draft. */
+            draft?: unknown;
+            /** @description The run's inputs (whole runs). */
+            inputs?: unknown;
+            /** @description Run only this node, the nodes upstream taken from ``values``. */
+            node?: string;
+            /** @description For ``node``: {upstream node id: {output: value}} (the start node's are the inputs). */
+            values?: unknown;
         };
         /**
          * @description * `approved` - approved
@@ -3526,6 +3556,7 @@ export interface components {
             /** Format: uuid */
             readonly id: string;
             readonly workflow: string;
+            /** @description 0 for a debug run (a snapshot of the draft). */
             readonly version: number;
             readonly trigger: components["schemas"]["TriggerEnum"];
             readonly status: components["schemas"]["StatusE03Enum"];
@@ -3549,6 +3580,7 @@ export interface components {
             readonly rerun_of: string | null;
             /** @description host:pid of the process executing it */
             readonly worker: string;
+            readonly debug_node: string;
         };
         /** @description Refuses fields it does not declare (a typo must not be silently ignored). */
         RunCallRequest: {
@@ -3570,6 +3602,7 @@ export interface components {
             /** Format: uuid */
             readonly id: string;
             readonly workflow: string;
+            /** @description 0 for a debug run (a snapshot of the draft). */
             readonly version: number;
             readonly trigger: components["schemas"]["TriggerEnum"];
             readonly status: components["schemas"]["StatusE03Enum"];
@@ -3593,6 +3626,7 @@ export interface components {
             readonly rerun_of: string | null;
             /** @description host:pid of the process executing it */
             readonly worker: string;
+            readonly debug_node: string;
             readonly inputs: unknown;
             readonly outputs: unknown;
             readonly error: unknown;
@@ -3704,9 +3738,10 @@ export interface components {
          *     * `api` - Api
          *     * `evaluation` - Evaluation
          *     * `schedule` - Schedule
+         *     * `debug` - Debug
          * @enum {string}
          */
-        TriggerEnum: "console" | "api" | "evaluation" | "schedule";
+        TriggerEnum: "console" | "api" | "evaluation" | "schedule" | "debug";
         /**
          * @description * `chat` - chat
          *     * `text` - text
@@ -3756,9 +3791,10 @@ export interface components {
          *     * `api` - Published API
          *     * `test_connection` - Connection test
          *     * `ingest` - Knowledge ingestion
+         *     * `debug` - Debug run on the canvas
          * @enum {string}
          */
-        UsageRecordSourceEnum: "playground" | "run" | "evaluation" | "api" | "test_connection" | "ingest";
+        UsageRecordSourceEnum: "playground" | "run" | "evaluation" | "api" | "test_connection" | "ingest" | "debug";
         /**
          * @description * `ok` - OK
          *     * `error` - Error
@@ -3823,6 +3859,8 @@ export interface components {
             };
             /** @description For ``node``: {root: {output: type} or null}, what its templates may read. */
             variables?: unknown;
+            /** @description For ``node``: {upstream node id: [output names] or null (the whole node)}, what it does read: the values a single-node debug run asks for. */
+            reads?: unknown;
         };
         WorkflowImportRequest: {
             name?: string;
@@ -7310,8 +7348,9 @@ export interface operations {
                  *     * `api` - Api
                  *     * `evaluation` - Evaluation
                  *     * `schedule` - Schedule
+                 *     * `debug` - Debug
                  */
-                trigger?: "console" | "api" | "evaluation" | "schedule";
+                trigger?: "console" | "api" | "evaluation" | "schedule" | "debug";
                 workflow?: string;
             };
             header?: never;
@@ -7589,7 +7628,7 @@ export interface operations {
                 offset?: number;
                 operation?: "chat" | "embed" | "moderation" | "rerank" | "stream";
                 run_id?: string;
-                source?: "api" | "evaluation" | "ingest" | "playground" | "run" | "test_connection";
+                source?: "api" | "debug" | "evaluation" | "ingest" | "playground" | "run" | "test_connection";
                 status?: "error" | "ok";
                 /** @description ISO date or datetime, exclusive. */
                 to?: string;
@@ -7621,7 +7660,7 @@ export interface operations {
                 from?: string;
                 operation?: "chat" | "embed" | "moderation" | "rerank" | "stream";
                 run_id?: string;
-                source?: "api" | "evaluation" | "ingest" | "playground" | "run" | "test_connection";
+                source?: "api" | "debug" | "evaluation" | "ingest" | "playground" | "run" | "test_connection";
                 status?: "error" | "ok";
                 /** @description ISO date or datetime, exclusive. */
                 to?: string;
@@ -7794,6 +7833,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
+                };
+            };
+        };
+    };
+    api_workspaces_workflows_debug_run_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["DebugRunRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["DebugRunRequest"];
+                "multipart/form-data": components["schemas"]["DebugRunRequest"];
+            };
+        };
+        responses: {
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Run"];
                 };
             };
         };

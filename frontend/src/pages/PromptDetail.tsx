@@ -1,15 +1,16 @@
 // A prompt: template editor with variable detection, draft save, publish, versions, side-by-side diff and a
 // streaming playground with tokens, latency and cost.
-import { Alert, Badge, Button, Card, Grid, Group, Select, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Card, Grid, Group, Stack, Text, TextInput, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
-import { ApiError, listOf, request } from "../api/client";
+import { ApiError, request } from "../api/client";
 import { readEvents } from "../api/sse";
-import { CodeEditor, SideBySideDiff } from "../components/CodeEditor";
+import { CodeEditor } from "../components/CodeEditor";
 import { ResourcePicker } from "../components/Pickers";
+import { Versions } from "../components/Versions";
 import { useCan, useWorkspaceSlug } from "../session";
 
 interface PromptContent {
@@ -19,15 +20,6 @@ interface PromptContent {
   variables?: { name: string }[];
   model?: string | null;
   [extra: string]: unknown;
-}
-
-interface Version {
-  number: number;
-  content: PromptContent;
-  message: string;
-  author: string;
-  created_at: string;
-  labels: string[];
 }
 
 /** Variable names a Jinja template reads (`{{ name }}`, `{{ name.x }}`, `{% if name %}`), in order; loop
@@ -119,14 +111,8 @@ export default function PromptDetail() {
   const queryClient = useQueryClient();
   const base = `/api/workspaces/${ws}/prompts/${slug}/`;
   const prompt = useQuery({ queryKey: [ws, "prompts", slug], queryFn: async () => (await (await request(base)).json()) as { name: string; draft: PromptContent; latest_version_number: number | null } });
-  const versions = useQuery({
-    queryKey: [ws, "prompts", slug, "versions"],
-    queryFn: () => listOf<Version>(`${base}versions/?limit=200`),
-  });
   const [draft, setDraft] = useState<PromptContent | null>(null);
   const [message, setMessage] = useState("");
-  const [from, setFrom] = useState<string | null>(null);
-  const [to, setTo] = useState<string | null>(null);
   useEffect(() => { if (prompt.data && draft === null) setDraft(prompt.data.draft); }, [prompt.data, draft]);
 
   const save = useMutation({
@@ -137,15 +123,10 @@ export default function PromptDetail() {
     mutationFn: async () => { await request(base, { method: "PATCH", body: JSON.stringify({ draft }) }); return request(`${base}publish/`, { method: "POST", body: JSON.stringify({ message }) }); },
     onSuccess: () => { setMessage(""); void queryClient.invalidateQueries({ queryKey: [ws, "prompts", slug] }); },
   });
-  const restore = useMutation({
-    mutationFn: async (number: number) => request(`${base}restore/`, { method: "POST", body: JSON.stringify({ number }) }),
-    onSuccess: async () => { setDraft(null); await queryClient.invalidateQueries({ queryKey: [ws, "prompts", slug] }); },
-  });
 
   const source = draft ? textOf(draft) : "";
   const variables = useMemo(() => detectVariables(source), [source]);
   const error = (save.error ?? publish.error) instanceof ApiError ? ((save.error ?? publish.error) as ApiError) : null;
-  const contentOf = (n: string | null) => versions.data?.find((v) => String(v.number) === n)?.content;
 
   if (!draft) return <Text>{t("app.loading")}</Text>;
   const chat = draft.type === "chat";
@@ -186,29 +167,13 @@ export default function PromptDetail() {
           <Playground slug={slug} variables={variables} defaultModel={draft.model} />
         </Grid.Col>
       </Grid>
-      <Title order={4}>{t("common.versions")}</Title>
-      {versions.data?.length === 0 && <Text c="dimmed">{t("common.empty")}</Text>}
-      {!!versions.data?.length && (
-        <Table>
-          <Table.Thead><Table.Tr><Table.Th>{t("common.version")}</Table.Th><Table.Th>{t("common.message")}</Table.Th><Table.Th>{t("common.labels")}</Table.Th><Table.Th>{t("common.updated")}</Table.Th><Table.Th /></Table.Tr></Table.Thead>
-          <Table.Tbody>
-            {versions.data.map((v) => (
-              <Table.Tr key={v.number}>
-                <Table.Td>v{v.number}</Table.Td><Table.Td>{v.message}</Table.Td>
-                <Table.Td>{v.labels.map((l) => <Badge key={l} mr={4}>{l}</Badge>)}</Table.Td>
-                <Table.Td>{new Date(v.created_at).toLocaleString()} · {v.author}</Table.Td>
-                <Table.Td><Button size="xs" variant="subtle" disabled={!canEdit} onClick={() => restore.mutate(v.number)}>{t("common.restore")}</Button></Table.Td>
-              </Table.Tr>
-            ))}
-          </Table.Tbody>
-        </Table>
-      )}
-      <Title order={4}>{t("prompts.compare")}</Title>
-      <Group>
-        <Select aria-label={t("prompts.from")} placeholder={t("prompts.from")} data={(versions.data ?? []).map((v) => ({ value: String(v.number), label: `v${v.number}` }))} value={from} onChange={setFrom} />
-        <Select aria-label={t("prompts.to")} placeholder={t("prompts.to")} data={(versions.data ?? []).map((v) => ({ value: String(v.number), label: `v${v.number}` }))} value={to} onChange={setTo} />
-      </Group>
-      {from && to && contentOf(from) && contentOf(to) && <SideBySideDiff left={textOf(contentOf(from) as PromptContent)} right={textOf(contentOf(to) as PromptContent)} />}
+      <Versions<PromptContent>
+        base={base}
+        queryKey={[ws, "prompts", slug]}
+        canEdit={canEdit}
+        textOf={textOf}
+        onRestored={() => { setDraft(null); void queryClient.invalidateQueries({ queryKey: [ws, "prompts", slug] }); }}
+      />
     </Stack>
   );
 }

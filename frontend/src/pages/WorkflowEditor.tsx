@@ -1,7 +1,7 @@
 // The workflow canvas: palette, drag and connect, per-node config forms from the engine's schemas, inline
 // problems pinned on nodes, autosave of valid drafts with a conflict warning, undo/redo, copy/paste, auto
 // layout, publish, export, and a run whose nodes light up live.
-import { ActionIcon, Alert, Badge, Button, Group, Modal, ScrollArea, Stack, Text, TextInput, Title, Tooltip } from "@mantine/core";
+import { ActionIcon, Alert, Badge, Button, Drawer, Group, Modal, ScrollArea, Stack, Text, Textarea, TextInput, Title, Tooltip } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import {
@@ -29,6 +29,7 @@ import * as history from "../canvas/history";
 import { autoLayout, needsLayout } from "../canvas/layout";
 import { followRun, nodeStatuses, type RunEvent } from "../canvas/liveRun";
 import { NodeCard } from "../canvas/NodeCard";
+import { Versions } from "../components/Versions";
 import { useCan, useWorkspaceSlug } from "../session";
 
 const NODE_TYPES = { dsl: NodeCard };
@@ -47,6 +48,32 @@ interface CheckResult {
   problems: Problem[];
   handles: Record<string, string[]>;
   variables?: Variables;
+  /** For the selected node: the upstream nodes it reads, with the outputs it reads (null: all of it). */
+  reads?: Record<string, string[] | null>;
+}
+
+/** A hand-entered value: JSON when it parses (numbers, lists, objects), the text itself otherwise. */
+export function enteredValue(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The values of a single-node run from the form's `node.output` fields (a whole node: `node`). */
+export function nodeRunValues(fields: Record<string, string>, reads: Record<string, string[] | null>, startIds: Set<string>): Record<string, Record<string, unknown>> {
+  const values: Record<string, Record<string, unknown>> = {};
+  for (const [node, outputs] of Object.entries(reads)) {
+    if (startIds.has(node)) continue;
+    if (outputs === null) {
+      const whole = enteredValue(fields[node] ?? "{}");
+      values[node] = whole !== null && typeof whole === "object" && !Array.isArray(whole) ? (whole as Record<string, unknown>) : { value: whole };
+    } else {
+      values[node] = Object.fromEntries(outputs.map((o) => [o, enteredValue(fields[`${node}.${o}`] ?? "")]));
+    }
+  }
+  return values;
 }
 
 function useNodeTypes() {
@@ -131,6 +158,37 @@ function VariablesList({ variables }: { variables: Variables | undefined }) {
   );
 }
 
+function NodeRunForm({ reads, startIds, fields, onField, disabled, onRun }: {
+  reads: Record<string, string[] | null>;
+  startIds: Set<string>;
+  fields: Record<string, string>;
+  onField: (key: string, value: string) => void;
+  disabled: boolean;
+  onRun: (reads: Record<string, string[] | null>, startIds: Set<string>) => void;
+}) {
+  const { t } = useTranslation();
+  const entries = Object.entries(reads).flatMap(([node, outputs]) => (outputs === null ? [node] : outputs.map((o) => `${node}.${o}`)));
+  return (
+    <Stack gap={4} aria-label={t("editor.runNode")}>
+      <Text size="sm" fw={500}>{t("editor.runNode")}</Text>
+      <Text size="xs" c="dimmed">{entries.length ? t("editor.runNodeHint") : t("editor.runNodeNothing")}</Text>
+      {entries.map((key) => (
+        <Textarea
+          key={key}
+          size="xs"
+          autosize
+          maxRows={6}
+          label={startIds.has(key.split(".")[0] ?? "") ? `${t("editor.inputs")}: ${key}` : key}
+          value={fields[key] ?? ""}
+          onChange={(e) => onField(key, e.currentTarget.value)}
+          data-testid={`node-value-${key}`}
+        />
+      ))}
+      <Button size="xs" variant="light" color="grape" disabled={disabled} onClick={() => onRun(reads, startIds)} data-testid="run-node">{t("editor.runNode")}</Button>
+    </Stack>
+  );
+}
+
 function Editor() {
   const { t } = useTranslation();
   const ws = useWorkspaceSlug();
@@ -155,6 +213,9 @@ function Editor() {
   const [publishOpen, setPublishOpen] = useState(false);
   const [message, setMessage] = useState("");
   const [inputs, setInputs] = useState<Record<string, string>>({});
+  const [runMode, setRunMode] = useState<"latest" | "debug">("latest");
+  const [nodeFields, setNodeFields] = useState<Record<string, string>>({});
+  const [versionsOpen, setVersionsOpen] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const clipboard = useRef<{ nodes: DslNode[]; edges: DslWorkflow["edges"] } | null>(null);
   const savedAt = useRef<string>("");
@@ -291,10 +352,28 @@ function Editor() {
 
   const startRun = async () => {
     try {
-      const response = await request(`${base}run/`, { method: "POST", body: JSON.stringify({ version: "latest", inputs }) });
+      const response = runMode === "debug"
+        ? await request(`${base}debug-run/`, { method: "POST", body: JSON.stringify({ draft: workflow, inputs }) })
+        : await request(`${base}run/`, { method: "POST", body: JSON.stringify({ version: "latest", inputs }) });
       const run = (await response.json()) as { id: string };
       setRunOpen(false);
       setRunId(run.id);
+    } catch (e) {
+      if (e instanceof ApiError) setError(e);
+    }
+  };
+
+  /** Run the selected node alone on the entered values (the canvas's draft, saved or not). */
+  const runNode = async (nodeId: string, reads: Record<string, string[] | null>, startIds: Set<string>) => {
+    const startInputs = Object.fromEntries(
+      Object.entries(reads).filter(([node]) => startIds.has(node)).flatMap(([node, names]) => (names ?? []).map((n) => [n, enteredValue(nodeFields[`${node}.${n}`] ?? "")])),
+    );
+    try {
+      const response = await request(`${base}debug-run/`, {
+        method: "POST",
+        body: JSON.stringify({ draft: workflow, node: nodeId, inputs: startInputs, values: nodeRunValues(nodeFields, reads, startIds) }),
+      });
+      setRunId(((await response.json()) as { id: string }).id);
     } catch (e) {
       if (e instanceof ApiError) setError(e);
     }
@@ -321,7 +400,11 @@ function Editor() {
           <ActionIcon variant="default" aria-label={t("editor.redo")} disabled={!doc?.future.length || !canEdit} onClick={() => edit(history.redo)}>↷</ActionIcon>
           <Button variant="default" size="xs" disabled={!canEdit} onClick={() => change(autoLayout({ ...workflow, nodes: workflow.nodes.map((n) => ({ ...n, position: null })) }))}>{t("editor.layout")}</Button>
           <Button variant="default" size="xs" component="a" href={`${base}export/`}>{t("common.export")}</Button>
-          <Button size="xs" variant="light" disabled={!resource.latest_version_number} onClick={() => setRunOpen(true)}>{t("prompts.run")}</Button>
+          <Button variant="default" size="xs" onClick={() => setVersionsOpen(true)}>{t("common.versions")}</Button>
+          <Tooltip label={t("editor.debugRunHint")} multiline w={260}>
+            <Button size="xs" variant="light" color="grape" disabled={!canEdit || !check.valid} onClick={() => { setRunMode("debug"); setRunOpen(true); }} data-testid="debug-run">{t("editor.debugRun")}</Button>
+          </Tooltip>
+          <Button size="xs" variant="light" disabled={!resource.latest_version_number} onClick={() => { setRunMode("latest"); setRunOpen(true); }}>{t("prompts.run")}</Button>
           <Button size="xs" disabled={!canEdit || saveState !== "saved" || !check.valid} onClick={() => setPublishOpen(true)}>{t("common.publish")}</Button>
         </Group>
       </Group>
@@ -335,6 +418,7 @@ function Editor() {
       {runId && (
         <Alert color={runFinished ? (runFinished.status === "succeeded" ? "green" : "red") : "blue"} p="xs" data-testid="run-banner">
           <Link to={`/w/${ws}/runs/${runId}`}>{runId.slice(0, 8)}</Link> · {runFinished ? String(runFinished.status) : t("runs.live")}
+          {runFinished?.error ? ` · ${String((runFinished.error as { message?: string }).message ?? "")}` : ""}
         </Alert>
       )}
       <Group align="stretch" gap="xs" style={{ flex: 1, minHeight: 0 }} wrap="nowrap">
@@ -380,6 +464,16 @@ function Editor() {
                   />
                 )}
                 <VariablesList variables={check.variables} />
+                {check.reads && canEdit && selectedNode.type !== "start" && !selectedNode.parent && (
+                  <NodeRunForm
+                    reads={check.reads}
+                    startIds={new Set(workflow.nodes.filter((n) => n.type === "start").map((n) => n.id))}
+                    fields={nodeFields}
+                    onField={(key, value) => setNodeFields((prev) => ({ ...prev, [key]: value }))}
+                    disabled={!check.valid}
+                    onRun={(reads, startIds) => void runNode(selectedNode.id, reads, startIds)}
+                  />
+                )}
                 {statuses[selectedNode.id] && (
                   <Stack gap={2}>
                     <Text size="sm" fw={500}>{t("editor.output")}</Text>
@@ -410,7 +504,16 @@ function Editor() {
           <Button onClick={publish}>{t("common.publish")}</Button>
         </Stack>
       </Modal>
-      <Modal opened={runOpen} onClose={() => setRunOpen(false)} title={`${t("prompts.run")} v${resource.latest_version_number ?? ""}`}>
+      <Drawer opened={versionsOpen} onClose={() => setVersionsOpen(false)} position="right" size="xl" title={resource.name}>
+        <Versions<DslWorkflow>
+          base={base}
+          queryKey={[ws, "workflows", slug]}
+          canEdit={canEdit}
+          textOf={(content) => JSON.stringify(content, null, 2)}
+          onRestored={() => { setVersionsOpen(false); void load(); }}
+        />
+      </Drawer>
+      <Modal opened={runOpen} onClose={() => setRunOpen(false)} title={runMode === "debug" ? `${t("editor.debugRun")} (${t("common.draft")})` : `${t("prompts.run")} v${resource.latest_version_number ?? ""}`}>
         <Stack>
           {(workflow.inputs ?? []).map((input) => (
             <TextInput key={input.name} label={input.name} required={input.required !== false} value={inputs[input.name] ?? ""} onChange={(e) => { const v = e.currentTarget.value; setInputs((prev) => ({ ...prev, [input.name]: v })); }} />

@@ -31,6 +31,7 @@ class Trigger(models.TextChoices):
     API = "api"
     EVALUATION = "evaluation"
     SCHEDULE = "schedule"
+    DEBUG = "debug"
 
 
 class Run(models.Model):
@@ -62,6 +63,8 @@ class Run(models.Model):
     api_key_id = models.BigIntegerField(null=True, blank=True)
     end_user = models.CharField(max_length=200, blank=True)
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # A debug run of one node (the rest of its graph restored from entered values); blank for whole runs.
+    debug_node = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -13,13 +13,16 @@ from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
 from workflows import DefaultToolRegistry, Ports, SubprocessSandbox
 
+# The usage ledger's source of a run's model calls, by trigger (debug runs stay out of production totals).
+_SOURCES = {"api": "api", "debug": "debug"}
+
 
 def build_ports(run: Run) -> Ports:
     """Adapters for one run: metered models, prompts and chains of its workspace, sandboxed code,
     SSRF-guarded HTTP and the built-in tools."""
     gateway = PlatformModelGateway(
         workspace=run.workspace_id,
-        source="api" if run.trigger == "api" else "run",
+        source=_SOURCES.get(run.trigger, "run"),
         run_id=str(run.id),
         deployment_id=str(run.deployment_id) if run.deployment_id else None,
         api_key_id=str(run.api_key_id) if run.api_key_id else None,

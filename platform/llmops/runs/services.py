@@ -79,7 +79,11 @@ def run_start(
 
 
 def run_rerun(*, run: Run, user: User | None) -> Run:
-    """Start a new run of the same pinned version with the same inputs."""
+    """Start a new run of the same pinned version with the same inputs (a debug run: of the same snapshot)."""
+    if run.trigger == Trigger.DEBUG:
+        from llmops.runs.debug import debug_rerun
+
+        return debug_rerun(run=run, user=user)
     # A rerun is the console user's run: it carries none of an API call's key, deployment or chat turn.
     return run_start(
         workflow=run.workflow, ref=run.workflow_version.number, inputs=run.inputs, user=user,

@@ -30,7 +30,7 @@ class DifyImport:
     report: ImportReport
 
 
-def _problems_error(problems: list[Any], prefix: str = "draft") -> ValidationError:
+def workflow_problems_error(problems: list[Any], prefix: str = "draft") -> ValidationError:
     """Every engine problem as one 400: field paths under ``prefix``, each message naming its node."""
     fields: dict[str, list[str]] = {}
     for problem in problems:
@@ -48,10 +48,10 @@ def workflow_draft_validate(*, draft: Any) -> dict[str, Any]:
     try:
         definition = _definition(draft)
     except WorkflowValidationError as exc:
-        raise _problems_error(exc.problems) from None
+        raise workflow_problems_error(exc.problems) from None
     problems = validate_workflow(definition)
     if problems:
-        raise _problems_error(problems)
+        raise workflow_problems_error(problems)
     return definition.to_dict()
 
 
@@ -76,6 +76,8 @@ def workflow_check(*, draft: Any, node: str | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"valid": not problems, "problems": problems, "handles": inspection.handles}
     if inspection.variables is not None:
         result["variables"] = inspection.variables
+    if inspection.reads is not None:
+        result["reads"] = inspection.reads
     return result
 
 

@@ -14,6 +14,7 @@ class UsageSource(models.TextChoices):
     API = "api", "Published API"
     TEST_CONNECTION = "test_connection", "Connection test"
     INGEST = "ingest", "Knowledge ingestion"
+    DEBUG = "debug", "Debug run on the canvas"
 
 
 class UsageOperation(models.TextChoices):

@@ -16,14 +16,18 @@ class RunStartSerializer(serializers.Serializer[Any]):
 
 class RunSerializer(serializers.ModelSerializer[Run]):
     workflow = serializers.CharField(source="workflow.slug", read_only=True)
-    version = serializers.IntegerField(source="workflow_version.number", read_only=True)
+    version = serializers.IntegerField(
+        source="workflow_version.number",
+        read_only=True,
+        help_text="0 for a debug run (a snapshot of the draft).",
+    )
 
     class Meta:
         model = Run
         fields = [
             "id", "workflow", "version", "trigger", "status", "created_at", "started_at", "finished_at",
             "elapsed_ms", "steps", "prompt_tokens", "completion_tokens", "cost", "attempts",
-            "cancel_requested", "end_user", "rerun_of", "worker",
+            "cancel_requested", "end_user", "rerun_of", "worker", "debug_node",
         ]  # fmt: skip
         read_only_fields = fields
 

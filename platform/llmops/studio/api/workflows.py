@@ -17,6 +17,7 @@ from llmops.accounts.permissions import signed_in_user
 from llmops.core import versioning
 from llmops.core.api.versioning import VersionedResourceSerializer, VersionedResourceViewSet
 from llmops.runs.api.serializers import RunSerializer, RunStartSerializer
+from llmops.runs.debug import debug_run_start, node_debug_run_start
 from llmops.runs.services import run_start
 from llmops.studio.dify.api import DifyImportResultSerializer, DifyImportSerializer, dify_import_failure
 from llmops.studio.models import Workflow
@@ -63,6 +64,28 @@ class WorkflowCheckResultSerializer(serializers.Serializer[Any]):
     variables = serializers.JSONField(
         required=False, help_text="For ``node``: {root: {output: type} or null}, what its templates may read."
     )
+    reads = serializers.JSONField(
+        required=False,
+        help_text="For ``node``: {upstream node id: [output names] or null (the whole node)}, what it does "
+        "read: the values a single-node debug run asks for.",
+    )
+
+
+class DebugRunSerializer(serializers.Serializer[Any]):
+    draft = serializers.JSONField(
+        required=False,
+        help_text="The document to run (the canvas's, saved or not); default: the stored draft.",
+    )
+    inputs = serializers.JSONField(default=dict, help_text="The run's inputs (whole runs).")
+    node = serializers.CharField(
+        required=False,
+        max_length=64,
+        help_text="Run only this node, the nodes upstream taken from ``values``.",
+    )
+    values = serializers.JSONField(
+        required=False,
+        help_text="For ``node``: {upstream node id: {output: value}} (the start node's are the inputs).",
+    )
 
 
 class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
@@ -97,6 +120,27 @@ class WorkflowViewSet(VersionedResourceViewSet[Workflow]):
             workflow=workflow, ref=data.validated_data["version"], inputs=data.validated_data["inputs"],
             user=signed_in_user(request),
         )  # fmt: skip
+        return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=DebugRunSerializer, responses={202: RunSerializer})
+    @action(detail=True, methods=["post"], url_path="debug-run")
+    def debug_run(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Run the draft without publishing it (a debug run, metered apart from production), or with ``node``
+        only that node, on hand-entered values for what it reads upstream."""
+        workflow = self.get_object()
+        data = DebugRunSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        user = signed_in_user(request)
+        if "node" in values:
+            run = node_debug_run_start(
+                workflow=workflow, draft=values.get("draft"), node=values["node"], inputs=values["inputs"],
+                values=values.get("values"), user=user,
+            )  # fmt: skip
+        else:
+            run = debug_run_start(
+                workflow=workflow, draft=values.get("draft"), inputs=values["inputs"], user=user
+            )
         return Response(RunSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[OpenApiParameter("version", str)], responses={(200, "application/yaml"): str})
