@@ -14,7 +14,7 @@ from llmops.core import versioning
 from llmops.prompts.models import Prompt
 from llmops.providers.models import ModelEndpoint
 from llmops.runs.models import Run
-from llmops.studio.models import Workflow
+from llmops.studio.models import Workflow, WorkflowVersion
 from tests.accounts.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.console.conftest import PASSWORD, screenshot, sign_in
 
@@ -142,19 +142,41 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     draft = Workflow.objects.get(workspace=team, slug="greeter").draft
     assert {(e["source"], e["target"]) for e in draft["edges"]} == {("start", "llm"), ("llm", "end")}
 
+    # Debug-run the draft (nothing published yet) and watch its nodes finish live.
+    page.get_by_test_id("debug-run").click()
+    page.get_by_role("dialog").get_by_label("question").fill("Ada")
+    page.get_by_role("dialog").get_by_role("button", name="Run", exact=True).click()
+    page.get_by_test_id("run-banner").filter(has_text="succeeded").wait_for(timeout=120_000)
+    for node in ("start", "llm", "end"):
+        assert page.locator(f"[data-testid=node-{node}]").get_attribute("data-status") == "succeeded"
+    debug = Run.objects.get(workflow__slug="greeter", trigger="debug")
+    assert debug.status == "succeeded" and debug.outputs["answer"].strip() and debug.inputs == {"question": "Ada"}
+    assert not WorkflowVersion.objects.filter(resource__slug="greeter").exists()  # nothing was published
+    screenshot(page, "editor-after-debug-run")
+
+    # Run the llm node alone on a hand-entered input: only it runs.
+    page.get_by_test_id("rf__node-llm").focus()  # selected from the keyboard: the minimap or the panel's edge may cover it after the banner
+    page.keyboard.press("Enter")
+    page.get_by_test_id("node-value-start.question").fill("Bo")
+    page.get_by_test_id("run-node").click()
+    _wait_for_a_new_run_to_succeed(page, after=str(debug.id))
+    single = Run.objects.get(workflow__slug="greeter", debug_node="llm")
+    assert single.status == "succeeded" and single.outputs["text"].strip()
+    assert set(single.node_runs.values_list("node_id", flat=True)) == {"start", "llm", "debug_end"}
+
     # Publish with a message, then run v1 and watch the nodes finish live.
     page.get_by_role("button", name="Publish").click()
     page.get_by_role("dialog").get_by_label("Publish message").fill("first version")
     page.get_by_role("dialog").get_by_role("button", name="Publish").click()
     page.get_by_text("v1", exact=True).first.wait_for()
-    page.get_by_role("button", name="Run").click()
+    page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_role("dialog").get_by_label("question").fill("小明")
-    page.get_by_role("dialog").get_by_role("button", name="Run").click()
-    page.get_by_test_id("run-banner").filter(has_text="succeeded").wait_for(timeout=120_000)
+    page.get_by_role("dialog").get_by_role("button", name="Run", exact=True).click()
+    _wait_for_a_new_run_to_succeed(page, after=str(single.id))
     for node in ("start", "llm", "end"):
         assert page.locator(f"[data-testid=node-{node}]").get_attribute("data-status") == "succeeded"
     screenshot(page, "editor-after-run")
-    run = Run.objects.get(workflow__slug="greeter")
+    run = Run.objects.get(workflow__slug="greeter", trigger="console")
     assert run.status == "succeeded" and run.workflow_version.message == "first version"
     assert run.outputs["answer"].strip()
 
@@ -163,6 +185,16 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     page.get_by_test_id("run-status").filter(has_text="succeeded").wait_for()
     page.get_by_test_id("timeline-llm").wait_for()
     screenshot(page, "run")
+
+
+def _wait_for_a_new_run_to_succeed(page: Any, *, after: str) -> None:
+    """The run banner shows another run than ``after``, succeeded."""
+    page.wait_for_function(
+        "([old]) => { const b = document.querySelector('[data-testid=run-banner]');"
+        " return b && !b.querySelector('a').textContent.startsWith(old) && b.textContent.includes('succeeded'); }",
+        arg=[after[:8]],
+        timeout=120_000,
+    )
 
 
 def _connect(page: Any, source: str, target: str) -> None:
@@ -229,6 +261,16 @@ def test_compare_two_prompt_versions_side_by_side(page: Any, asgi_server: str, t
     diff.wait_for()
     assert "Summarise" in diff.inner_text() and "用一句话总结" in diff.inner_text()
     screenshot(page, "prompt-diff")
+    # Label v2 production, from its row; an invalid name is refused next to the field.
+    row = page.get_by_test_id("version-2")
+    row.get_by_role("button", name="Add a label").click()
+    page.get_by_label("Label", exact=True).fill("Not valid!")
+    page.get_by_role("button", name="Save").last.click()
+    page.get_by_text(re.compile("letters|characters|lowercase", re.I)).first.wait_for()
+    page.get_by_label("Label", exact=True).fill("production")
+    page.get_by_role("button", name="Save").last.click()
+    row.get_by_text("production").wait_for()
+    assert prompt.labels.get(name="production").version.number == 2
 
 
 def test_a_viewer_sees_read_only_pages_instead_of_failing_after_a_click(

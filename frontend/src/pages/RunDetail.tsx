@@ -8,7 +8,7 @@ import { useNavigate, useParams } from "react-router";
 import { request } from "../api/client";
 import { followRun, type RunEvent } from "../canvas/liveRun";
 import { useCan, useWorkspaceSlug } from "../session";
-import { STATUS_COLOR, type RunRow } from "./Runs";
+import { RunVersion, STATUS_COLOR, type RunRow } from "./Runs";
 
 interface NodeRun {
   node_id: string;
@@ -62,7 +62,7 @@ export default function RunDetail() {
   return (
     <Stack>
       <Group justify="space-between">
-        <Title order={3}>{data.workflow} v{data.version} · <code>{data.id.slice(0, 8)}</code></Title>
+        <Title order={3}>{data.workflow} <RunVersion run={data} /> · <code>{data.id.slice(0, 8)}</code></Title>
         <Group>
           <Badge size="lg" color={STATUS_COLOR[data.status] ?? "gray"} data-testid="run-status">{data.status}</Badge>
           {!finished && connection && <Badge variant="dot" color={connection === "lost" ? "orange" : "blue"}>{t("runs.live")}</Badge>}

@@ -8,11 +8,19 @@ import { listOf } from "../api/client";
 import { useResources } from "../components/ResourceList";
 import { useWorkspaceSlug } from "../session";
 
+/** "v3", or for a debug run of the draft a "debug" badge (with the node it ran alone). */
+export function RunVersion({ run }: { run: RunRow }) {
+  const { t } = useTranslation();
+  if (run.trigger !== "debug") return <>v{run.version}</>;
+  return <Badge variant="light" color="grape" size="sm">{t("runs.debug")}{run.debug_node ? ` · ${run.debug_node}` : ""}</Badge>;
+}
+
 export interface RunRow {
   id: string;
   workflow: string;
   version: number;
   trigger: string;
+  debug_node?: string;
   status: string;
   created_at: string;
   elapsed_ms: number | null;
@@ -60,7 +68,7 @@ export default function Runs() {
             {runs.data.map((run) => (
               <Table.Tr key={run.id}>
                 <Table.Td><Link to={`/w/${ws}/runs/${run.id}`}>{run.id.slice(0, 8)}</Link></Table.Td>
-                <Table.Td>{run.workflow} v{run.version}</Table.Td>
+                <Table.Td>{run.workflow} <RunVersion run={run} /></Table.Td>
                 <Table.Td><Badge color={STATUS_COLOR[run.status] ?? "gray"}>{run.status}</Badge></Table.Td>
                 <Table.Td>{new Date(run.created_at).toLocaleString()}</Table.Td>
                 <Table.Td>{run.elapsed_ms != null ? `${Math.round(run.elapsed_ms)} ms` : "—"}</Table.Td>

@@ -209,6 +209,7 @@ function Editor() {
   const [flowEdges, setFlowEdges] = useState<Edge[]>([]);
   const [runEvents, setRunEvents] = useState<RunEvent[]>([]);
   const [runId, setRunId] = useState<string | null>(null);
+  const [runIsDebug, setRunIsDebug] = useState(false);
   const [runOpen, setRunOpen] = useState(false);
   const [publishOpen, setPublishOpen] = useState(false);
   const [message, setMessage] = useState("");
@@ -344,9 +345,10 @@ function Editor() {
     }
   };
 
+  /** Follow a new run: its events replace the last run's in the same render (no stale status under its id). */
+  const watch = (id: string, debug: boolean) => { setRunEvents([]); setRunIsDebug(debug); setRunId(id); };
   useEffect(() => {
     if (!runId) return;
-    setRunEvents([]);
     return followRun(runId, (event) => setRunEvents((events) => [...events, event]), () => undefined);
   }, [runId]);
 
@@ -357,7 +359,7 @@ function Editor() {
         : await request(`${base}run/`, { method: "POST", body: JSON.stringify({ version: "latest", inputs }) });
       const run = (await response.json()) as { id: string };
       setRunOpen(false);
-      setRunId(run.id);
+      watch(run.id, runMode === "debug");
     } catch (e) {
       if (e instanceof ApiError) setError(e);
     }
@@ -373,7 +375,7 @@ function Editor() {
         method: "POST",
         body: JSON.stringify({ draft: workflow, node: nodeId, inputs: startInputs, values: nodeRunValues(nodeFields, reads, startIds) }),
       });
-      setRunId(((await response.json()) as { id: string }).id);
+      watch(((await response.json()) as { id: string }).id, true);
     } catch (e) {
       if (e instanceof ApiError) setError(e);
     }
@@ -417,7 +419,7 @@ function Editor() {
       {error && <Alert color="red" role="alert" p="xs" withCloseButton onClose={() => setError(null)}>{error.message}</Alert>}
       {runId && (
         <Alert color={runFinished ? (runFinished.status === "succeeded" ? "green" : "red") : "blue"} p="xs" data-testid="run-banner">
-          <Link to={`/w/${ws}/runs/${runId}`}>{runId.slice(0, 8)}</Link> · {runFinished ? String(runFinished.status) : t("runs.live")}
+          <Link to={`/w/${ws}/runs/${runId}`}>{runId.slice(0, 8)}</Link>{runIsDebug ? ` · ${t("runs.debug")}` : ""} · {runFinished ? String(runFinished.status) : t("runs.live")}
           {runFinished?.error ? ` · ${String((runFinished.error as { message?: string }).message ?? "")}` : ""}
         </Alert>
       )}
