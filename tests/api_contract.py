@@ -108,3 +108,41 @@ class VersionedResourceAPIContract:
         assert diff["changes"], "two different versions must differ"
         again = client.post(self._url("sample/publish/"), {}, format="json")
         assert again.status_code == 409
+
+    def test_an_update_with_a_stale_etag_is_refused_and_changes_nothing(
+        self, workspace: Workspace, owner: User
+    ) -> None:
+        # given: two people loaded the resource (same ETag)
+        self.make(workspace, owner)
+        client = client_for(owner)
+        loaded = client.get(self._url("sample/"))
+        etag = loaded["ETag"]
+        assert etag
+        # when: the first saves, then the second saves on the state they loaded
+        first = client.patch(self._url("sample/"), self.update_body(), format="json", HTTP_IF_MATCH=etag)
+        second = client.patch(self._url("sample/"), {"name": "Overwrite"}, format="json", HTTP_IF_MATCH=etag)
+        # then: the first lands with a new ETag, the second is a 412 naming the conflict, and nothing changed
+        assert first.status_code == 200, first.json()
+        assert first["ETag"] and first["ETag"] != etag
+        assert second.status_code == 412
+        assert second.json()["error"]["code"] == "precondition_failed"
+        assert "Reload" in second.json()["error"]["message"]
+        assert client.get(self._url("sample/")).json()["name"] != "Overwrite"
+        # the new ETag works; "*" and no header at all update unconditionally (API clients are unaffected)
+        assert (
+            client.patch(
+                self._url("sample/"), {"name": "A"}, format="json", HTTP_IF_MATCH=first["ETag"]
+            ).status_code
+            == 200
+        )
+        assert (
+            client.patch(self._url("sample/"), {"name": "B"}, format="json", HTTP_IF_MATCH="*").status_code
+            == 200
+        )
+        assert client.patch(self._url("sample/"), {"name": "C"}, format="json").status_code == 200
+        assert (
+            client.patch(
+                self._url("sample/"), {"name": "D"}, format="json", HTTP_IF_MATCH='"garbage"'
+            ).status_code
+            == 412
+        )

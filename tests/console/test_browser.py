@@ -17,6 +17,7 @@ from llmops.runs.models import Run
 from llmops.studio.models import Workflow, WorkflowVersion
 from tests.accounts.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.console.conftest import PASSWORD, screenshot, sign_in
+from tests.studio.factories import greeting_dsl
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.timeout(300)]
 DIFY = __import__("pathlib").Path(__file__).resolve().parents[1] / "data" / "dify"
@@ -150,12 +151,17 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     for node in ("start", "llm", "end"):
         assert page.locator(f"[data-testid=node-{node}]").get_attribute("data-status") == "succeeded"
     debug = Run.objects.get(workflow__slug="greeter", trigger="debug")
-    assert debug.status == "succeeded" and debug.outputs["answer"].strip() and debug.inputs == {"question": "Ada"}
+    assert (
+        debug.status == "succeeded"
+        and debug.outputs["answer"].strip()
+        and debug.inputs == {"question": "Ada"}
+    )
     assert not WorkflowVersion.objects.filter(resource__slug="greeter").exists()  # nothing was published
     screenshot(page, "editor-after-debug-run")
 
     # Run the llm node alone on a hand-entered input: only it runs.
-    page.get_by_test_id("rf__node-llm").focus()  # selected from the keyboard: the minimap or the panel's edge may cover it after the banner
+    # Selected from the keyboard: the minimap or the panel's edge may cover the node after the banner.
+    page.get_by_test_id("rf__node-llm").focus()
     page.keyboard.press("Enter")
     page.get_by_test_id("node-value-start.question").fill("Bo")
     page.get_by_test_id("run-node").click()
@@ -280,3 +286,36 @@ def test_a_viewer_sees_read_only_pages_instead_of_failing_after_a_click(
     sign_in(page, asgi_server, "vic", "/w/team/workflows")
     assert page.get_by_role("button", name="New workflow").is_disabled()
     assert page.get_by_role("button", name="Import Dify DSL").is_disabled()
+
+
+def test_two_people_editing_one_draft_get_a_conflict_warning_and_keep_their_changes(
+    page: Any, asgi_server: str, team: Workspace
+) -> None:
+    ann = person(team, "ann", Role.OWNER)
+    versioning.resource_create(
+        model=Workflow, workspace=team, user=ann, name="Shared", slug="shared", draft=greeting_dsl()
+    )
+    sign_in(page, asgi_server, "ann", "/w/team/workflows/shared")
+    page.locator("[data-testid=node-greet]").wait_for()
+    # someone else saves the draft meanwhile
+    versioning.resource_update(
+        resource=Workflow.objects.get(slug="shared"), draft=greeting_dsl("Bonjour {{ start.name }}")
+    )
+    # ann edits a node: her save is refused (If-Match), she is told, and their change is not overwritten
+    page.get_by_test_id("rf__node-greet").focus()
+    page.keyboard.press("Enter")
+    page.get_by_label("Title", exact=True).fill("Greeting step")
+    page.get_by_role("alert").filter(has_text="Someone else saved").wait_for()
+    assert Workflow.objects.get(slug="shared").draft["nodes"][1]["config"]["template"].startswith("Bonjour")
+    screenshot(page, "editor-conflict")
+    # Reload shows their draft; this browser kept hers and offers it back
+    page.get_by_role("button", name="Reload").click()
+    backup = page.get_by_test_id("unsaved-backup")
+    backup.wait_for()
+    backup.get_by_role("button", name="Restore").click()
+    page.get_by_test_id("save-state").filter(has_text=re.compile("^Saved$")).wait_for()
+    stored = Workflow.objects.get(slug="shared").draft
+    assert any(n.get("title") == "Greeting step" for n in stored["nodes"])
+    page.reload()
+    page.locator("[data-testid=node-greet]").wait_for()
+    assert page.get_by_test_id("unsaved-backup").count() == 0  # saved: nothing left to offer

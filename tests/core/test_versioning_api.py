@@ -68,3 +68,31 @@ def test_unknown_version_is_not_found(workspace: Workspace, owner: User) -> None
     client = client_for(owner)
     client.post("/api/workspaces/acme/notes/", {"name": "N", "slug": "n"}, format="json")
     assert client.get("/api/workspaces/acme/notes/n/versions/9/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_saves_on_the_same_etag_at_once_let_exactly_one_win(workspace: Workspace, owner: User) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection
+
+    Note.objects.create(
+        workspace=workspace, name="Sample", slug="sample", draft={"text": "a"}, created_by=owner
+    )
+    etag = client_for(owner).get("/api/workspaces/acme/notes/sample/")["ETag"]
+
+    def save(text: str) -> int:
+        try:
+            response = client_for(owner).patch(
+                "/api/workspaces/acme/notes/sample/",
+                {"draft": {"text": text}},
+                format="json",
+                HTTP_IF_MATCH=etag,
+            )
+            return response.status_code
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        codes = sorted(pool.map(save, ["one", "two", "three", "four"]))
+    assert codes == [200, 412, 412, 412]

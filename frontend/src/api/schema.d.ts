@@ -273,16 +273,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Chains of a workspace: a prompt version, a model, an output parser, optional retrieval and memory. */
+        /** @description The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``. */
         get: operations["api_workspaces_chains_retrieve"];
-        /** @description Chains of a workspace: a prompt version, a model, an output parser, optional retrieval and memory. */
+        /** @description Update the head; with ``If-Match: <ETag>`` only while nobody else saved it since (else 412). */
         put: operations["api_workspaces_chains_update"];
         post?: never;
         /** @description Chains of a workspace: a prompt version, a model, an output parser, optional retrieval and memory. */
         delete: operations["api_workspaces_chains_destroy"];
         options?: never;
         head?: never;
-        /** @description Chains of a workspace: a prompt version, a model, an output parser, optional retrieval and memory. */
+        /** @description Update some fields of the head (``If-Match`` as for a full update). */
         patch: operations["api_workspaces_chains_partial_update"];
         trace?: never;
     };
@@ -432,16 +432,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Datasets: items with inputs, expected output, metadata and tags; versions, labels, diff, restore. */
+        /** @description The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``. */
         get: operations["api_workspaces_datasets_retrieve"];
-        /** @description Datasets: items with inputs, expected output, metadata and tags; versions, labels, diff, restore. */
+        /** @description Update the head; with ``If-Match: <ETag>`` only while nobody else saved it since (else 412). */
         put: operations["api_workspaces_datasets_update"];
         post?: never;
         /** @description Datasets: items with inputs, expected output, metadata and tags; versions, labels, diff, restore. */
         delete: operations["api_workspaces_datasets_destroy"];
         options?: never;
         head?: never;
-        /** @description Datasets: items with inputs, expected output, metadata and tags; versions, labels, diff, restore. */
+        /** @description Update some fields of the head (``If-Match`` as for a full update). */
         patch: operations["api_workspaces_datasets_partial_update"];
         trace?: never;
     };
@@ -1317,16 +1317,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description ``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``. */
+        /** @description The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``. */
         get: operations["api_workspaces_model_endpoints_retrieve"];
-        /** @description ``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``. */
+        /** @description Update the head (``If-Match`` as for any versioned resource; credentials stay write-only). */
         put: operations["api_workspaces_model_endpoints_update"];
         post?: never;
         /** @description ``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``. */
         delete: operations["api_workspaces_model_endpoints_destroy"];
         options?: never;
         head?: never;
-        /** @description ``/api/workspaces/<ws>/model-endpoints/``: CRUD, versions, labels, restore, diff, and ``test/``. */
+        /** @description Update some fields of the head (``If-Match`` as for a full update). */
         patch: operations["api_workspaces_model_endpoints_partial_update"];
         trace?: never;
     };
@@ -1476,16 +1476,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Prompts of a workspace: chat or text templates with typed variables, versions and labels. */
+        /** @description The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``. */
         get: operations["api_workspaces_prompts_retrieve"];
-        /** @description Prompts of a workspace: chat or text templates with typed variables, versions and labels. */
+        /** @description Update the head; with ``If-Match: <ETag>`` only while nobody else saved it since (else 412). */
         put: operations["api_workspaces_prompts_update"];
         post?: never;
         /** @description Prompts of a workspace: chat or text templates with typed variables, versions and labels. */
         delete: operations["api_workspaces_prompts_destroy"];
         options?: never;
         head?: never;
-        /** @description Prompts of a workspace: chat or text templates with typed variables, versions and labels. */
+        /** @description Update some fields of the head (``If-Match`` as for a full update). */
         patch: operations["api_workspaces_prompts_partial_update"];
         trace?: never;
     };
@@ -1812,16 +1812,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** @description Workflows of a workspace; drafts are validated by the engine on every save. */
+        /** @description The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``. */
         get: operations["api_workspaces_workflows_retrieve"];
-        /** @description Workflows of a workspace; drafts are validated by the engine on every save. */
+        /** @description Update the head; with ``If-Match: <ETag>`` only while nobody else saved it since (else 412). */
         put: operations["api_workspaces_workflows_update"];
         post?: never;
         /** @description Workflows of a workspace; drafts are validated by the engine on every save. */
         delete: operations["api_workspaces_workflows_destroy"];
         options?: never;
         head?: never;
-        /** @description Workflows of a workspace; drafts are validated by the engine on every save. */
+        /** @description Update some fields of the head (``If-Match`` as for a full update). */
         patch: operations["api_workspaces_workflows_partial_update"];
         trace?: never;
     };
@@ -4412,7 +4412,10 @@ export interface operations {
     api_workspaces_chains_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -4461,7 +4464,10 @@ export interface operations {
     api_workspaces_chains_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -4802,7 +4808,10 @@ export interface operations {
     api_workspaces_datasets_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -4851,7 +4860,10 @@ export interface operations {
     api_workspaces_datasets_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -6658,7 +6670,10 @@ export interface operations {
     api_workspaces_model_endpoints_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -6991,7 +7006,10 @@ export interface operations {
     api_workspaces_prompts_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -7040,7 +7058,10 @@ export interface operations {
     api_workspaces_prompts_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -7763,7 +7784,10 @@ export interface operations {
     api_workspaces_workflows_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;
@@ -7812,7 +7836,10 @@ export interface operations {
     api_workspaces_workflows_partial_update: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the resource as you loaded it: the update fails with 412 if someone saved since. */
+                "If-Match"?: string;
+            };
             path: {
                 slug: string;
                 workspace: string;

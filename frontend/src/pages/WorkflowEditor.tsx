@@ -52,6 +52,16 @@ interface CheckResult {
   reads?: Record<string, string[] | null>;
 }
 
+/** Edits the server has not stored (an invalid draft, a conflict) are kept in this browser until they are. */
+const backupKey = (ws: string, slug: string) => `llmops:unsaved-draft:${ws}/${slug}`;
+function readBackup(key: string): DslWorkflow | null {
+  try {
+    return JSON.parse(localStorage.getItem(key) ?? "null") as DslWorkflow | null;
+  } catch {
+    return null;
+  }
+}
+
 /** A hand-entered value: JSON when it parses (numbers, lists, objects), the text itself otherwise. */
 export function enteredValue(text: string): unknown {
   try {
@@ -217,20 +227,24 @@ function Editor() {
   const [runMode, setRunMode] = useState<"latest" | "debug">("latest");
   const [nodeFields, setNodeFields] = useState<Record<string, string>>({});
   const [versionsOpen, setVersionsOpen] = useState(false);
+  const [backup, setBackup] = useState<DslWorkflow | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
   const clipboard = useRef<{ nodes: DslNode[]; edges: DslWorkflow["edges"] } | null>(null);
-  const savedAt = useRef<string>("");
+  const etag = useRef<string>(""); // the stored draft's state as loaded or last saved (sent as If-Match)
   const dirty = useRef(false); // changed since the last save (a ref: saving must not re-run the check)
 
   const load = useCallback(async () => {
-    const data = (await (await request(base)).json()) as WorkflowResource;
+    const response = await request(base);
+    const data = (await response.json()) as WorkflowResource;
     const draft = { ...data.draft, nodes: data.draft.nodes ?? [], edges: data.draft.edges ?? [] };
     setResource(data);
-    savedAt.current = data.updated_at;
+    etag.current = response.headers.get("ETag") ?? "";
     setDoc(history.start(needsLayout(draft) ? autoLayout(draft) : draft));
+    const kept = readBackup(backupKey(ws, slug));
+    setBackup(kept && JSON.stringify(kept) !== JSON.stringify(data.draft) ? kept : null);
     dirty.current = false;
     setSaveState("saved");
-  }, [base]);
+  }, [base, ws, slug]);
   useEffect(() => { void load(); }, [load]);
 
   const workflow = doc?.present ?? null;
@@ -255,22 +269,24 @@ function Editor() {
         setCheck(result);
         (window as unknown as { __checked?: boolean }).__checked = true; // the console benchmark waits for it
         if (dirty.current && canEdit) {
+          localStorage.setItem(backupKey(ws, slug), JSON.stringify(workflow)); // until the server has it
           if (!result.valid) { setSaveState("invalid"); return; }
           dirty.current = false;
           setSaveState("saving");
-          const current = (await (await request(base)).json()) as WorkflowResource;
-          if (current.updated_at !== savedAt.current) { setSaveState("conflict"); return; }
-          const saved = (await (await request(base, { method: "PATCH", body: JSON.stringify({ draft: workflow }) })).json()) as WorkflowResource;
-          savedAt.current = saved.updated_at;
-          setResource(saved);
+          // The server saves only while the draft is as we loaded it (If-Match); a 412 means someone else saved.
+          const response = await request(base, { method: "PATCH", body: JSON.stringify({ draft: workflow }), headers: etag.current ? { "If-Match": etag.current } : {} });
+          etag.current = response.headers.get("ETag") ?? "";
+          setResource((await response.json()) as WorkflowResource);
+          localStorage.removeItem(backupKey(ws, slug));
           setSaveState("saved");
         }
       } catch (e) {
-        if (e instanceof ApiError) { dirty.current = true; setError(e); setSaveState("invalid"); }
+        if (e instanceof ApiError && e.status === 412) { dirty.current = true; setSaveState("conflict"); }
+        else if (e instanceof ApiError) { dirty.current = true; setError(e); setSaveState("invalid"); }
       }
     }, 500);
     return () => clearTimeout(timer);
-  }, [workflow, selected, ws, base, canEdit]);
+  }, [workflow, selected, ws, slug, base, canEdit]);
 
   const statuses = useMemo(() => nodeStatuses(runEvents), [runEvents]);
   const handlesOf = useCallback(
@@ -333,9 +349,10 @@ function Editor() {
   const publish = async () => {
     try {
       await request(`${base}publish/`, { method: "POST", body: JSON.stringify({ message }) });
-      const updated = (await (await request(base)).json()) as WorkflowResource;
+      const response = await request(base);
+      const updated = (await response.json()) as WorkflowResource;
       setResource(updated);
-      savedAt.current = updated.updated_at;
+      etag.current = response.headers.get("ETag") ?? "";
       setPublishOpen(false);
       setMessage("");
       notifications.show({ color: "green", message: `${t("editor.published")} v${updated.latest_version_number}` });
@@ -417,6 +434,13 @@ function Editor() {
         </Alert>
       )}
       {error && <Alert color="red" role="alert" p="xs" withCloseButton onClose={() => setError(null)}>{error.message}</Alert>}
+      {backup && canEdit && (
+        <Alert color="blue" p="xs" data-testid="unsaved-backup">
+          {t("editor.backup")}{" "}
+          <Button size="xs" variant="subtle" onClick={() => { change(backup); setBackup(null); }}>{t("common.restore")}</Button>
+          <Button size="xs" variant="subtle" color="gray" onClick={() => { localStorage.removeItem(backupKey(ws, slug)); setBackup(null); }}>{t("editor.discard")}</Button>
+        </Alert>
+      )}
       {runId && (
         <Alert color={runFinished ? (runFinished.status === "succeeded" ? "green" : "red") : "blue"} p="xs" data-testid="run-banner">
           <Link to={`/w/${ws}/runs/${runId}`}>{runId.slice(0, 8)}</Link>{runIsDebug ? ` · ${t("runs.debug")}` : ""} · {runFinished ? String(runFinished.status) : t("runs.live")}

@@ -8,6 +8,7 @@
     ├── PermissionDenied             403  forbidden
     ├── NotFound                     404  not_found
     ├── Conflict                     409  conflict
+    ├── PreconditionFailed           412  precondition_failed  (``If-Match`` names an older state)
     ├── PayloadTooLarge              413  too_large
     ├── UnprocessableEntity          422  unprocessable
     ├── RateLimited                  429  rate_limited   (retry_after seconds)
@@ -64,6 +65,13 @@ class Conflict(LLMOpsError):
 
     code = "conflict"
     status = 409
+
+
+class PreconditionFailed(LLMOpsError):
+    """The client's ``If-Match`` names a state the resource is no longer in (someone else saved since)."""
+
+    code = "precondition_failed"
+    status = 412
 
 
 class PayloadTooLarge(LLMOpsError):

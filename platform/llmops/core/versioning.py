@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import jsonpatch
 from django.db import IntegrityError, transaction
 
-from llmops.core.errors import Conflict, NotFound, ValidationError
+from llmops.core.errors import Conflict, NotFound, PreconditionFailed, ValidationError
 from llmops.core.models import ResourceLabel, ResourceVersion, VersionedResource, content_hash
 from llmops.core.refs import LATEST, label_name_problem, version_parse
 
@@ -162,8 +162,27 @@ def unique_write(write: Callable[[], T], taken: Conflict) -> T:
         raise taken from None
 
 
-def resource_update(*, resource: R, **changes: Any) -> R:
-    """Update the editable head (name, description, draft, resource-specific columns)."""
+def resource_etag(resource: VersionedResource) -> str:
+    """The head's entity tag: it changes with every save of the head (``updated_at`` to the microsecond)."""
+    return f'"{int(resource.updated_at.timestamp() * 1_000_000)}"'
+
+
+@transaction.atomic
+def resource_update(*, resource: R, if_match: str | None = None, **changes: Any) -> R:
+    """Update the editable head (name, description, draft, resource-specific columns).
+
+    With ``if_match`` (an entity tag from :func:`resource_etag`), the row is locked and the update happens only
+    when the head is still in that state; otherwise ``PreconditionFailed`` (412) and nothing changes: two people
+    editing one draft cannot overwrite each other unknowingly.
+    """
+    if if_match is not None:
+        current = type(resource)._default_manager.select_for_update().get(pk=resource.pk)
+        # A proxy that compresses responses may have weakened the tag (``W/"..."``): the state it names counts.
+        if if_match.strip().removeprefix("W/") not in ("*", resource_etag(current)):
+            raise PreconditionFailed(
+                f"{resource.slug} was saved by someone else since you loaded it "
+                f"(at {current.updated_at:%Y-%m-%d %H:%M:%S} UTC). Reload it and apply your change again."
+            )
     for field, value in changes.items():
         setattr(resource, field, value)
     resource.save(update_fields=[*changes, "updated_at"])

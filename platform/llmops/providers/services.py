@@ -139,8 +139,11 @@ def _host_change_check(*, endpoint: ModelEndpoint, new_draft: Any, role: str) ->
 
 
 @transaction.atomic
-def model_endpoint_update(*, endpoint: ModelEndpoint, role: str, **changes: Any) -> ModelEndpoint:
-    """Update name, description, draft and/or credentials (``credentials: null`` or ``{}`` clears them).
+def model_endpoint_update(
+    *, endpoint: ModelEndpoint, role: str, if_match: str | None = None, **changes: Any
+) -> ModelEndpoint:
+    """Update name, description, draft and/or credentials (``credentials: null`` or ``{}`` clears them);
+    ``if_match`` as in :func:`versioning.resource_update`.
 
     ``role`` is the caller's workspace role: a draft that moves the endpoint to another scheme, host or port
     needs admin, and clears the stored credentials unless ``credentials`` are given too.
@@ -156,7 +159,7 @@ def model_endpoint_update(*, endpoint: ModelEndpoint, role: str, **changes: Any)
         changes["credentials_hint"] = credentials_hint(changes["credentials"])
         bound = draft_origin(changes.get("draft", endpoint.draft))
         changes["credentials_origin"] = bound if changes["credentials"] else ""
-    updated = versioning.resource_update(resource=endpoint, **changes)
+    updated = versioning.resource_update(resource=endpoint, if_match=if_match, **changes)
     assert isinstance(updated, ModelEndpoint)
     return updated
 

@@ -82,6 +82,13 @@ class VersionedResourceSerializer(serializers.ModelSerializer[Any]):
         extra_kwargs: dict[str, dict[str, Any]] = {"slug": {"validators": []}}
 
 
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The ETag of the resource as you loaded it: the update fails with 412 if someone saved since.",
+)
 DIFF_PARAMETERS = [OpenApiParameter("from", int, required=True), OpenApiParameter("to", int, required=True)]
 
 
@@ -124,13 +131,32 @@ class VersionedResourceViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[_R]):
         )
         return Response(self.get_serializer(resource).data, status=status.HTTP_201_CREATED)
 
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The resource with its draft; the ``ETag`` header names the head's state for ``If-Match``."""
+        resource = self.get_object()
+        return self._with_etag(Response(self.get_serializer(resource).data), resource)
+
+    @extend_schema(parameters=[IF_MATCH])
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Update the head; with ``If-Match: <ETag>`` only while nobody else saved it since (else 412)."""
         resource = self.get_object()
         partial = kwargs.get("partial", False)
         data = self._validated(self.get_serializer(resource, data=request.data, partial=partial))
         data = slug_unchanged_check(data, current=resource.slug)
-        resource = versioning.resource_update(resource=resource, **data)
-        return Response(self.get_serializer(resource).data)
+        resource = versioning.resource_update(
+            resource=resource, if_match=request.headers.get("If-Match"), **data
+        )
+        return self._with_etag(Response(self.get_serializer(resource).data), resource)
+
+    @extend_schema(parameters=[IF_MATCH])
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Update some fields of the head (``If-Match`` as for a full update)."""
+        return super().partial_update(request, *args, **kwargs)
+
+    @staticmethod
+    def _with_etag(response: Response, resource: VersionedResource) -> Response:
+        response["ETag"] = versioning.resource_etag(resource)
+        return response
 
     def _versions(self, resource: _R) -> QuerySet[ResourceVersion]:
         # ignore: django-stubs checks lookups against the abstract base, where the relation is only an annotation.

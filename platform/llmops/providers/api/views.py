@@ -52,12 +52,15 @@ class ModelEndpointViewSet(VersionedResourceViewSet[ModelEndpoint]):
         return Response(self.get_serializer(endpoint).data, status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Update the head (``If-Match`` as for any versioned resource; credentials stay write-only)."""
         endpoint = self.get_object()
         serializer = self.get_serializer(endpoint, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
         changes = slug_unchanged_check(serializer.validated_data, current=endpoint.slug)
-        endpoint = services.model_endpoint_update(endpoint=endpoint, role=self.membership.role, **changes)
-        return Response(self.get_serializer(endpoint).data)
+        endpoint = services.model_endpoint_update(
+            endpoint=endpoint, role=self.membership.role, if_match=request.headers.get("If-Match"), **changes
+        )
+        return self._with_etag(Response(self.get_serializer(endpoint).data), endpoint)
 
     @extend_schema(request=RestoreInputSerializer)
     @action(detail=True, methods=["post"])
