@@ -123,7 +123,7 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     page.get_by_role("option", name="user").click()
     editor = page.locator(".cm-content[aria-label='Messages 1']")
     editor.click()
-    page.keyboard.insert_text("Say hello to {{ start.question }}")
+    page.keyboard.insert_text("Say hello to ")
 
     # Wire start -> llm -> end (the starter's start -> end edge is replaced) and read the answer from llm.
     page.get_by_test_id("rf__edge-start:source->end").focus()  # edges are keyboard-selectable
@@ -132,6 +132,13 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     page.get_by_test_id("rf__edge-start:source->end").wait_for(state="detached")
     _connect(page, "start", "llm")
     _connect(page, "llm", "end")
+    # Now start is upstream of the llm node: the picker offers its input and inserts it at the cursor.
+    page.get_by_test_id("rf__node-llm").focus()
+    page.keyboard.press("Enter")
+    editor.click()
+    page.keyboard.press("End")
+    page.get_by_role("button", name="Insert {{ start.question }}").click()
+    assert editor.inner_text() == "Say hello to {{ start.question }}"
     page.locator("[data-testid=node-end]").click()
     outputs = page.locator(".cm-content[aria-label='Outputs']")
     outputs.click()
@@ -142,6 +149,8 @@ def test_draw_a_workflow_with_an_llm_node_fix_its_errors_publish_and_watch_a_run
     page.wait_for_function("document.querySelector('[data-testid=node-llm]').dataset.problems == 0")
     draft = Workflow.objects.get(workspace=team, slug="greeter").draft
     assert {(e["source"], e["target"]) for e in draft["edges"]} == {("start", "llm"), ("llm", "end")}
+    llm_config = next(n["config"] for n in draft["nodes"] if n["id"] == "llm")
+    assert llm_config["messages"] == [{"role": "user", "content": "Say hello to {{ start.question }}"}]
 
     # Debug-run the draft (nothing published yet) and watch its nodes finish live.
     page.get_by_test_id("debug-run").click()

@@ -10,6 +10,19 @@ import CodeMirror from "@uiw/react-codemirror";
 import { useEffect, useRef } from "react";
 
 const LANGUAGES = { jinja, json, python, yaml } as const;
+
+// The editor the user typed in last: a variable picked from a list goes in at its cursor.
+let lastFocused: EditorView | null = null;
+const rememberFocus = EditorView.domEventHandlers({ focus: (_event, view) => { lastFocused = view; } });
+
+/** Insert `text` at the cursor of the code editor focused last (false when there is none on the page). */
+export function insertAtCursor(text: string): boolean {
+  const view = lastFocused;
+  if (!view || !view.dom.isConnected || view.state.readOnly) return false;
+  view.dispatch(view.state.replaceSelection(text));
+  view.focus();
+  return true;
+}
 export type Language = keyof typeof LANGUAGES;
 
 interface Props {
@@ -28,7 +41,7 @@ export function CodeEditor({ value, onChange, language, readOnly, height = "200p
       onChange={onChange}
       readOnly={readOnly}
       height={height}
-      extensions={[LANGUAGES[language](), EditorView.lineWrapping, EditorView.contentAttributes.of({ "aria-label": label })]}
+      extensions={[LANGUAGES[language](), EditorView.lineWrapping, EditorView.contentAttributes.of({ "aria-label": label }), rememberFocus]}
       basicSetup={{ foldGutter: false }}
     />
   );

@@ -29,6 +29,7 @@ import * as history from "../canvas/history";
 import { autoLayout, needsLayout } from "../canvas/layout";
 import { followRun, nodeStatuses, type RunEvent } from "../canvas/liveRun";
 import { NodeCard } from "../canvas/NodeCard";
+import { insertAtCursor } from "../components/CodeEditor";
 import { Versions } from "../components/Versions";
 import { useCan, useWorkspaceSlug } from "../session";
 
@@ -158,7 +159,14 @@ function VariablesList({ variables }: { variables: Variables | undefined }) {
             key={name}
             variant="light"
             style={{ cursor: "pointer", textTransform: "none" }}
-            onClick={() => { void navigator.clipboard?.writeText(`{{ ${name} }}`); notifications.show({ message: `{{ ${name} }}` }); }}
+            component="button"
+            aria-label={`${t("editor.insert")} {{ ${name} }}`}
+            onClick={() => {
+              const text = `{{ ${name} }}`;
+              if (insertAtCursor(text)) return; // into the template being edited, at its cursor
+              void navigator.clipboard?.writeText(text);
+              notifications.show({ message: `${t("editor.copied")}: ${text}` });
+            }}
           >
             {name}
           </Badge>
