@@ -15,6 +15,7 @@ from llmops.prompts.models import Prompt
 from llmops.providers.models import ModelEndpoint
 from llmops.runs.models import Run
 from llmops.studio.models import Workflow, WorkflowVersion
+from llmops.studio.services import workflow_import_dify
 from tests.accounts.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.console.conftest import PASSWORD, screenshot, sign_in
 from tests.studio.factories import greeting_dsl
@@ -328,3 +329,23 @@ def test_two_people_editing_one_draft_get_a_conflict_warning_and_keep_their_chan
     page.reload()
     page.locator("[data-testid=node-greet]").wait_for()
     assert page.get_by_test_id("unsaved-backup").count() == 0  # saved: nothing left to offer
+
+
+def test_a_container_is_drawn_as_a_box_around_its_body(page: Any, asgi_server: str, team: Workspace) -> None:
+    ann = person(team, "ann", Role.OWNER)
+    imported = workflow_import_dify(
+        workspace=team, user=ann, slug="loops", name=None,
+        document=(DIFY / "containers-workflow.yml").read_text(encoding="utf-8"),
+    )  # fmt: skip
+    assert imported.workflow is not None
+    body = [n for n in imported.workflow.draft["nodes"] if n.get("parent")]
+    assert body, "the sample has nodes inside a container"
+    sign_in(page, asgi_server, "ann", "/w/team/workflows/loops")
+    page.locator(".react-flow__node").first.wait_for()
+    page.get_by_role("button", name="Auto layout").click()
+    for node in body:
+        outer = page.get_by_test_id(f"rf__node-{node['parent']}").bounding_box()
+        inner = page.get_by_test_id(f"rf__node-{node['id']}").bounding_box()
+        assert outer["x"] <= inner["x"] and inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
+        assert outer["y"] <= inner["y"] and inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1
+    screenshot(page, "editor-containers")

@@ -11,7 +11,7 @@ const STATUS_COLORS: Record<string, string> = {
 };
 
 function NodeCardView({ data, selected }: NodeProps<CanvasNode>) {
-  const { dsl, problems, status, handles } = data;
+  const { dsl, problems, status, handles, box } = data;
   const border = problems.length ? "#fa5252" : status ? (STATUS_COLORS[status] ?? "#ced4da") : selected ? "#228be6" : "#ced4da";
   return (
     <div
@@ -20,8 +20,10 @@ function NodeCardView({ data, selected }: NodeProps<CanvasNode>) {
       data-problems={problems.length}
       aria-label={`${dsl.type} node ${dsl.id}`}
       style={{
-        width: 220,
-        background: "white",
+        width: box ? box.width : 220,
+        height: box ? box.height : undefined,
+        boxSizing: "border-box",
+        background: box ? "rgba(241, 243, 245, 0.6)" : "white",
         border: `2px solid ${border}`,
         borderRadius: 8,
         padding: "6px 10px",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { DslWorkflow } from "../api/workflow";
-import { addNode, connect, duplicate, edgeId, moveNodes, newNodeId, problemsByNode, removeNodes, toCanvas } from "./graph";
+import { BOX_HEADER, absolutePosition, addNode, boxSizes, connect, containerAt, duplicate, edgeId, moveNodes, newNodeId, problemsByNode, removeNodes, toCanvas } from "./graph";
 import * as history from "./history";
 import { autoLayout, needsLayout } from "./layout";
 
@@ -59,6 +59,49 @@ describe("layout", () => {
     const placed = autoLayout(bare);
     expect(needsLayout(placed)).toBe(false);
     expect(placed.nodes[1]!.position!.x).toBeGreaterThan(placed.nodes[0]!.position!.x);
+  });
+});
+
+const loop: DslWorkflow = {
+  nodes: [
+    { id: "start", type: "start", position: null },
+    { id: "body_b", type: "template", parent: "each", position: null },
+    { id: "each", type: "iteration", position: null },
+    { id: "body_a", type: "template", parent: "each", position: null },
+    { id: "end", type: "end", position: null },
+  ],
+  edges: [{ source: "start", target: "each" }, { source: "body_a", target: "body_b" }, { source: "each", target: "end" }],
+};
+
+describe("containers drawn as boxes around their bodies", () => {
+  it("lays out the body inside the box, left to right, and the box among the top-level nodes", () => {
+    const placed = autoLayout(loop);
+    const at = (id: string) => placed.nodes.find((n) => n.id === id)!.position!;
+    expect(at("body_a").y).toBeGreaterThanOrEqual(BOX_HEADER); // relative to the box, below its header
+    expect(at("body_b").x).toBeGreaterThan(at("body_a").x);
+    const box = boxSizes(placed).get("each")!;
+    expect(box.width).toBeGreaterThan(at("body_b").x + 200);
+    expect(at("end").x).toBeGreaterThanOrEqual(at("each").x + box.width); // the box pushes the next node right
+  });
+
+  it("draws a container before its body, the body inside it", () => {
+    const canvas = toCanvas(autoLayout(loop), [], () => ["source"]);
+    const order = canvas.nodes.map((n) => n.id);
+    expect(order.indexOf("each")).toBeLessThan(order.indexOf("body_b"));
+    const body = canvas.nodes.find((n) => n.id === "body_b")!;
+    expect(body.parentId).toBe("each");
+    expect(body.extent).toBe("parent");
+    expect(canvas.nodes.find((n) => n.id === "each")!.data.box).toBeDefined();
+  });
+
+  it("finds the box a point falls in, and a deleted box takes its body along", () => {
+    const placed = autoLayout(loop);
+    const origin = absolutePosition(placed, "each");
+    const inside = { x: origin.x + 30, y: origin.y + BOX_HEADER + 10 };
+    expect(containerAt(placed, inside, new Set(["iteration"]))).toBe("each");
+    expect(containerAt(placed, { x: origin.x - 500, y: origin.y }, new Set(["iteration"]))).toBeNull();
+    expect(absolutePosition(placed, "body_a").x).toBe(origin.x + placed.nodes.find((n) => n.id === "body_a")!.position!.x);
+    expect(removeNodes(placed, new Set(["each"])).nodes.map((n) => n.id)).toEqual(["start", "end"]);
   });
 });
 

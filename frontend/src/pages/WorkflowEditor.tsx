@@ -24,7 +24,7 @@ import { Link, useParams } from "react-router";
 import { ApiError, request } from "../api/client";
 import type { DslNode, DslWorkflow, NodeType, Problem, Variables } from "../api/workflow";
 import { ConfigForm } from "../canvas/ConfigForm";
-import { addNode, connect, duplicate, moveNodes, removeEdges, removeNodes, toCanvas, updateNode, type CanvasNode } from "../canvas/graph";
+import { absolutePosition, addNode, connect, containerAt, duplicate, moveNodes, removeEdges, removeNodes, toCanvas, updateNode, type CanvasNode } from "../canvas/graph";
 import * as history from "../canvas/history";
 import { autoLayout, needsLayout } from "../canvas/layout";
 import { followRun, nodeStatuses, type RunEvent } from "../canvas/liveRun";
@@ -346,7 +346,11 @@ function Editor() {
   const add = (type: NodeType, position?: { x: number; y: number }) => {
     if (!workflow) return;
     const center = position ?? freeSpot(workflow, flow.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 }));
-    change(addNode(workflow, type.type, type.default_config, center));
+    // Dropped inside a container's box: the node joins its body (positions in a body are relative to the box).
+    const containers = new Set((nodeTypes.data ?? []).filter((n) => n.container).map((n) => n.type));
+    const parent = position ? containerAt(workflow, position, containers) : null;
+    const origin = parent ? absolutePosition(workflow, parent) : { x: 0, y: 0 };
+    change(addNode(workflow, type.type, type.default_config, { x: Math.round(center.x - origin.x), y: Math.round(center.y - origin.y) }, parent));
   };
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
