@@ -48,4 +48,9 @@ CELERY_BEAT_SCHEDULE = {
     "deployments-idempotency-purge": {"task": "llmops.deployments.idempotency_purge", "schedule": 3600.0},
     # Evaluation items whose slot died go back to the queue (see llmops.evaluations.execution).
     "evaluations-sweep": {"task": "llmops.evaluations.sweep", "schedule": 30.0},
+    # New (and late) ledger rows are counted into the dashboards' rollups.
+    "usage-rollup": {
+        "task": "llmops.usage.rollup",
+        "schedule": float(env_int("LLMOPS_USAGE_ROLLUP_SECONDS", 60, minimum=1)),
+    },
 }

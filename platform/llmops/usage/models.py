@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -68,12 +69,15 @@ class UsageRecord(models.Model):
     error_type = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Counted into the rollups yet (the beat task takes rows still false, late ones included).
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["workspace", "created_at"], name="usage_ws_created"),
             models.Index(fields=["workspace", "endpoint", "created_at"], name="usage_ws_endpoint_created"),
+            models.Index(fields=["id"], name="usage_not_rolled_up", condition=models.Q(rolled_up=False)),
         ]
 
     def __str__(self) -> str:
@@ -83,3 +87,72 @@ class UsageRecord(models.Model):
     def total_tokens(self) -> int:
         """Prompt plus completion tokens."""
         return self.prompt_tokens + self.completion_tokens
+
+
+class Granularity(models.TextChoices):
+    """The width of a rollup bucket."""
+
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class Dimension(models.TextChoices):
+    """What a rollup row is keyed by (``total``: the whole workspace, key empty)."""
+
+    TOTAL = "total", "Workspace total"
+    DEPLOYMENT = "deployment", "Deployment"
+    WORKFLOW = "workflow", "Workflow"
+    ENDPOINT = "endpoint", "Model endpoint"
+    MODEL = "model", "Model"
+    API_KEY = "api_key", "API key"
+    END_USER = "end_user", "End user"
+    SOURCE = "source", "Source"
+
+
+class UsageRollup(models.Model):
+    """The ledger summed per time bucket and one dimension's key, per currency: what dashboards read.
+
+    Latency and time to first token are kept as histograms over fixed log-spaced bounds
+    (:mod:`llmops.usage.histograms`), so percentiles of any set of buckets merge exactly as the histograms do.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    bucket = models.DateTimeField()
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    key = models.CharField(max_length=200, blank=True)
+    currency = models.CharField(max_length=3)
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    prompt_tokens = models.BigIntegerField(default=0)
+    completion_tokens = models.BigIntegerField(default=0)
+    cached_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=24, decimal_places=10, default=0)
+    latency_ms_sum = models.BigIntegerField(default=0)
+    latency_hist = ArrayField(models.IntegerField(), default=list)
+    ttft_count = models.BigIntegerField(default=0)
+    ttft_hist = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "granularity", "dimension", "bucket", "key", "currency"],
+                name="usage_rollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dimension}={self.key} {self.granularity} {self.bucket:%Y-%m-%d %H:00}"
+
+
+class UsageSettings(models.Model):
+    """A workspace's reporting currency and the rates that convert other currencies into it."""
+
+    workspace = models.OneToOneField("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    currency = models.CharField(max_length=3, default="USD")
+    # {"CNY": "0.138"}: one unit of CNY is worth 0.138 of ``currency``.
+    rates = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"usage settings ({self.currency})"

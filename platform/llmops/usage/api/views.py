@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import csv
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import QuerySet
+from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics
+from rest_framework import generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from llmops.accounts.models import Role
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
 from llmops.core.errors import ValidationError
 from llmops.usage import selectors
 from llmops.usage.api.serializers import UsageRecordSerializer
-from llmops.usage.models import UsageOperation, UsageRecord, UsageSource, UsageStatus
+from llmops.usage.currencies import CURRENCIES
+from llmops.usage.dashboards import DashboardQuery, dashboard, dashboard_csv_rows
+from llmops.usage.models import (
+    Dimension,
+    Granularity,
+    UsageOperation,
+    UsageRecord,
+    UsageSettings,
+    UsageSource,
+    UsageStatus,
+)
 
 FILTER_PARAMETERS = [
     OpenApiParameter("from", str, description="ISO date or datetime, inclusive (UTC when no offset)."),
@@ -101,3 +115,102 @@ def _jsonable(summary: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             for row in rows
         ]
     return out
+
+
+DASHBOARD_PARAMETERS = [
+    OpenApiParameter("start", str, required=True, description="ISO date or datetime, inclusive (UTC)."),
+    OpenApiParameter("end", str, required=True, description="ISO date or datetime, exclusive."),
+    OpenApiParameter("granularity", str, enum=Granularity.values, description="Bucket width (default day)."),
+    OpenApiParameter(
+        "group_by", str, enum=[d for d in Dimension.values if d != Dimension.TOTAL],
+        description="One series per key of this dimension (default: one for the workspace).",
+    ),
+    OpenApiParameter("key", str, many=True, description="Only these keys of group_by (repeat the parameter)."),
+    OpenApiParameter("top", int, description="Rows of each top-N table (1-100, default 10)."),
+    OpenApiParameter("export", str, enum=["csv"], description="csv: the series as a CSV file."),
+]  # fmt: skip
+
+
+class UsageDashboardView(WorkspaceScopedMixin, APIView):
+    """``/api/workspaces/<ws>/usage/dashboard/``: series, totals and top-N tables from the rollups, in the
+    workspace's currency; ``?export=csv`` downloads the series."""
+
+    permission_classes = WORKSPACE_PERMISSIONS
+
+    @extend_schema(parameters=DASHBOARD_PARAMETERS, responses={200: dict})
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response | HttpResponse:
+        params = request.query_params
+        missing = {name: ["Required."] for name in ("start", "end") if not params.get(name)}
+        if missing:
+            raise ValidationError("Give the range.", fields=missing)
+        try:
+            top = int(params.get("top", 10))
+        except ValueError:
+            raise ValidationError("Invalid top.", fields={"top": ["An integer."]}) from None
+        query = DashboardQuery(
+            start=_moment(params, "start") or datetime.now(UTC),
+            end=_moment(params, "end") or datetime.now(UTC),
+            granularity=params.get("granularity", Granularity.DAY),
+            group_by=params.get("group_by") or None,
+            keys=tuple(params.getlist("key")),
+            top=top,
+        )
+        csv_wanted = params.get("export") == "csv"
+        view = dashboard(workspace=self.workspace, query=query, with_top=not csv_wanted)
+        if not csv_wanted:
+            return Response(view)
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="usage-{self.workspace.slug}.csv"'
+        csv.writer(response).writerows(dashboard_csv_rows(view))
+        return response
+
+
+class UsageSettingsSerializer(serializers.ModelSerializer[UsageSettings]):
+    currency = serializers.CharField(min_length=3, max_length=3)
+    rates = serializers.DictField(
+        child=serializers.DecimalField(max_digits=20, decimal_places=10, min_value=Decimal("0.0000000001")),
+        required=False,
+        help_text='{"CNY": "0.138"}: one unit of CNY is worth 0.138 of currency.',
+    )
+
+    class Meta:
+        model = UsageSettings
+        fields = ["currency", "rates", "updated_at"]
+        read_only_fields = ["updated_at"]
+
+    def validate_currency(self, value: str) -> str:
+        return _currency(value)
+
+    def validate_rates(self, value: dict[str, Decimal]) -> dict[str, str]:
+        for code in value:
+            _currency(code, field=f"rates.{code}")
+        return {code.upper(): str(rate) for code, rate in value.items()}
+
+
+def _currency(value: str, *, field: str = "currency") -> str:
+    code = value.upper()
+    if code not in CURRENCIES:
+        raise ValidationError(
+            "Unknown currency.", fields={field: ["An ISO 4217 code such as USD, CNY or EUR."]}
+        )
+    return code
+
+
+class UsageSettingsView(WorkspaceScopedMixin, APIView):
+    """``/api/workspaces/<ws>/usage/settings/``: the reporting currency and conversion rates (admins write)."""
+
+    permission_classes = WORKSPACE_PERMISSIONS
+    write_role = Role.ADMIN
+
+    @extend_schema(responses=UsageSettingsSerializer)
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        settings, _ = UsageSettings.objects.get_or_create(workspace=self.workspace)
+        return Response(UsageSettingsSerializer(settings).data)
+
+    @extend_schema(request=UsageSettingsSerializer, responses=UsageSettingsSerializer)
+    def put(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        settings, _ = UsageSettings.objects.get_or_create(workspace=self.workspace)
+        serializer = UsageSettingsSerializer(settings, data=request.data)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializer.data)

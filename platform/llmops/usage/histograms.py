@@ -1,0 +1,56 @@
+"""Latency histograms over fixed log-spaced bounds: mergeable by adding counts, so percentiles roll up.
+
+Bucket 0 holds 0 ms; bucket ``k >= 1`` holds values in ``[2**((k-1)/4), 2**(k/4))`` ms (four buckets per
+doubling), the last one everything above. A percentile read from a histogram is the geometric middle of its
+bucket: within about 9 % of the true value, at any level of aggregation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+BUCKETS = 80  # the last starts at 2**(78/4) ms, about 12 minutes
+_PER_DOUBLING = 4
+
+
+def bucket_of(value_ms: float) -> int:
+    """The histogram bucket of one value."""
+    if value_ms < 1:
+        return 0
+    return min(BUCKETS - 1, 1 + math.floor(_PER_DOUBLING * math.log2(value_ms)))
+
+
+def empty() -> list[int]:
+    """A histogram with no values."""
+    return [0] * BUCKETS
+
+
+def merge(histograms: Iterable[Sequence[int]]) -> list[int]:
+    """The histogram of all values of ``histograms`` (short or empty ones count as zeros)."""
+    total = empty()
+    for histogram in histograms:
+        for index, count in enumerate(histogram):
+            total[index] += count
+    return total
+
+
+def percentile(histogram: Sequence[int], fraction: float) -> float | None:
+    """The value at ``fraction`` (0.5 for p50) of the histogram's values, None when it has none."""
+    count = sum(histogram)
+    if count == 0:
+        return None
+    rank = max(1, math.ceil(fraction * count))
+    seen = 0
+    for index, n in enumerate(histogram):
+        seen += n
+        if seen >= rank:
+            return _middle(index)
+    return _middle(len(histogram) - 1)
+
+
+def _middle(index: int) -> float:
+    if index == 0:
+        return 0.0
+    low, high = 2 ** ((index - 1) / _PER_DOUBLING), 2 ** (index / _PER_DOUBLING)
+    return round(math.sqrt(low * high), 1)

@@ -1,0 +1,195 @@
+"""Rolling the usage ledger up into hourly and daily buckets per dimension (what dashboards read).
+
+Every ledger row is counted exactly once: a batch takes rows not yet rolled up (``rolled_up = false``, late
+ones included whatever their time), adds them into the rollup cells with an upsert and marks them, in one
+transaction, holding an advisory lock (batches of several workers run one after the other). A crash in between rolls the
+whole batch back. ``usage_rollup_rebuild`` starts over from the ledger.
+
+Cells: the workspace total, deployment, workflow, endpoint, model and source by hour and by day, with latency
+and TTFT histograms; API key and end user by day (their cardinality is high; no histograms).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+
+from llmops.runs.models import Run
+from llmops.studio.models import Workflow
+from llmops.usage import histograms
+from llmops.usage.models import Dimension, Granularity, UsageRecord, UsageRollup
+
+BATCH_SIZE = 20_000
+ROLLUP_LOCK = 0x75736167  # the advisory lock key of the rollup ("usag")
+# The dimensions kept per hour (with histograms); the others are kept per day only.
+HOURLY_DIMENSIONS = (
+    Dimension.TOTAL, Dimension.DEPLOYMENT, Dimension.WORKFLOW, Dimension.ENDPOINT, Dimension.MODEL,
+    Dimension.SOURCE,
+)  # fmt: skip
+DAILY_ONLY_DIMENSIONS = (Dimension.API_KEY, Dimension.END_USER)
+_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+@dataclass(slots=True)
+class _Cell:
+    requests: int = 0
+    errors: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_tokens: int = 0
+    cost: Decimal = Decimal(0)
+    latency_ms_sum: int = 0
+    latency_hist: list[int] = field(default_factory=list)
+    ttft_count: int = 0
+    ttft_hist: list[int] = field(default_factory=list)
+
+
+def _batch_sql() -> str:
+    usage, runs, flows = UsageRecord._meta.db_table, Run._meta.db_table, Workflow._meta.db_table
+    return f"""
+        SELECT u.id, u.workspace_id, u.created_at, u.deployment_id, COALESCE(w.slug, ''), u.endpoint_slug,
+               u.model_name, u.api_key_id, u.end_user, u.source, u.currency, u.status, u.prompt_tokens,
+               u.completion_tokens, u.cached_tokens, u.cost, u.latency_ms, u.ttft_ms
+        FROM {usage} u
+        LEFT JOIN {runs} r ON r.id = CASE WHEN u.run_id ~ '{_UUID}' THEN u.run_id::uuid END
+        LEFT JOIN {flows} w ON w.id = r.workflow_id
+        WHERE u.rolled_up = false
+        ORDER BY u.id
+        LIMIT %s
+        FOR UPDATE OF u SKIP LOCKED
+    """
+
+
+def _upsert_sql() -> str:
+    table = UsageRollup._meta.db_table
+
+    def added(column: str) -> str:
+        return f"{column} = {table}.{column} + EXCLUDED.{column}"
+
+    def merged(column: str) -> str:  # element-wise sum of two histograms of any lengths
+        return (
+            f"{column} = ARRAY(SELECT COALESCE(a, 0) + COALESCE(b, 0) FROM "
+            f"unnest({table}.{column}, EXCLUDED.{column}) WITH ORDINALITY AS t(a, b, i) ORDER BY i)"
+        )
+
+    sums = ["requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost",
+            "latency_ms_sum", "ttft_count"]  # fmt: skip
+    return f"""
+        INSERT INTO {table} (workspace_id, granularity, dimension, bucket, key, currency, requests, errors,
+            prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms_sum, latency_hist, ttft_count,
+            ttft_hist)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (workspace_id, granularity, dimension, bucket, key, currency) DO UPDATE SET
+            {", ".join(added(c) for c in sums)}, {merged("latency_hist")}, {merged("ttft_hist")}
+    """
+
+
+def _keys(row: tuple[Any, ...]) -> dict[str, str]:
+    _id, _ws, _at, deployment, workflow, endpoint, model, api_key, end_user, source = row[:10]
+    return {
+        Dimension.TOTAL: "", Dimension.DEPLOYMENT: deployment, Dimension.WORKFLOW: workflow,
+        Dimension.ENDPOINT: endpoint, Dimension.MODEL: model, Dimension.SOURCE: source,
+        Dimension.API_KEY: api_key, Dimension.END_USER: end_user,
+    }  # fmt: skip
+
+
+def _add(cell: _Cell, row: tuple[Any, ...], *, with_histograms: bool) -> None:
+    status, prompt, completion, cached, cost, latency, ttft = row[11:18]
+    cell.requests += 1
+    cell.errors += status != "ok"
+    cell.prompt_tokens += prompt
+    cell.completion_tokens += completion
+    cell.cached_tokens += cached
+    cell.cost += cost
+    cell.latency_ms_sum += latency
+    if with_histograms:
+        _count(cell.latency_hist, histograms.bucket_of(latency))
+        if ttft is not None:
+            cell.ttft_count += 1
+            _count(cell.ttft_hist, histograms.bucket_of(ttft))
+
+
+def _count(histogram: list[int], index: int) -> None:
+    if len(histogram) <= index:  # kept only as long as its last non-empty bucket
+        histogram.extend([0] * (index + 1 - len(histogram)))
+    histogram[index] += 1
+
+
+def _cells(rows: list[tuple[Any, ...]]) -> dict[tuple[Any, ...], _Cell]:
+    cells: dict[tuple[Any, ...], _Cell] = defaultdict(_Cell)
+    for row in rows:
+        workspace, at, currency = row[1], row[2], row[10]
+        hour = at.replace(minute=0, second=0, microsecond=0)
+        day = hour.replace(hour=0)
+        for dimension, key in _keys(row).items():
+            if dimension in HOURLY_DIMENSIONS:
+                _add(
+                    cells[(workspace, Granularity.HOUR, dimension, hour, key, currency)],
+                    row,
+                    with_histograms=True,
+                )
+                _add(
+                    cells[(workspace, Granularity.DAY, dimension, day, key, currency)],
+                    row,
+                    with_histograms=True,
+                )
+            else:
+                _add(
+                    cells[(workspace, Granularity.DAY, dimension, day, key, currency)],
+                    row,
+                    with_histograms=False,
+                )
+    return cells
+
+
+def usage_rollup_batch(limit: int = BATCH_SIZE) -> int:
+    """Roll up to ``limit`` ledger rows not yet counted; returns how many were."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # One batch at a time across workers: two batches adding into the same cells would deadlock.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
+        cursor.execute(_batch_sql(), [limit])
+        rows = cursor.fetchall()
+        if not rows:
+            return 0
+        values = [
+            (*key, c.requests, c.errors, c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.cost,
+             c.latency_ms_sum, c.latency_hist, c.ttft_count, c.ttft_hist)
+            for key, c in sorted(_cells(rows).items())  # cells in one order: row locks in one order
+        ]  # fmt: skip
+        cursor.executemany(_upsert_sql(), values)
+        UsageRecord.objects.filter(id__in=[row[0] for row in rows]).update(rolled_up=True)
+    return len(rows)
+
+
+def usage_rollup(*, max_rows: int | None = None) -> int:
+    """Roll up every ledger row not yet counted (at most ``max_rows``); returns how many were."""
+    done = 0
+    while max_rows is None or done < max_rows:
+        step = usage_rollup_batch(BATCH_SIZE if max_rows is None else min(BATCH_SIZE, max_rows - done))
+        if not step:
+            break
+        done += step
+    return done
+
+
+def usage_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | None = None) -> int:
+    """Drop the rollups (of one workspace, from ``since``: whole days) and count the ledger again."""
+    rollups = UsageRollup.objects.all()
+    records = UsageRecord.objects.all()
+    if workspace_id is not None:
+        rollups, records = (
+            rollups.filter(workspace_id=workspace_id),
+            records.filter(workspace_id=workspace_id),
+        )
+    if since is not None:
+        day = since.replace(hour=0, minute=0, second=0, microsecond=0)
+        rollups, records = rollups.filter(bucket__gte=day), records.filter(created_at__gte=day)
+    with transaction.atomic():
+        rollups.delete()
+        records.filter(rolled_up=True).update(rolled_up=False)
+    return usage_rollup()
