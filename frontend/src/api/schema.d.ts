@@ -1750,6 +1750,26 @@ export interface paths {
         patch: operations["api_workspaces_schedules_partial_update"];
         trace?: never;
     };
+    "/api/workspaces/{workspace}/usage/dashboard/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``/api/workspaces/<ws>/usage/dashboard/``: series, totals and top-N tables from the rollups, in the
+         *     workspace's currency; ``?export=csv`` downloads the series.
+         */
+        get: operations["api_workspaces_usage_dashboard_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/usage/records/": {
         parameters: {
             query?: never;
@@ -1760,6 +1780,24 @@ export interface paths {
         /** @description ``/api/workspaces/<ws>/usage/records/``: ledger rows, newest first, filterable. */
         get: operations["api_workspaces_usage_records_list"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/usage/settings/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``/api/workspaces/<ws>/usage/settings/``: the reporting currency and conversion rates (admins write). */
+        get: operations["api_workspaces_usage_settings_retrieve"];
+        /** @description ``/api/workspaces/<ws>/usage/settings/``: the reporting currency and conversion rates (admins write). */
+        put: operations["api_workspaces_usage_settings_update"];
         post?: never;
         delete?: never;
         options?: never;
@@ -3801,6 +3839,22 @@ export interface components {
          * @enum {string}
          */
         UsageRecordStatusEnum: "ok" | "error";
+        UsageSettings: {
+            currency: string;
+            /** @description {"CNY": "0.138"}: one unit of CNY is worth 0.138 of currency. */
+            rates?: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        UsageSettingsRequest: {
+            currency: string;
+            /** @description {"CNY": "0.138"}: one unit of CNY is worth 0.138 of currency. */
+            rates?: {
+                [key: string]: string;
+            };
+        };
         /** @description The signed-in user about themself (``/api/auth/me/``, login); never used for other users. */
         User: {
             readonly id: number;
@@ -7636,6 +7690,44 @@ export interface operations {
             };
         };
     };
+    api_workspaces_usage_dashboard_retrieve: {
+        parameters: {
+            query: {
+                /** @description ISO date or datetime, exclusive. */
+                end: string;
+                /** @description csv: the series as a CSV file. */
+                export?: "csv";
+                /** @description Bucket width (default day). */
+                granularity?: "day" | "hour";
+                /** @description One series per key of this dimension (default: one for the workspace). */
+                group_by?: "api_key" | "deployment" | "end_user" | "endpoint" | "model" | "source" | "workflow";
+                /** @description Only these keys of group_by (repeat the parameter). */
+                key?: string[];
+                /** @description ISO date or datetime, inclusive (UTC). */
+                start: string;
+                /** @description Rows of each top-N table (1-100, default 10). */
+                top?: number;
+            };
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
     api_workspaces_usage_records_list: {
         parameters: {
             query?: {
@@ -7668,6 +7760,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PaginatedUsageRecordList"];
+                };
+            };
+        };
+    };
+    api_workspaces_usage_settings_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSettings"];
+                };
+            };
+        };
+    };
+    api_workspaces_usage_settings_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UsageSettingsRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["UsageSettingsRequest"];
+                "multipart/form-data": components["schemas"]["UsageSettingsRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageSettings"];
                 };
             };
         };
