@@ -64,6 +64,8 @@ def judge(local_instruct_model_url: str) -> Workspace:
             model=INSTRUCT_MODEL,
             base_url=local_instruct_model_url,
             context_window=4096,
+            # The 1.5B model on two shared cores: a loaded host can take well over the default 10 s.
+            timeout_seconds=120,
         ),
     )
     publish(endpoint)

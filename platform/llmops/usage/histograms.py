@@ -45,11 +45,12 @@ def percentile(histogram: Sequence[int], fraction: float) -> float | None:
     for index, n in enumerate(histogram):
         seen += n
         if seen >= rank:
-            return _middle(index)
-    return _middle(len(histogram) - 1)
+            return bucket_middle(index)
+    return bucket_middle(len(histogram) - 1)
 
 
-def _middle(index: int) -> float:
+def bucket_middle(index: int) -> float:
+    """The value a bucket stands for: the geometric middle of its bounds (0 for bucket 0)."""
     if index == 0:
         return 0.0
     low, high = 2 ** ((index - 1) / _PER_DOUBLING), 2 ** (index / _PER_DOUBLING)

@@ -65,7 +65,23 @@ def _batch_sql() -> str:
     """
 
 
+_COLUMNS = (
+    "workspace_id", "granularity", "dimension", "bucket", "key", "currency", "requests", "errors", "prompt_tokens",
+    "completion_tokens", "cached_tokens", "cost", "latency_ms_sum", "latency_hist", "ttft_count", "ttft_hist",
+)  # fmt: skip
+_TYPES = ("int8", "text", "text", "timestamptz", "text", "text", "int8", "int8", "int8", "int8", "int8",
+          "numeric", "int8", "int4[]", "int8", "int4[]")  # fmt: skip
+_STAGE = "usage_rollup_stage"
+
+
+def _stage_sql() -> str:
+    """A temporary table (per connection, emptied at commit) the batch's cells are copied into."""
+    columns = ", ".join(f"{c} {t}" for c, t in zip(_COLUMNS, _TYPES, strict=True))
+    return f"CREATE TEMPORARY TABLE IF NOT EXISTS {_STAGE} ({columns}) ON COMMIT DELETE ROWS"
+
+
 def _upsert_sql() -> str:
+    """Add the staged cells into the rollups (a new cell is inserted, an existing one summed into)."""
     table = UsageRollup._meta.db_table
 
     def added(column: str) -> str:
@@ -79,11 +95,9 @@ def _upsert_sql() -> str:
 
     sums = ["requests", "errors", "prompt_tokens", "completion_tokens", "cached_tokens", "cost",
             "latency_ms_sum", "ttft_count"]  # fmt: skip
+    columns = ", ".join(_COLUMNS)
     return f"""
-        INSERT INTO {table} (workspace_id, granularity, dimension, bucket, key, currency, requests, errors,
-            prompt_tokens, completion_tokens, cached_tokens, cost, latency_ms_sum, latency_hist, ttft_count,
-            ttft_hist)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+        INSERT INTO {table} ({columns}) SELECT {columns} FROM {_STAGE}
         ON CONFLICT (workspace_id, granularity, dimension, bucket, key, currency) DO UPDATE SET
             {", ".join(added(c) for c in sums)}, {merged("latency_hist")}, {merged("ttft_hist")}
     """
@@ -156,13 +170,21 @@ def usage_rollup_batch(limit: int = BATCH_SIZE) -> int:
         rows = cursor.fetchall()
         if not rows:
             return 0
-        values = [
-            (*key, c.requests, c.errors, c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.cost,
-             c.latency_ms_sum, c.latency_hist, c.ttft_count, c.ttft_hist)
-            for key, c in sorted(_cells(rows).items())  # cells in one order: row locks in one order
-        ]  # fmt: skip
-        cursor.executemany(_upsert_sql(), values)
-        UsageRecord.objects.filter(id__in=[row[0] for row in rows]).update(rolled_up=True)
+        cursor.execute(_stage_sql())
+        cursor.execute(f"TRUNCATE {_STAGE}")  # empty even when the caller's transaction has not committed
+        # COPY is an order of magnitude faster than one upsert statement per cell.
+        with cursor.cursor.copy(f"COPY {_STAGE} ({', '.join(_COLUMNS)}) FROM STDIN") as copy:
+            copy.set_types(list(_TYPES))
+            for key, c in _cells(rows).items():
+                copy.write_row(
+                    (*key, c.requests, c.errors, c.prompt_tokens, c.completion_tokens, c.cached_tokens, c.cost,
+                     c.latency_ms_sum, c.latency_hist, c.ttft_count, c.ttft_hist)
+                )  # fmt: skip
+        cursor.execute(_upsert_sql())
+        cursor.execute(
+            f"UPDATE {UsageRecord._meta.db_table} SET rolled_up = true WHERE id = ANY(%s)",
+            [[row[0] for row in rows]],
+        )
     return len(rows)
 
 
