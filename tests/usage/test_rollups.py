@@ -216,6 +216,8 @@ def test_the_dashboard_answers_series_totals_and_top_tables_in_the_workspace_cur
     assert [u["key"] for u in top_users] == sorted({r.end_user for r in rows}, key=lambda u: -sum(
         r.cost * (Decimal("0.14") if r.currency == "CNY" else 1) for r in rows if r.end_user == u))  # fmt: skip
     assert set(body["top"]) == {"deployment", "model", "api_key", "end_user"}
+    only = dashboard(owner, top_of="end_user", top="2").json()["top"]
+    assert list(only) == ["end_user"] and only["end_user"] == top_users[:2]
     # hourly, one key
     hourly = dashboard(owner, granularity="hour", group_by="deployment", key="2", start="2026-11-02",
                        end="2026-11-02T06:00:00Z").json()  # fmt: skip
@@ -257,6 +259,7 @@ def test_the_series_download_as_csv(workspace: Workspace, owner: User) -> None:
         ({"start": "yesterday"}, "start"),
         ({"top": "many"}, "top"),
         ({"top": "0"}, "top"),
+        ({"top_of": "colour"}, "top_of"),
     ],
 )
 def test_bad_dashboard_queries_name_their_field(

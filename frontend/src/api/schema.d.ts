@@ -7707,6 +7707,8 @@ export interface operations {
                 start: string;
                 /** @description Rows of each top-N table (1-100, default 10). */
                 top?: number;
+                /** @description Only these top-N tables (repeat; default: deployment, model, api_key, end_user). */
+                top_of?: ("api_key" | "deployment" | "end_user" | "model")[];
             };
             header?: never;
             path: {

@@ -7,14 +7,13 @@ with its rates; a currency without a rate is reported apart (``unconverted``), n
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from django.db import connection
-from django.db.models import F, Sum
 
 from llmops.accounts.models import Workspace
 from llmops.core.errors import ValidationError
@@ -48,6 +47,7 @@ class DashboardQuery:
     group_by: str | None = None
     keys: tuple[str, ...] = ()
     top: int = 10
+    tops: tuple[str, ...] = TOP_DIMENSIONS
 
 
 def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
@@ -70,17 +70,13 @@ def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
             errors["end"] = [f"At most {MAX_DAYS} days."]
     if not 1 <= query.top <= 100:
         errors["top"] = ["Between 1 and 100."]
+    unknown = [t for t in query.tops if t not in TOP_DIMENSIONS]
+    if unknown:
+        errors["top_of"] = [f"One of: {', '.join(TOP_DIMENSIONS)}."]
     if errors:
         raise ValidationError("Invalid dashboard query.", fields=errors)
     step = _STEP[Granularity(query.granularity)]
-    return DashboardQuery(
-        _floor(query.start, step),
-        _ceil(query.end, step),
-        query.granularity,
-        query.group_by,
-        query.keys,
-        query.top,
-    )
+    return replace(query, start=_floor(query.start, step), end=_ceil(query.end, step))
 
 
 def _floor(moment: datetime, step: timedelta) -> datetime:
@@ -207,38 +203,44 @@ def _cells(
 
 
 def _top(workspace: Workspace, dimension: str, query: DashboardQuery, money: _Money) -> list[dict[str, Any]]:
-    """The ``query.top`` keys of ``dimension`` that cost most (then by requests), by whole days."""
+    """The ``query.top`` keys of ``dimension`` that cost most (then by requests), by whole days.
+
+    Ranked in PostgreSQL, costs converted there (a CASE over the workspace's rates): only the top rows come
+    back, whatever the number of keys (thousands of end users a day). Costs in a currency without a rate do not
+    rank; the top keys' amounts in such currencies are read after and reported apart."""
     day = _STEP[Granularity.DAY]
-    rows = (
-        UsageRollup.objects.filter(
-            workspace=workspace,
-            granularity=Granularity.DAY,
-            dimension=dimension,
-            bucket__gte=_floor(query.start, day),
-            bucket__lt=_ceil(query.end, day),
-        )
-        .values("key", "currency")
-        .annotate(
-            cost_sum=Sum("cost"),
-            requests_sum=Sum("requests"),
-            errors_sum=Sum("errors"),
-            tokens_sum=Sum(F("prompt_tokens") + F("completion_tokens")),
-        )
+    table = UsageRollup._meta.db_table
+    rates = sorted(money.rates.items())
+    converted = "CASE currency " + " ".join("WHEN %s THEN cost * %s" for _ in rates) + " ELSE 0 END"
+    where = "workspace_id = %s AND granularity = %s AND dimension = %s AND bucket >= %s AND bucket < %s"
+    window = [workspace.pk, Granularity.DAY, dimension, _floor(query.start, day), _ceil(query.end, day)]
+    sql = (
+        f"SELECT key, SUM({converted}) AS cost, SUM(requests), SUM(errors), SUM(prompt_tokens + completion_tokens)"
+        f" FROM {table} WHERE {where} GROUP BY key ORDER BY 2 DESC, 3 DESC, key LIMIT %s"
     )
-    totals: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        entry = totals.setdefault(row["key"], {"key": row["key"], "cost": Decimal(0), "requests": 0, "errors": 0,
-                                               "tokens": 0, "unconverted": {}})  # fmt: skip
-        converted = money.convert(row["cost_sum"], row["currency"])
-        if converted is None:
-            entry["unconverted"][row["currency"]] = str(round(row["cost_sum"], 6))
-        else:
-            entry["cost"] += converted
-        entry["requests"] += row["requests_sum"]
-        entry["errors"] += row["errors_sum"]
-        entry["tokens"] += row["tokens_sum"]
-    ranked = sorted(totals.values(), key=lambda e: (-e["cost"], -e["requests"], e["key"]))[: query.top]
-    return [{**entry, "cost": str(round(entry["cost"], 6))} for entry in ranked]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for rate in rates for value in rate] + window + [query.top])
+        ranked = cursor.fetchall()
+        unconverted: dict[str, dict[str, Decimal]] = defaultdict(dict)
+        if ranked:
+            cursor.execute(
+                f"SELECT key, currency, SUM(cost) FROM {table} WHERE {where} AND key = ANY(%s)"
+                " AND NOT currency = ANY(%s) GROUP BY key, currency",
+                [*window, [row[0] for row in ranked], [code for code, _ in rates]],
+            )
+            for key, currency, amount in cursor.fetchall():
+                unconverted[key][currency] = amount
+    return [
+        {
+            "key": key,
+            "cost": f"{cost:.6f}",
+            "requests": requests,
+            "errors": errors,
+            "tokens": tokens,
+            "unconverted": {c: f"{a:.6f}" for c, a in sorted(unconverted[key].items())},
+        }
+        for key, cost, requests, errors, tokens in ranked
+    ]
 
 
 def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = True) -> dict[str, Any]:
@@ -274,7 +276,7 @@ def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = T
         "group_by": query.group_by,
         "totals": totals,
         "series": series,
-        "top": {d: _top(workspace, d, query, money) for d in TOP_DIMENSIONS} if with_top else {},
+        "top": {d: _top(workspace, d, query, money) for d in query.tops} if with_top else {},
     }
 
 

@@ -21,7 +21,7 @@ from llmops.core.errors import ValidationError
 from llmops.usage import selectors
 from llmops.usage.api.serializers import UsageRecordSerializer
 from llmops.usage.currencies import CURRENCIES
-from llmops.usage.dashboards import DashboardQuery, dashboard, dashboard_csv_rows
+from llmops.usage.dashboards import TOP_DIMENSIONS, DashboardQuery, dashboard, dashboard_csv_rows
 from llmops.usage.models import (
     Dimension,
     Granularity,
@@ -127,6 +127,10 @@ DASHBOARD_PARAMETERS = [
     ),
     OpenApiParameter("key", str, many=True, description="Only these keys of group_by (repeat the parameter)."),
     OpenApiParameter("top", int, description="Rows of each top-N table (1-100, default 10)."),
+    OpenApiParameter(
+        "top_of", str, many=True, enum=list(TOP_DIMENSIONS),
+        description="Only these top-N tables (repeat; default: deployment, model, api_key, end_user).",
+    ),
     OpenApiParameter("export", str, enum=["csv"], description="csv: the series as a CSV file."),
 ]  # fmt: skip
 
@@ -154,6 +158,7 @@ class UsageDashboardView(WorkspaceScopedMixin, APIView):
             group_by=params.get("group_by") or None,
             keys=tuple(params.getlist("key")),
             top=top,
+            tops=tuple(params.getlist("top_of")) or TOP_DIMENSIONS,
         )
         csv_wanted = params.get("export") == "csv"
         view = dashboard(workspace=self.workspace, query=query, with_top=not csv_wanted)
