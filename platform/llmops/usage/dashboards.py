@@ -213,7 +213,13 @@ def _top(workspace: Workspace, dimension: str, query: DashboardQuery, money: _Mo
     rates = sorted(money.rates.items())
     converted = "CASE currency " + " ".join("WHEN %s THEN cost * %s" for _ in rates) + " ELSE 0 END"
     where = "workspace_id = %s AND granularity = %s AND dimension = %s AND bucket >= %s AND bucket < %s"
-    window = [workspace.pk, Granularity.DAY, dimension, _floor(query.start, day), _ceil(query.end, day)]
+    window: list[Any] = [
+        workspace.pk,
+        Granularity.DAY,
+        dimension,
+        _floor(query.start, day),
+        _ceil(query.end, day),
+    ]
     sql = (
         f"SELECT key, SUM({converted}) AS cost, SUM(requests), SUM(errors), SUM(prompt_tokens + completion_tokens)"
         f" FROM {table} WHERE {where} GROUP BY key ORDER BY 2 DESC, 3 DESC, key LIMIT %s"
