@@ -248,6 +248,62 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace}/budgets/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        get: operations["api_workspaces_budgets_list"];
+        put?: never;
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        post: operations["api_workspaces_budgets_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/budgets/{id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        get: operations["api_workspaces_budgets_retrieve"];
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        put: operations["api_workspaces_budgets_update"];
+        post?: never;
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        delete: operations["api_workspaces_budgets_destroy"];
+        options?: never;
+        head?: never;
+        /**
+         * @description ``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+         *     each model call, with their consumption this period (``status``) and soft thresholds (admins write).
+         */
+        patch: operations["api_workspaces_budgets_partial_update"];
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/chains/": {
         parameters: {
             query?: never;
@@ -2268,6 +2324,41 @@ export interface components {
             /** @description A member's username, or null to unassign. */
             reviewer: string | null;
         };
+        Budget: {
+            readonly id: number;
+            name: string;
+            scope: components["schemas"]["ScopeEnum"];
+            scope_key?: string;
+            period: components["schemas"]["PeriodEnum"];
+            metric?: components["schemas"]["MetricEnum"];
+            /** Format: decimal */
+            cap: string;
+            currency?: string;
+            thresholds?: number[];
+            webhook_url?: string;
+            is_active?: boolean;
+            readonly status: {
+                [key: string]: unknown;
+            };
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        BudgetRequest: {
+            name: string;
+            scope: components["schemas"]["ScopeEnum"];
+            scope_key?: string;
+            period: components["schemas"]["PeriodEnum"];
+            metric?: components["schemas"]["MetricEnum"];
+            /** Format: decimal */
+            cap: string;
+            currency?: string;
+            thresholds?: number[];
+            webhook_url?: string;
+            webhook_secret?: string;
+            is_active?: boolean;
+        };
         CatalogModel: {
             provider_kind: components["schemas"]["ProviderKindEnum"];
             model: string;
@@ -2987,6 +3078,12 @@ export interface components {
          * @enum {string}
          */
         MessageRoleEnum: "system" | "user" | "assistant" | "tool";
+        /**
+         * @description * `cost` - Cost
+         *     * `tokens` - Tokens
+         * @enum {string}
+         */
+        MetricEnum: "cost" | "tokens";
         /** @description An endpoint: its draft config, ``has_credentials`` and ``credentials_hint`` (never the secret). */
         ModelEndpoint: {
             readonly id: number;
@@ -3071,6 +3168,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["ApiKey"][];
+        };
+        PaginatedBudgetList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["Budget"][];
         };
         PaginatedChainList: {
             /** @example 123 */
@@ -3327,6 +3439,20 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Workflow"][];
         };
+        PatchedBudgetRequest: {
+            name?: string;
+            scope?: components["schemas"]["ScopeEnum"];
+            scope_key?: string;
+            period?: components["schemas"]["PeriodEnum"];
+            metric?: components["schemas"]["MetricEnum"];
+            /** Format: decimal */
+            cap?: string;
+            currency?: string;
+            thresholds?: number[];
+            webhook_url?: string;
+            webhook_secret?: string;
+            is_active?: boolean;
+        };
         /** @description Base serializer: subclasses set ``Meta.model`` and add resource-specific fields. */
         PatchedChainRequest: {
             name?: string;
@@ -3420,6 +3546,12 @@ export interface components {
         PatchedWorkspaceUpdateRequest: {
             name?: string;
         };
+        /**
+         * @description * `day` - Day
+         *     * `month` - Month
+         * @enum {string}
+         */
+        PeriodEnum: "day" | "month";
         PlaygroundInputRequest: {
             /** @description A number, "v3", "latest", a label, or "draft" (the default). */
             version?: string | null;
@@ -3711,6 +3843,14 @@ export interface components {
             inputs?: unknown;
             enabled?: boolean;
         };
+        /**
+         * @description * `workspace` - Workspace
+         *     * `deployment` - Deployment
+         *     * `api_key` - API key
+         *     * `end_user` - End user
+         * @enum {string}
+         */
+        ScopeEnum: "workspace" | "deployment" | "api_key" | "end_user";
         /**
          * @description * `run` - run
          *     * `read` - read
@@ -4384,6 +4524,158 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+        };
+    };
+    api_workspaces_budgets_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedBudgetList"];
+                };
+            };
+        };
+    };
+    api_workspaces_budgets_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BudgetRequest"];
+                "multipart/form-data": components["schemas"]["BudgetRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+        };
+    };
+    api_workspaces_budgets_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+        };
+    };
+    api_workspaces_budgets_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["BudgetRequest"];
+                "multipart/form-data": components["schemas"]["BudgetRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+        };
+    };
+    api_workspaces_budgets_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_workspaces_budgets_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedBudgetRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedBudgetRequest"];
+                "multipart/form-data": components["schemas"]["PatchedBudgetRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
                 };
             };
         };

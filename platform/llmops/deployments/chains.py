@@ -52,6 +52,7 @@ from llmops.deployments.payloads import completion_body, completion_chunk, opena
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.execution.chain import chain_execute, chain_items, chain_prepare
 from llmops.runs.streaming import from_list, sse_frame
+from llmops.usage.budgets import CallScope, budget_check
 from workflows import CallContext, ErrorEvent, RunFinished, TextChunk, Usage
 
 logger = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ def chain_call_admit(
     """Resolve the chain version, replay or record the ``Idempotency-Key``, then take a concurrency slot
     (``RateLimited`` when the deployment's ``max_concurrent_runs`` calls are in flight)."""
     assert deployment.chain is not None
+    budget_check(CallScope(deployment.workspace_id, str(deployment.pk), str(key.pk), end_user))
     snapshot = chain_snapshot(chain=deployment.chain, version=deployment.version)
     call = ChainCall(deployment, key, end_user, snapshot)
     if idempotency_key:

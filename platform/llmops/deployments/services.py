@@ -44,6 +44,7 @@ from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus, Trigger
 from llmops.runs.services import run_claim, run_inputs_validate
 from llmops.studio.models import WorkflowVersion
+from llmops.usage.budgets import CallScope, budget_check
 from workflows import CompiledGraph, WorkflowValidationError
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -243,6 +244,11 @@ def deployment_run_admit(*, request: RunRequest) -> Admitted:
     """
     if request.mode != "async":
         redis_required()
+    budget_check(  # a spent budget refuses the call before anything runs (429 budget_exceeded)
+        CallScope(
+            request.deployment.workspace_id, str(request.deployment.pk), str(request.key.pk), request.end_user
+        )
+    )
     if request.idempotency_key or request.mode == "async":
         return _admit(request, request.version)
     version = request.version or deployment_version(deployment=request.deployment)

@@ -37,6 +37,7 @@ from llmops.providers.limits import concurrency_slot, wait_for_rate
 from llmops.providers.rest_calls import ModerationResult, RerankResult
 from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
 from llmops.providers.tokens import prompt_fits
+from llmops.usage.budgets import CallScope, budget_acheck, budget_arecord
 from llmops.usage.services import MeteredCall, usage_record_acreate
 from workflows import (
     CallContext,
@@ -86,11 +87,13 @@ class PlatformModelGateway:
         self.deployment_id = str(deployment_id or "")
         self.api_key_id = str(api_key_id or "")
         self.end_user = end_user
+        self.scope = CallScope(self.workspace_id, self.deployment_id, self.api_key_id, end_user)
         self._pinned: dict[str, ResolvedEndpoint] = {}
 
     # --- the port --------------------------------------------------------------------------------------
     async def chat(self, request: ChatRequest) -> ChatResult:
         """One completion, on the first endpoint of the fallback chain that answers."""
+        await budget_acheck(self.scope)
         errors: list[LLMOpsError] = []
         async for endpoint in self._candidates(request.model, ModelType.CHAT):
             try:
@@ -104,6 +107,7 @@ class PlatformModelGateway:
 
     async def stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         """A streamed completion; the last chunk carries usage. Retries and fallbacks until text flows."""
+        await budget_acheck(self.scope)
         errors: list[LLMOpsError] = []
         async for endpoint in self._candidates(request.model, ModelType.CHAT):
             try:
@@ -133,6 +137,7 @@ class PlatformModelGateway:
 
         A fallback re-embeds everything: vectors of two different models must never be mixed in one result.
         """
+        await budget_acheck(self.scope)
         errors: list[LLMOpsError] = []
         async for endpoint in self._candidates(model, ModelType.EMBEDDING):
             try:
@@ -149,6 +154,7 @@ class PlatformModelGateway:
 
         A fallback reranks every document: scores of two models are never mixed in one result.
         """
+        await budget_acheck(self.scope)
         docs = list(documents)
         return await self._first_answer(
             model, ModelType.RERANK, "rerank", context,
@@ -157,6 +163,7 @@ class PlatformModelGateway:
 
     async def moderate(self, model: str, text: str, context: CallContext) -> ModerationResult:
         """A moderation endpoint's verdict on ``text`` (flagged, and the flagged categories)."""
+        await budget_acheck(self.scope)
         return await self._first_answer(
             model, ModelType.MODERATION, "moderation", context,
             lambda endpoint: partial(self._moderate_metered, endpoint, text),
@@ -476,6 +483,13 @@ class PlatformModelGateway:
             error_message=error.message if error else "",
         )
         try:
-            await usage_record_acreate(call=call)
+            row = await usage_record_acreate(call=call)
+            if row.cost or row.prompt_tokens or row.completion_tokens:
+                await budget_arecord(
+                    self.scope,
+                    cost=row.cost,
+                    currency=row.currency,
+                    tokens=row.prompt_tokens + row.completion_tokens,
+                )
         except Exception:  # the answer is already delivered; a ledger outage must not turn it into an error
             logger.exception("could not write the usage row for endpoint %s", endpoint.slug)

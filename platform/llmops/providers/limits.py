@@ -19,16 +19,15 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 
-from django.conf import settings
-from redis import asyncio as aioredis
 from redis.exceptions import RedisError
+
+from llmops.core.async_redis import async_redis
 
 logger = logging.getLogger(__name__)
 
 _semaphores: weakref.WeakKeyDictionary[
     asyncio.AbstractEventLoop, dict[tuple[int, int], asyncio.Semaphore]
 ] = weakref.WeakKeyDictionary()
-_redis: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
 
 
 def _semaphore(endpoint_id: int, limit: int) -> asyncio.Semaphore:
@@ -49,15 +48,6 @@ async def concurrency_slot(endpoint_id: int, limit: int | None) -> AsyncIterator
         yield
 
 
-def _client() -> aioredis.Redis:
-    loop = asyncio.get_running_loop()
-    client = _redis.get(loop)
-    if client is None:
-        client = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-        _redis[loop] = client
-    return client
-
-
 async def wait_for_rate(endpoint_id: int, per_minute: int | None, *, window_seconds: int = 60) -> float:
     """Take one request from the endpoint's per-window budget, waiting for the next window when it is spent.
 
@@ -71,7 +61,7 @@ async def wait_for_rate(endpoint_id: int, per_minute: int | None, *, window_seco
         window = int(now // window_seconds)
         key = f"llmops:rpm:{endpoint_id}:{window_seconds}:{window}"
         try:
-            pipe = _client().pipeline(transaction=False)
+            pipe = async_redis().pipeline(transaction=False)
             pipe.incr(key)
             pipe.expire(key, window_seconds * 2)
             count, _ = await pipe.execute()

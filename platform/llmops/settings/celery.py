@@ -53,4 +53,6 @@ CELERY_BEAT_SCHEDULE = {
         "task": "llmops.usage.rollup",
         "schedule": float(env_int("LLMOPS_USAGE_ROLLUP_SECONDS", 60, minimum=1)),
     },
+    # Budgets' Redis counters are set to the ledger's figures (drift, a Redis restart).
+    "usage-budgets-reconcile": {"task": "llmops.usage.budgets_reconcile", "schedule": 300.0},
 }

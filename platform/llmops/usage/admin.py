@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from llmops.usage.models import UsageRecord
+from llmops.usage.budgets import budget_status, budgets_forget
+from llmops.usage.models import Budget, BudgetAlert, UsageRecord, UsageRollup
 
 
 @admin.register(UsageRecord)
@@ -35,6 +36,60 @@ class UsageRecordAdmin(admin.ModelAdmin[UsageRecord]):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in UsageRecord._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class BudgetAlertInline(admin.TabularInline[BudgetAlert, Budget]):
+    model = BudgetAlert
+    extra = 0
+    can_delete = False
+    fields = (
+        "created_at",
+        "period_start",
+        "scope_value",
+        "threshold",
+        "spent",
+        "delivered_at",
+        "delivery_error",
+    )
+    readonly_fields = fields
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin[Budget]):
+    """Budgets with this period's consumption (from the ledger) and the thresholds they crossed."""
+
+    list_display = ["name", "workspace", "scope", "scope_key", "period", "metric", "cap", "currency", "consumption",
+                    "is_active"]  # fmt: skip
+    list_filter = ["scope", "period", "metric", "is_active", "workspace"]
+    search_fields = ["name", "scope_key"]
+    exclude = ["webhook_secret"]
+    inlines = [BudgetAlertInline]
+
+    @admin.display(description="this period")
+    def consumption(self, budget: Budget) -> str:
+        status = budget_status(budget)
+        return f"{status['used_fraction']:.0%} of the cap (top key), resets {status['resets_at'][:16]}"
+
+    def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        budgets_forget(obj.workspace_id)
+
+
+@admin.register(UsageRollup)
+class UsageRollupAdmin(admin.ModelAdmin[UsageRollup]):
+    """The dashboards' rollup cells (read only: ``manage.py usage_rollup --rebuild`` recounts them)."""
+
+    list_display = ["bucket", "granularity", "workspace", "dimension", "key", "currency", "requests", "errors",
+                    "cost"]  # fmt: skip
+    list_filter = ["granularity", "dimension", "workspace"]
+    search_fields = ["key"]
+    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
+from llmops.core.fields import EncryptedTextField
+
 
 class UsageSource(models.TextChoices):
     """What made the call."""
@@ -156,3 +158,86 @@ class UsageSettings(models.Model):
 
     def __str__(self) -> str:
         return f"usage settings ({self.currency})"
+
+
+class BudgetScope(models.TextChoices):
+    """What a budget caps: the whole workspace, or each (or one) deployment, API key or end user."""
+
+    WORKSPACE = "workspace", "Workspace"
+    DEPLOYMENT = "deployment", "Deployment"
+    API_KEY = "api_key", "API key"
+    END_USER = "end_user", "End user"
+
+
+class BudgetPeriod(models.TextChoices):
+    """The period a budget's spend is counted over (calendar, UTC)."""
+
+    DAY = "day", "Day"
+    MONTH = "month", "Month"
+
+
+class BudgetMetric(models.TextChoices):
+    """What a budget counts: money (in its currency) or tokens (prompt plus completion)."""
+
+    COST = "cost", "Cost"
+    TOKENS = "tokens", "Tokens"
+
+
+def default_thresholds() -> list[int]:
+    """Soft thresholds, in percent of the cap."""
+    return [50, 80, 100]
+
+
+class Budget(models.Model):
+    """A cap on spend per period, enforced before each model call; soft thresholds alert once per period.
+
+    ``scope_key`` names one deployment id, API key id or end user; empty means **each** of them (every end
+    user has their own counter against the same cap). A workspace budget has no key.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    scope = models.CharField(max_length=12, choices=BudgetScope.choices)
+    scope_key = models.CharField(max_length=200, blank=True)
+    period = models.CharField(max_length=8, choices=BudgetPeriod.choices)
+    metric = models.CharField(max_length=8, choices=BudgetMetric.choices, default=BudgetMetric.COST)
+    cap = models.DecimalField(max_digits=20, decimal_places=6)
+    currency = models.CharField(max_length=3, default="USD")
+    thresholds = models.JSONField(default=default_thresholds)
+    webhook_url = models.URLField(max_length=500, blank=True)
+    webhook_secret = EncryptedTextField(blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["workspace", "is_active"], name="budget_ws_active")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BudgetAlert(models.Model):
+    """A soft threshold a budget's counter crossed in one period (for one key): recorded once, so it alerts
+    once; ``delivered_at`` is set when its webhook answered 2xx."""
+
+    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="alerts")
+    period_start = models.DateTimeField()
+    scope_value = models.CharField(max_length=200, blank=True)
+    threshold = models.PositiveSmallIntegerField()
+    spent = models.DecimalField(max_digits=24, decimal_places=6)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    delivery_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["budget", "period_start", "scope_value", "threshold"], name="budget_alert_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget} {self.threshold}%"

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
+from rest_framework.routers import SimpleRouter
 
 from llmops.usage.api.views import (
+    BudgetViewSet,
     UsageDashboardView,
     UsageRecordListView,
     UsageSettingsView,
     UsageSummaryView,
 )
 
-urlpatterns = [
+router = SimpleRouter()
+router.register(r"workspaces/(?P<workspace>[-a-zA-Z0-9_]+)/budgets", BudgetViewSet, basename="budget")
+
+urlpatterns: list[URLPattern | URLResolver] = [
     path("workspaces/<slug:workspace>/usage/records/", UsageRecordListView.as_view(), name="usage-records"),
     path("workspaces/<slug:workspace>/usage/summary/", UsageSummaryView.as_view(), name="usage-summary"),
     path(
@@ -19,3 +24,4 @@ urlpatterns = [
     ),
     path("workspaces/<slug:workspace>/usage/settings/", UsageSettingsView.as_view(), name="usage-settings"),
 ]
+urlpatterns += router.urls

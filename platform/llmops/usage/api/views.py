@@ -10,7 +10,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, serializers
+from rest_framework import generics, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +18,15 @@ from rest_framework.views import APIView
 from llmops.accounts.models import Role
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
 from llmops.core.errors import ValidationError
+from llmops.deployments.webhooks import webhook_url_check
 from llmops.usage import selectors
 from llmops.usage.api.serializers import UsageRecordSerializer
+from llmops.usage.budgets import budget_status, budgets_forget
 from llmops.usage.currencies import CURRENCIES
 from llmops.usage.dashboards import TOP_DIMENSIONS, DashboardQuery, dashboard, dashboard_csv_rows
 from llmops.usage.models import (
+    Budget,
+    BudgetScope,
     Dimension,
     Granularity,
     UsageOperation,
@@ -31,6 +35,7 @@ from llmops.usage.models import (
     UsageSource,
     UsageStatus,
 )
+from workflows import BlockedURLError
 
 FILTER_PARAMETERS = [
     OpenApiParameter("from", str, description="ISO date or datetime, inclusive (UTC when no offset)."),
@@ -219,3 +224,66 @@ class UsageSettingsView(WorkspaceScopedMixin, APIView):
         serializer.is_valid(raise_exception=True)
         serializer.save()
         return Response(serializer.data)
+
+
+class BudgetSerializer(serializers.ModelSerializer[Budget]):
+    cap = serializers.DecimalField(max_digits=20, decimal_places=6, min_value=Decimal("0.000001"))
+    thresholds = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=100), max_length=10, required=False
+    )
+    webhook_secret = serializers.CharField(write_only=True, required=False, allow_blank=True, max_length=500)
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Budget
+        fields = [
+            "id", "name", "scope", "scope_key", "period", "metric", "cap", "currency", "thresholds", "webhook_url",
+            "webhook_secret", "is_active", "status", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = ["id", "status", "created_at", "updated_at"]
+
+    def get_status(self, budget: Budget) -> dict[str, Any]:
+        return budget_status(budget)
+
+    def validate_currency(self, value: str) -> str:
+        return _currency(value)
+
+    def validate_webhook_url(self, value: str) -> str:
+        if value:
+            try:
+                webhook_url_check(value)
+            except BlockedURLError as exc:
+                raise serializers.ValidationError(str(exc)) from None
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        scope = attrs.get("scope", getattr(self.instance, "scope", None))
+        if scope == BudgetScope.WORKSPACE and attrs.get("scope_key"):
+            raise ValidationError("Invalid budget.", fields={"scope_key": ["A workspace budget has no key."]})
+        if "thresholds" in attrs:
+            attrs["thresholds"] = sorted(set(attrs["thresholds"]))
+        return attrs
+
+
+class BudgetViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Budget]):
+    """``/api/workspaces/<ws>/budgets/``: caps per workspace, deployment, API key or end user, enforced before
+    each model call, with their consumption this period (``status``) and soft thresholds (admins write)."""
+
+    permission_classes = WORKSPACE_PERMISSIONS
+    serializer_class = BudgetSerializer
+    write_role = Role.ADMIN
+
+    def get_queryset(self) -> QuerySet[Budget]:
+        return Budget.objects.filter(workspace=self.workspace)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Budget]) -> None:
+        serializer.save(workspace=self.workspace)
+        budgets_forget(self.workspace.pk)
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Budget]) -> None:
+        serializer.save()
+        budgets_forget(self.workspace.pk)
+
+    def perform_destroy(self, instance: Budget) -> None:
+        instance.delete()
+        budgets_forget(self.workspace.pk)
