@@ -8,7 +8,8 @@ hourly series of the workspace, and the top-10 end users over 30 days (a fourth 
 at once as the API answers by default, is timed apart).
 
 Run: ``python -m tests.benchmarks.dashboards`` (``--rows N``; ``--quick``: 20,000 rows and 20 queries).
-The last line is ``RESULT rollup_rows_per_s=<..> dashboard_p95_ms=<..> cpu_calibration_ms=<..>``.
+Then the budget check the gateway makes before every model call is timed (three budgets matching the call).
+The last line is ``RESULT rollup_rows_per_s=<..> dashboard_p95_ms=<..> budget_check_us=<..> cpu_calibration_ms=<..>``.
 """
 
 from __future__ import annotations
@@ -91,6 +92,35 @@ def _queries(workspace: Any, count: int, end: datetime) -> list[tuple[str, float
     return timings
 
 
+def _budget_check_us(workspace: Any, checks: int) -> list[float]:
+    """Microseconds of the gateway's budget check (three budgets match the call: workspace, key, end user;
+    counters in Redis, budgets cached in the process), ``checks`` times."""
+    import asyncio
+    from decimal import Decimal
+
+    from llmops.usage.budgets import CallScope, budget_acheck, budget_arecord
+    from llmops.usage.models import Budget
+
+    for scope, key in (("workspace", ""), ("api_key", "13"), ("end_user", "")):
+        Budget.objects.create(
+            workspace=workspace, name=f"bench {scope}", scope=scope, scope_key=key, period="month",
+            cap=Decimal("1000000"),
+        )  # fmt: skip
+    call = CallScope(workspace.pk, "1", "13", "user-42")
+
+    async def measure() -> list[float]:
+        await budget_arecord(call, cost=Decimal("0.01"), currency="USD", tokens=10)  # counters exist
+        await budget_acheck(call)  # budgets cached
+        timings = []
+        for _ in range(checks):
+            started = time.perf_counter()
+            await budget_acheck(call)
+            timings.append((time.perf_counter() - started) * 1_000_000)
+        return timings
+
+    return asyncio.run(measure())
+
+
 def _p(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -125,6 +155,7 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {UsageRollup._meta.db_table}")
         timings = _queries(workspace, queries, end)
+        budget_us = _budget_check_us(workspace, 200 if args.quick else 2000)
     finally:
         UsageRecord.objects.filter(workspace=workspace).delete()
         workspace.delete()
@@ -141,10 +172,12 @@ def main() -> None:
     print(
         f"{'all':<26} {len(every):>4} {statistics.median(every):>8.1f} {_p(every, 0.95):>8.1f} {max(every):>8.1f}"
     )
+    print(f"budget check before a model call (3 budgets match): p50 {statistics.median(budget_us):.0f} us, "
+          f"p95 {_p(budget_us, 0.95):.0f} us over {len(budget_us)}")  # fmt: skip
     print(calibration_line(calibration, calibration_after))
     print(
         f"RESULT rollup_rows_per_s={counted / rollup_s:.0f} dashboard_p95_ms={_p(every, 0.95):.1f} "
-        f"cpu_calibration_ms={calibration:.0f}"
+        f"budget_check_us={statistics.median(budget_us):.0f} cpu_calibration_ms={calibration:.0f}"
     )
 
 

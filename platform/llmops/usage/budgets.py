@@ -181,24 +181,35 @@ def _ttl(end: datetime) -> int:
 
 
 async def budget_acheck(scope: CallScope) -> None:
-    """Refuse the call (``BudgetExceeded``) when one of its budgets is spent for the period."""
+    """Refuse the call (``BudgetExceeded``) when one of its budgets is spent for the period (one Redis
+    round trip for all of them)."""
     budgets = _cache.get(scope.workspace_id)
     if budgets is None or budgets[0] <= time.monotonic():
         found = await sync_to_async(workspace_budgets)(scope.workspace_id)
     else:
         found = budgets[1]
-    for budget, value in _matching(found, scope):
-        start, end = period_bounds(budget.period)
-        key = counter_key(budget, start, value)
-        try:
-            raw = await async_redis().get(key)
-        except RedisError:
-            raw = None
+    matching = _matching(found, scope)
+    if not matching:
+        return
+    bounds = [period_bounds(budget.period) for budget, _ in matching]
+    keys = [
+        counter_key(budget, start, value)
+        for (budget, value), (start, _) in zip(matching, bounds, strict=True)
+    ]
+    try:
+        raws: list[bytes | None] = await async_redis().mget(keys)
+    except RedisError:
+        raws = [None] * len(keys)
+        redis_down = True
+    else:
+        redis_down = False
+    for (budget, value), (start, end), key, raw in zip(matching, bounds, keys, raws, strict=True):
+        if raw is not None:
+            spent = Decimal(raw.decode())
+        elif redis_down:
             spent = await sync_to_async(ledger_spent)(budget, value, start)
         else:
-            spent = (
-                Decimal(raw.decode()) if raw is not None else await _arebuild(budget, value, start, end, key)
-            )
+            spent = await _arebuild(budget, value, start, end, key)
         if spent >= budget.cap:
             raise BudgetExceeded(budget, spent, end)
 
