@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 
 from llmops.usage.budgets import budget_status, budgets_forget
@@ -70,6 +71,7 @@ class BudgetAdmin(admin.ModelAdmin[Budget]):
     search_fields = ["name", "scope_key"]
     exclude = ["webhook_secret"]
     inlines = [BudgetAlertInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     @admin.display(description="this period")
     def consumption(self, budget: Budget) -> str:
