@@ -180,15 +180,18 @@ def _ttl(end: datetime) -> int:
 # --- before the call ----------------------------------------------------------------------------------------
 
 
+async def _abudgets(workspace_id: int) -> list[Budget]:
+    """``workspace_budgets`` without a thread hop while the process's copy is fresh (every model call asks)."""
+    cached = _cache.get(workspace_id)
+    if cached is not None and cached[0] > time.monotonic():
+        return cached[1]
+    return await sync_to_async(workspace_budgets)(workspace_id)
+
+
 async def budget_acheck(scope: CallScope) -> None:
     """Refuse the call (``BudgetExceeded``) when one of its budgets is spent for the period (one Redis
     round trip for all of them)."""
-    budgets = _cache.get(scope.workspace_id)
-    if budgets is None or budgets[0] <= time.monotonic():
-        found = await sync_to_async(workspace_budgets)(scope.workspace_id)
-    else:
-        found = budgets[1]
-    matching = _matching(found, scope)
+    matching = _matching(await _abudgets(scope.workspace_id), scope)
     if not matching:
         return
     bounds = [period_bounds(budget.period) for budget, _ in matching]
@@ -256,8 +259,7 @@ def _sync_redis() -> redis.Redis:
 
 async def budget_arecord(scope: CallScope, *, cost: Decimal, currency: str, tokens: int) -> None:
     """Count a finished call into its budgets' counters; a crossed soft threshold alerts (once per period)."""
-    budgets = await sync_to_async(workspace_budgets)(scope.workspace_id)
-    matching = _matching(budgets, scope)
+    matching = _matching(await _abudgets(scope.workspace_id), scope)
     if not matching:
         return
     _, rates = await sync_to_async(_rates)(scope.workspace_id)
