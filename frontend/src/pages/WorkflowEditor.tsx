@@ -57,9 +57,10 @@ interface CheckResult {
 const backupKey = (ws: string, slug: string) => `llmops:unsaved-draft:${ws}/${slug}`;
 function readBackup(key: string): DslWorkflow | null {
   try {
-    return JSON.parse(localStorage.getItem(key) ?? "null") as DslWorkflow | null;
+    const kept = JSON.parse(localStorage.getItem(key) ?? "null") as Partial<DslWorkflow> | null;
+    return kept && Array.isArray(kept.nodes) && Array.isArray(kept.edges) ? (kept as DslWorkflow) : null;
   } catch {
-    return null;
+    return null; // not JSON (edited by hand, another version of the console): nothing to offer
   }
 }
 
