@@ -9,7 +9,7 @@ from django.db import models
 from django.http import HttpRequest
 
 from llmops.usage.budgets import budget_status, budgets_forget
-from llmops.usage.models import Budget, BudgetAlert, UsageRecord, UsageRollup
+from llmops.usage.models import Budget, BudgetAlert, UsageRecord, UsageRollup, UsageSettings
 
 
 @admin.register(UsageRecord)
@@ -98,3 +98,12 @@ class UsageRollupAdmin(admin.ModelAdmin[UsageRollup]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(UsageSettings)
+class UsageSettingsAdmin(admin.ModelAdmin[UsageSettings]):
+    """Each workspace's reporting currency and the rates that convert other currencies into it."""
+
+    list_display = ["workspace", "currency", "rates", "updated_at"]
+    search_fields = ["workspace__slug", "workspace__name"]
+    list_select_related = ["workspace"]
