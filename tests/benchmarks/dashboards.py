@@ -71,7 +71,11 @@ def _queries(workspace: Any, count: int, end: datetime) -> list[tuple[str, float
             False,
         ),
         ("24h hourly, workspace", DashboardQuery(end - timedelta(hours=24), end, "hour"), False),
-        ("30d top-10 tables", DashboardQuery(end - timedelta(days=30), end, "day", None), True),
+        (
+            "30d top-10 end users",
+            DashboardQuery(end - timedelta(days=30), end, "day", None, tops=("end_user",)),
+            True,
+        ),
     ]
     timings: list[tuple[str, float]] = []
     every_table = DashboardQuery(end - timedelta(days=30), end, "day")
