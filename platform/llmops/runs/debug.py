@@ -102,19 +102,10 @@ def node_debug_run_start(
         trigger=Trigger.DEBUG,
         debug_node=node,
     )
-    now = time.time_ns() // 1000
-    NodeRun.objects.bulk_create(
-        NodeRun(
-            run=run,
-            node_id=node_id,
-            node_type=_type_of(plan.workflow, node_id),
-            status="succeeded",
-            outputs=values.get(node_id, {}),
-            branch=branch,
-            sequence=now + i,
-        )
-        for i, (node_id, branch) in enumerate(plan.restore.items())
-    )
+    _checkpoints_write(
+        run, [(node_id, _type_of(plan.workflow, node_id), values.get(node_id, {}), branch)
+              for node_id, branch in plan.restore.items()],
+    )  # fmt: skip
     return _queued(run)
 
 
@@ -144,6 +135,23 @@ def _values_check(values: Any, restore: dict[str, str]) -> dict[str, dict[str, A
     return values
 
 
+def _checkpoints_write(run: Run, nodes: list[tuple[str, str, dict[str, Any], str]]) -> None:
+    """Finished checkpoints ``(node id, type, outputs, branch)`` the worker restores instead of running."""
+    now = time.time_ns() // 1000
+    NodeRun.objects.bulk_create(
+        NodeRun(
+            run=run,
+            node_id=node_id,
+            node_type=node_type,
+            status="succeeded",
+            outputs=outputs,
+            branch=branch,
+            sequence=now + i,
+        )
+        for i, (node_id, node_type, outputs, branch) in enumerate(nodes)
+    )
+
+
 def _type_of(workflow: Any, node_id: str) -> str:
     return next((n.type for n in workflow.nodes if n.id == node_id), "")
 
@@ -170,17 +178,6 @@ def debug_rerun(*, run: Run, user: User | None) -> Run:
     )
     if run.debug_node:
         restore = node_debug_plan(run.workflow_version.content, run.debug_node).restore
-        now = time.time_ns() // 1000
-        NodeRun.objects.bulk_create(
-            NodeRun(
-                run=rerun,
-                node_id=row.node_id,
-                node_type=row.node_type,
-                status="succeeded",
-                outputs=row.outputs,
-                branch=restore[row.node_id],
-                sequence=now + i,
-            )
-            for i, row in enumerate(run.node_runs.filter(node_id__in=restore).order_by("sequence"))
-        )
+        rows = run.node_runs.filter(node_id__in=restore).order_by("sequence")
+        _checkpoints_write(rerun, [(r.node_id, r.node_type, r.outputs, restore[r.node_id]) for r in rows])
     return _queued(rerun)

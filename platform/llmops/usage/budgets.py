@@ -34,19 +34,27 @@ from redis.exceptions import RedisError
 from llmops.core.async_redis import async_redis
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import RateLimited
-from llmops.usage.models import (
-    Budget,
-    BudgetAlert,
-    BudgetMetric,
-    BudgetPeriod,
-    BudgetScope,
-    UsageRecord,
-    UsageSettings,
-)
+from llmops.usage.models import Budget, BudgetAlert, BudgetMetric, BudgetPeriod, BudgetScope, UsageRecord
+from llmops.usage.money import workspace_rates
 
 logger = logging.getLogger(__name__)
-CACHE_SECONDS = 5.0  # how long a process keeps a workspace's budgets (a change applies within this)
-_cache: dict[int, tuple[float, list[Budget]]] = {}
+CACHE_SECONDS = 5.0  # how long a process keeps a workspace's budgets and rates (a change applies within this)
+# The ledger column a scope's key is matched against.
+SCOPE_COLUMNS: dict[str, str] = {
+    BudgetScope.DEPLOYMENT: "deployment_id",
+    BudgetScope.API_KEY: "api_key_id",
+    BudgetScope.END_USER: "end_user",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    expires: float
+    budgets: list[Budget]
+    rates: dict[str, Decimal]
+
+
+_cache: dict[int, _Cached] = {}
 
 
 class BudgetExceeded(RateLimited):
@@ -119,28 +127,24 @@ def _matching(budgets: list[Budget], scope: CallScope) -> list[tuple[Budget, str
     return [(b, v) for b in budgets if (v := scope.value_for(b)) is not None]
 
 
-def workspace_budgets(workspace_id: int) -> list[Budget]:
-    """The workspace's active budgets (cached per process for ``CACHE_SECONDS``)."""
+def workspace_budgets(workspace_id: int) -> _Cached:
+    """The workspace's active budgets and currency rates (cached per process for ``CACHE_SECONDS``)."""
     cached = _cache.get(workspace_id)
     now = time.monotonic()
-    if cached and cached[0] > now:
-        return cached[1]
-    budgets = list(Budget.objects.filter(workspace_id=workspace_id, is_active=True))
-    _cache[workspace_id] = (now + CACHE_SECONDS, budgets)
-    return budgets
+    if cached and cached.expires > now:
+        return cached
+    cached = _Cached(
+        now + CACHE_SECONDS,
+        list(Budget.objects.filter(workspace_id=workspace_id, is_active=True)),
+        workspace_rates(workspace_id)[1],
+    )
+    _cache[workspace_id] = cached
+    return cached
 
 
 def budgets_forget(workspace_id: int) -> None:
     """Drop this process's cached budgets of a workspace (after a change made here)."""
     _cache.pop(workspace_id, None)
-
-
-def _rates(workspace_id: int) -> tuple[str, dict[str, Decimal]]:
-    settings_row = UsageSettings.objects.filter(workspace_id=workspace_id).first()
-    currency = settings_row.currency if settings_row else "USD"
-    rates = {c: Decimal(str(r)) for c, r in (settings_row.rates if settings_row else {}).items()}
-    rates[currency] = Decimal(1)
-    return currency, rates
 
 
 def amount_of(
@@ -161,12 +165,11 @@ def ledger_spent(budget: Budget, value: str, start: datetime) -> Decimal:
     """The budget's spend for one key since ``start``, from the usage ledger (the truth Redis mirrors)."""
     rows = UsageRecord.objects.filter(workspace_id=budget.workspace_id, created_at__gte=start)
     if budget.scope != BudgetScope.WORKSPACE:
-        field = {"deployment": "deployment_id", "api_key": "api_key_id", "end_user": "end_user"}[budget.scope]
-        rows = rows.filter(**{field: value})
+        rows = rows.filter(**{SCOPE_COLUMNS[budget.scope]: value})
     if budget.metric == BudgetMetric.TOKENS:
         total = rows.aggregate(n=Sum(F("prompt_tokens") + F("completion_tokens")))["n"]
         return Decimal(total or 0)
-    _, rates = _rates(budget.workspace_id)
+    _, rates = workspace_rates(budget.workspace_id)
     spent = Decimal(0)
     for currency, cost in rows.values_list("currency").annotate(cost=Sum("cost")).order_by():
         spent += amount_of(budget, cost=cost or Decimal(0), currency=currency, tokens=0, rates=rates)
@@ -180,18 +183,18 @@ def _ttl(end: datetime) -> int:
 # --- before the call ----------------------------------------------------------------------------------------
 
 
-async def _abudgets(workspace_id: int) -> list[Budget]:
+async def _abudgets(workspace_id: int) -> _Cached:
     """``workspace_budgets`` without a thread hop while the process's copy is fresh (every model call asks)."""
     cached = _cache.get(workspace_id)
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
+    if cached is not None and cached.expires > time.monotonic():
+        return cached
     return await sync_to_async(workspace_budgets)(workspace_id)
 
 
 async def budget_acheck(scope: CallScope) -> None:
     """Refuse the call (``BudgetExceeded``) when one of its budgets is spent for the period (one Redis
     round trip for all of them)."""
-    matching = _matching(await _abudgets(scope.workspace_id), scope)
+    matching = _matching((await _abudgets(scope.workspace_id)).budgets, scope)
     if not matching:
         return
     bounds = [period_bounds(budget.period) for budget, _ in matching]
@@ -227,7 +230,7 @@ async def _arebuild(budget: Budget, value: str, start: datetime, end: datetime, 
 def budget_check(scope: CallScope) -> None:
     """``budget_acheck`` for synchronous callers (the public API's admission)."""
     client = _sync_redis()
-    for budget, value in _matching(workspace_budgets(scope.workspace_id), scope):
+    for budget, value in _matching(workspace_budgets(scope.workspace_id).budgets, scope):
         start, end = period_bounds(budget.period)
         key = counter_key(budget, start, value)
         try:
@@ -259,10 +262,11 @@ def _sync_redis() -> redis.Redis:
 
 async def budget_arecord(scope: CallScope, *, cost: Decimal, currency: str, tokens: int) -> None:
     """Count a finished call into its budgets' counters; a crossed soft threshold alerts (once per period)."""
-    matching = _matching(await _abudgets(scope.workspace_id), scope)
+    cached = await _abudgets(scope.workspace_id)
+    matching = _matching(cached.budgets, scope)
     if not matching:
         return
-    _, rates = await sync_to_async(_rates)(scope.workspace_id)
+    rates = cached.rates
     for budget, value in matching:
         amount = amount_of(budget, cost=cost, currency=currency, tokens=tokens, rates=rates)
         if amount <= 0:
@@ -333,7 +337,7 @@ def _values_with_spend(budget: Budget, start: datetime) -> list[str]:
         return [""]
     if budget.scope_key:
         return [budget.scope_key]
-    field = {"deployment": "deployment_id", "api_key": "api_key_id", "end_user": "end_user"}[budget.scope]
+    field = SCOPE_COLUMNS[budget.scope]
     rows = UsageRecord.objects.filter(workspace_id=budget.workspace_id, created_at__gte=start).exclude(
         **{field: ""}
     )

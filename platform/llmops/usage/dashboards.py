@@ -18,7 +18,8 @@ from django.db import connection
 from llmops.accounts.models import Workspace
 from llmops.core.errors import ValidationError
 from llmops.usage import histograms
-from llmops.usage.models import Dimension, Granularity, UsageRollup, UsageSettings
+from llmops.usage.models import Dimension, Granularity, UsageRollup
+from llmops.usage.money import workspace_rates
 from llmops.usage.rollups import DAILY_ONLY_DIMENSIONS
 
 MAX_HOURLY_DAYS = 400
@@ -93,10 +94,7 @@ class _Money:
     """Converts each currency's cost into the workspace's currency."""
 
     def __init__(self, workspace: Workspace) -> None:
-        settings = UsageSettings.objects.filter(workspace=workspace).first()
-        self.currency = settings.currency if settings else "USD"
-        self.rates = {code: Decimal(str(rate)) for code, rate in (settings.rates if settings else {}).items()}
-        self.rates[self.currency] = Decimal(1)
+        self.currency, self.rates = workspace_rates(workspace.pk)
 
     def convert(self, cost: Decimal, currency: str) -> Decimal | None:
         rate = self.rates.get(currency)
