@@ -80,12 +80,17 @@ class Run(models.Model):
     prompt_tokens = models.PositiveIntegerField(default=0)
     completion_tokens = models.PositiveIntegerField(default=0)
     cost = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
+    # Counted into the dashboards' run rollups yet (llmops.usage.run_rollups takes final runs still false).
+    rolled_up = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["workspace", "-created_at"], name="runs_ws_created"),
             models.Index(fields=["status", "heartbeat_at"], name="runs_status_heartbeat"),
+            models.Index(
+                fields=["created_at"], name="runs_not_rolled_up", condition=models.Q(rolled_up=False)
+            ),
         ]
 
     def __str__(self) -> str:

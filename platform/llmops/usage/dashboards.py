@@ -18,9 +18,10 @@ from django.db import connection
 from llmops.accounts.models import Workspace
 from llmops.core.errors import ValidationError
 from llmops.usage import histograms
-from llmops.usage.models import Dimension, Granularity, UsageRollup
+from llmops.usage.models import Dimension, Granularity, RunDimension, UsageRollup
 from llmops.usage.money import workspace_rates
 from llmops.usage.rollups import DAILY_ONLY_DIMENSIONS
+from llmops.usage.run_rollups import run_figures
 
 MAX_HOURLY_DAYS = 400
 MAX_DAYS = 3660
@@ -248,7 +249,9 @@ def _top(workspace: Workspace, dimension: str, query: DashboardQuery, money: _Mo
 
 
 def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = True) -> dict[str, Any]:
-    """Series (one per key of ``group_by``, each point a bucket), totals over the range and top-N tables."""
+    """Series (one per key of ``group_by``, each point a bucket), totals over the range and top-N tables;
+    with the run figures (``runs``: runs, failures, durations) when grouped by nothing, workflow or
+    deployment."""
     query = dashboard_query_check(query)
     money = _Money(workspace)
     dimension = query.group_by or Dimension.TOTAL
@@ -272,7 +275,7 @@ def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = T
         else _Cells(_cells(workspace, query.granularity, Dimension.TOTAL, query), money)
     )
     totals = _Groups(whole, [0] * len(whole.rows), 1).figures()[0]
-    return {
+    view: dict[str, Any] = {
         "currency": money.currency,
         "start": query.start.isoformat(),
         "end": query.end.isoformat(),
@@ -282,6 +285,12 @@ def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = T
         "series": series,
         "top": {d: _top(workspace, d, query, money) for d in query.tops} if with_top else {},
     }
+    if query.group_by is None or query.group_by in RunDimension.values:
+        view["runs"] = run_figures(
+            workspace_id=workspace.pk, start=query.start, end=query.end, granularity=query.granularity,
+            group_by=query.group_by, keys=query.keys,
+        )  # fmt: skip
+    return view
 
 
 SERIES_CSV_COLUMNS = (

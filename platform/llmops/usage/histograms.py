@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 
-BUCKETS = 80  # the last starts at 2**(78/4) ms, about 12 minutes
+BUCKETS = 96  # the last starts at 2**(94/4) ms, about 3.4 hours (run durations too)
 _PER_DOUBLING = 4
 
 

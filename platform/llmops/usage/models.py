@@ -147,6 +147,42 @@ class UsageRollup(models.Model):
         return f"{self.dimension}={self.key} {self.granularity} {self.bucket:%Y-%m-%d %H:00}"
 
 
+class RunDimension(models.TextChoices):
+    """What a run rollup row is keyed by (``total``: the whole workspace, key empty)."""
+
+    TOTAL = "total", "Workspace total"
+    WORKFLOW = "workflow", "Workflow"
+    DEPLOYMENT = "deployment", "Deployment"
+
+
+class RunRollup(models.Model):
+    """Finished runs (debug runs aside) per time bucket of their start and one dimension's key: how many,
+    how many failed or were cancelled, and their durations as a mergeable histogram (:mod:`histograms`)."""
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    granularity = models.CharField(max_length=4, choices=Granularity.choices)
+    bucket = models.DateTimeField()
+    dimension = models.CharField(max_length=12, choices=RunDimension.choices)
+    key = models.CharField(max_length=200, blank=True)
+    runs = models.BigIntegerField(default=0)
+    failures = models.BigIntegerField(default=0)
+    cancelled = models.BigIntegerField(default=0)
+    duration_count = models.BigIntegerField(default=0)
+    duration_ms_sum = models.BigIntegerField(default=0)
+    duration_hist = ArrayField(models.IntegerField(), default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "granularity", "dimension", "bucket", "key"],
+                name="usage_run_rollup_unique_cell",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"runs {self.dimension}={self.key} {self.granularity} {self.bucket:%Y-%m-%d %H:00}"
+
+
 class UsageSettings(models.Model):
     """A workspace's reporting currency and the rates that convert other currencies into it."""
 

@@ -11,6 +11,7 @@ from llmops.deployments.webhooks import WebhookFailed, webhook_send
 from llmops.usage.budgets import budgets_reconcile
 from llmops.usage.models import BudgetAlert
 from llmops.usage.rollups import usage_rollup
+from llmops.usage.run_rollups import run_rollup
 from workflows import BlockedURLError
 
 # A beat run rolls up at most this many rows; the next run goes on where it stopped.
@@ -19,8 +20,9 @@ ROLLUP_ROWS_PER_RUN = 200_000
 
 @shared_task(name="llmops.usage.rollup", ignore_result=True)
 def rollup() -> int:
-    """Count the ledger rows written since the last run (late ones too) into the dashboard rollups."""
-    return usage_rollup(max_rows=ROLLUP_ROWS_PER_RUN)
+    """Count the ledger rows written since the last run (late ones too) and the runs finished since into the
+    dashboard rollups."""
+    return usage_rollup(max_rows=ROLLUP_ROWS_PER_RUN) + run_rollup(max_runs=ROLLUP_ROWS_PER_RUN)
 
 
 @shared_task(name="llmops.usage.budgets_reconcile", ignore_result=True)

@@ -1,5 +1,5 @@
-"""``manage.py usage_rollup [--rebuild] [--workspace SLUG] [--since YYYY-MM-DD]``: count the ledger into the
-dashboards' rollups (what the beat task does), or drop them and count again from the ledger."""
+"""``manage.py usage_rollup [--rebuild] [--workspace SLUG] [--since YYYY-MM-DD]``: count the ledger and the
+finished runs into the dashboards' rollups (what the beat task does), or drop them and count again."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from llmops.accounts.models import Workspace
 from llmops.usage.rollups import usage_rollup, usage_rollup_rebuild
+from llmops.usage.run_rollups import run_rollup, run_rollup_rebuild
 
 
 class Command(BaseCommand):
@@ -41,7 +42,8 @@ class Command(BaseCommand):
         started = time.perf_counter()
         if options["rebuild"]:
             rows = usage_rollup_rebuild(workspace_id=workspace_id, since=since)
+            runs = run_rollup_rebuild(workspace_id=workspace_id, since=since)
         else:
-            rows = usage_rollup()
+            rows, runs = usage_rollup(), run_rollup()
         seconds = time.perf_counter() - started
-        self.stdout.write(f"rolled up {rows} ledger row(s) in {seconds:.1f} s")
+        self.stdout.write(f"rolled up {rows} ledger row(s) and {runs} run(s) in {seconds:.1f} s")
