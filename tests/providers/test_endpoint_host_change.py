@@ -140,7 +140,7 @@ def test_a_host_change_in_the_django_admin_clears_the_key(
     data["draft"] = (
         '{"provider_kind": "openai_compatible", "model": "m", "base_url": "http://localhost:1/v1"}'
     )
-    data.update({f"{prefix}-{key}": value for prefix in ("versions", "labels") for key, value in
+    data.update({f"{prefix}-{key}": value for prefix in ("versions", "labels", "price_changes") for key, value in
                  (("TOTAL_FORMS", "0"), ("INITIAL_FORMS", "0"))})  # fmt: skip
     response = admin_client.post(page, {k: v for k, v in data.items() if v is not None})
     assert response.status_code == 302, response.context["adminform"].form.errors

@@ -142,6 +142,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/model-catalogue/{id}/prices/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``/api/model-catalogue/<id>/prices/``: a catalogue model's dated list prices (staff schedule them;
+         *     endpoints that kept the list prices follow).
+         */
+        get: operations["api_model_catalogue_prices_list"];
+        put?: never;
+        /**
+         * @description ``/api/model-catalogue/<id>/prices/``: a catalogue model's dated list prices (staff schedule them;
+         *     endpoints that kept the list prices follow).
+         */
+        post: operations["api_model_catalogue_prices_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/model-catalogue/{id}/prices/{change}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description ``/api/model-catalogue/<id>/prices/<change>/``: withdraw a change that has not started (staff). */
+        delete: operations["api_model_catalogue_prices_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/node-types/": {
         parameters: {
             query?: never;
@@ -1422,6 +1463,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace}/model-endpoints/{slug}/prices/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description The prices the latest version's calls are charged at now and the endpoint's dated overrides (GET);
+         *     schedule an override from ``effective_from`` (default now, never in the past) on (POST).
+         */
+        get: operations["api_workspaces_model_endpoints_prices_retrieve"];
+        put?: never;
+        /**
+         * @description The prices the latest version's calls are charged at now and the endpoint's dated overrides (GET);
+         *     schedule an override from ``effective_from`` (default now, never in the past) on (POST).
+         */
+        post: operations["api_workspaces_model_endpoints_prices_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/model-endpoints/{slug}/prices/{change}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** @description Withdraw a scheduled override that has not started (409 for one in effect). */
+        delete: operations["api_workspaces_model_endpoints_prices_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/model-endpoints/{slug}/publish/": {
         parameters: {
             query?: never;
@@ -2360,6 +2442,7 @@ export interface components {
             is_active?: boolean;
         };
         CatalogModel: {
+            readonly id: number;
             provider_kind: components["schemas"]["ProviderKindEnum"];
             model: string;
             display_name?: string;
@@ -2372,7 +2455,16 @@ export interface components {
             output_price?: string;
             /** Format: decimal */
             cached_input_price?: string | null;
+            /**
+             * Format: decimal
+             * @description Per 1,000 requests (rerank searches, moderation calls); empty: priced per token only.
+             */
+            request_price?: string | null;
             currency?: string;
+            /** @description The list prices in effect now. */
+            readonly prices_now: {
+                [key: string]: unknown;
+            };
         };
         /** @description Base serializer: subclasses set ``Meta.model`` and add resource-specific fields. */
         Chain: {
@@ -3154,6 +3246,13 @@ export interface components {
          * @enum {string}
          */
         OperationEnum: "chat" | "stream" | "embed" | "rerank" | "moderation";
+        /**
+         * @description * `endpoint` - endpoint
+         *     * `catalogue` - catalogue
+         *     * `version` - version
+         * @enum {string}
+         */
+        OriginEnum: "endpoint" | "catalogue" | "version";
         PaginatedApiKeyList: {
             /** @example 123 */
             count: number;
@@ -3578,6 +3677,52 @@ export interface components {
             model?: string;
             usage?: components["schemas"]["Usage"];
             version: string;
+        };
+        /** @description A dated price (read); written through :class:`PriceChangeInputSerializer`. */
+        PriceChange: {
+            readonly id: number;
+            /** Format: date-time */
+            effective_from: string;
+            /** Format: decimal */
+            input: string;
+            /** Format: decimal */
+            output: string;
+            /** Format: decimal */
+            cached_input: string | null;
+            /** Format: decimal */
+            request: string | null;
+            currency?: string;
+            note?: string;
+            readonly started: boolean;
+            /** @description Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only. */
+            readonly created_by: string;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /** @description Prices per 1M tokens (``request``: per 1,000 requests) from ``effective_from`` (default now) on. */
+        PriceChangeInputRequest: {
+            /** Format: date-time */
+            effective_from?: string | null;
+            /** Format: double */
+            input?: number;
+            /** Format: double */
+            output?: number;
+            /** Format: double */
+            cached_input?: number | null;
+            /** Format: double */
+            request?: number | null;
+            currency?: string;
+            note?: string;
+        };
+        /** @description What calls are charged at now: the prices and where they come from (``origin``). */
+        PricesInEffect: {
+            prices: {
+                [key: string]: unknown;
+            };
+            origin: components["schemas"]["OriginEnum"];
+            /** Format: date-time */
+            since: string | null;
+            changes: components["schemas"]["PriceChange"][];
         };
         /** @description Base serializer: subclasses set ``Meta.model`` and add resource-specific fields. */
         Prompt: {
@@ -4297,6 +4442,75 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["CatalogModel"][];
                 };
+            };
+        };
+    };
+    api_model_catalogue_prices_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceChange"][];
+                };
+            };
+        };
+    };
+    api_model_catalogue_prices_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PriceChangeInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PriceChangeInputRequest"];
+                "multipart/form-data": components["schemas"]["PriceChangeInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceChange"];
+                };
+            };
+        };
+    };
+    api_model_catalogue_prices_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change: number;
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };
@@ -7124,6 +7338,78 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_workspaces_model_endpoints_prices_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricesInEffect"];
+                };
+            };
+        };
+    };
+    api_workspaces_model_endpoints_prices_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PriceChangeInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PriceChangeInputRequest"];
+                "multipart/form-data": components["schemas"]["PriceChangeInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PriceChange"];
+                };
+            };
+        };
+    };
+    api_workspaces_model_endpoints_prices_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                change: string;
                 slug: string;
                 workspace: string;
             };

@@ -4,16 +4,74 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
+from django.utils import timezone
 
 from llmops.core.admin import label_inline, version_inline
-from llmops.providers.models import CatalogModel, ModelEndpoint, ModelEndpointLabel, ModelEndpointVersion
+from llmops.providers.models import (
+    CatalogModel,
+    ModelEndpoint,
+    ModelEndpointLabel,
+    ModelEndpointVersion,
+    PriceChange,
+)
+from llmops.providers.price_changes import PAST_TOLERANCE, price_book_forget
 from llmops.providers.selectors import draft_origin
 
 
+class PriceChangeForm(forms.ModelForm[PriceChange]):
+    """A new dated price: it cannot start in the past (recorded costs are never rewritten)."""
+
+    class Meta:
+        model = PriceChange
+        fields = [
+            "effective_from", "input_price", "output_price", "cached_input_price", "request_price", "currency",
+            "note",
+        ]  # fmt: skip
+
+    def clean_effective_from(self) -> Any:
+        moment = self.cleaned_data["effective_from"]
+        if moment < timezone.now() - PAST_TOLERANCE:
+            raise forms.ValidationError("Cannot be in the past: recorded costs are never rewritten.")
+        return moment
+
+
+class PriceChangeInline(admin.TabularInline[PriceChange, Any]):
+    """Dated prices: new ones are added here; stored ones are read-only (a started one priced calls; a
+    scheduled one is withdrawn through the API)."""
+
+    model = PriceChange
+    form = PriceChangeForm
+    extra = 0
+    can_delete = False
+    fk_name: str | None = None
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class CatalogPriceChangeInline(PriceChangeInline):
+    fk_name = "catalog_model"
+
+
+class EndpointPriceChangeInline(PriceChangeInline):
+    fk_name = "endpoint"
+
+
+class _PricedAdmin(admin.ModelAdmin[Any]):
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        for instance in formset.save(commit=False):
+            if isinstance(instance, PriceChange) and instance.created_by_id is None:
+                instance.created_by_id = request.user.pk
+            instance.save()
+        formset.save_m2m()
+        price_book_forget()
+
+
 @admin.register(ModelEndpoint)
-class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
+class ModelEndpointAdmin(_PricedAdmin):
     """Endpoints: the encrypted credentials column is excluded; only the masked hint is displayed."""
 
     list_display = ["slug", "name", "workspace", "provider", "model_name", "latest_version_number", "has_key"]
@@ -28,7 +86,11 @@ class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
         "updated_at",
     ]
     list_select_related = ["workspace"]
-    inlines = [version_inline(ModelEndpointVersion), label_inline(ModelEndpointLabel)]
+    inlines = [
+        version_inline(ModelEndpointVersion),
+        label_inline(ModelEndpointLabel),
+        EndpointPriceChangeInline,
+    ]
 
     def save_model(self, request: HttpRequest, obj: ModelEndpoint, form: Any, change: bool) -> None:
         """A draft moved to another scheme, host or port loses its credentials (they were given for the old
@@ -56,9 +118,9 @@ class ModelEndpointAdmin(admin.ModelAdmin[ModelEndpoint]):
 
 
 @admin.register(CatalogModel)
-class CatalogModelAdmin(admin.ModelAdmin[CatalogModel]):
+class CatalogModelAdmin(_PricedAdmin):
     """The model catalogue: context windows and list prices (per token, per request) new endpoints start
-    from."""
+    from, and their dated changes."""
 
     list_display = [
         "model",
@@ -73,5 +135,13 @@ class CatalogModelAdmin(admin.ModelAdmin[CatalogModel]):
         "is_active",
     ]
     list_filter = ["provider_kind", "model_type", "currency", "is_active"]
-    list_editable = ["input_price", "output_price", "cached_input_price", "request_price", "is_active"]
+    list_editable = ["is_active"]
     search_fields = ["model", "display_name"]
+    inlines = [CatalogPriceChangeInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        """A stored entry's list prices change through dated price changes (below), never in place: endpoints
+        that kept the list prices are recognised by them."""
+        if obj is None:
+            return []
+        return ["input_price", "output_price", "cached_input_price", "request_price", "currency"]

@@ -34,6 +34,7 @@ from llmops.providers import langchain_calls, rest_calls
 from llmops.providers.errors import ContextWindowExceeded, ModelCallError, classify, redact
 from llmops.providers.kinds import ModelType
 from llmops.providers.limits import concurrency_slot, wait_for_rate
+from llmops.providers.price_changes import price_book_aget, prices_in_effect
 from llmops.providers.rest_calls import ModerationResult, RerankResult
 from llmops.providers.selectors import ResolvedEndpoint, endpoint_resolve
 from llmops.providers.tokens import prompt_fits
@@ -457,6 +458,15 @@ class PlatformModelGateway:
     ) -> None:
         """Write the usage row of one attempt; a successful call is one billed request unless told more."""
         usage = usage or Usage()
+        try:
+            book = await price_book_aget()
+            prices = prices_in_effect(
+                book, endpoint_id=endpoint.endpoint_id, provider_kind=endpoint.config.provider_kind,
+                model=endpoint.config.model, version_prices=endpoint.config.prices,
+            ).prices  # fmt: skip
+        except Exception:  # the price table unreadable: the version's own prices, never a lost usage row
+            logger.exception("could not read the price changes; charging the version's prices")
+            prices = endpoint.config.prices
         call = MeteredCall(
             workspace_id=self.workspace_id,
             endpoint_id=endpoint.endpoint_id,
@@ -466,7 +476,7 @@ class PlatformModelGateway:
             provider_kind=endpoint.config.provider_kind,
             operation=operation,
             source=self.source,
-            prices=endpoint.config.prices,
+            prices=prices,
             run_id=context.run_id or self.run_id,
             node_id=context.node_id or self.node_id,
             deployment_id=self.deployment_id,

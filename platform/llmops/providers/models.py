@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 
 from llmops.core.fields import EncryptedJSONField
@@ -91,20 +92,86 @@ class CatalogModel(models.Model):
     def __str__(self) -> str:
         return f"{self.provider_kind}/{self.model}"
 
+    def list_prices(self) -> dict[str, Any]:
+        """The entry's own list prices (before any dated :class:`PriceChange`)."""
+        return _prices(
+            self.input_price, self.output_price, self.cached_input_price, self.request_price, self.currency
+        )
+
     def defaults(self) -> dict[str, Any]:
         """The endpoint-config values this entry provides."""
-        prices: dict[str, Any] = {
-            "input": float(self.input_price),
-            "output": float(self.output_price),
-            "currency": self.currency,
-        }
-        if self.cached_input_price is not None:
-            prices["cached_input"] = float(self.cached_input_price)
-        if self.request_price is not None:
-            prices["request"] = float(self.request_price)
-        values: dict[str, Any] = {"model_type": self.model_type, "prices": prices}
+        values: dict[str, Any] = {"model_type": self.model_type, "prices": self.list_prices()}
         if self.context_window:
             values["context_window"] = self.context_window
         if self.max_output_tokens:
             values["max_output_tokens"] = self.max_output_tokens
         return values
+
+
+class PriceChange(models.Model):
+    """A price that applies from ``effective_from`` on: to a catalogue model (every endpoint of it that kept
+    the catalogue's list prices follows) or to one endpoint (an override that wins over the catalogue and the
+    version's own prices). Costs are computed when a call is metered and stored with it: a price change never
+    rewrites the past, so a change cannot start in the past and one already in effect cannot be removed.
+
+    Prices are per 1M tokens and (``request_price``) per 1,000 requests, in ``currency``.
+    """
+
+    catalog_model = models.ForeignKey(
+        CatalogModel, null=True, blank=True, on_delete=models.CASCADE, related_name="price_changes"
+    )
+    endpoint = models.ForeignKey(
+        ModelEndpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="price_changes"
+    )
+    effective_from = models.DateTimeField()
+    input_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    output_price = models.DecimalField(max_digits=12, decimal_places=4, default=0)
+    cached_input_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    request_price = models.DecimalField(
+        max_digits=12, decimal_places=4, null=True, blank=True, help_text="Per 1,000 requests."
+    )
+    currency = models.CharField(max_length=3, default="USD")
+    note = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["effective_from"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(catalog_model__isnull=False, endpoint__isnull=True)
+                | models.Q(catalog_model__isnull=True, endpoint__isnull=False),
+                name="providers_pricechange_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["catalog_model", "effective_from"], name="providers_pricechange_catalogue_moment"
+            ),
+            models.UniqueConstraint(
+                fields=["endpoint", "effective_from"], name="providers_pricechange_endpoint_moment"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        target = self.catalog_model or self.endpoint
+        return f"{target} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+    def prices(self) -> dict[str, Any]:
+        """The prices as an endpoint configuration's ``prices``."""
+        return _prices(
+            self.input_price, self.output_price, self.cached_input_price, self.request_price, self.currency
+        )
+
+
+def _prices(input_price: Any, output_price: Any, cached: Any, request: Any, currency: str) -> dict[str, Any]:
+    prices: dict[str, Any] = {
+        "input": float(input_price),
+        "output": float(output_price),
+        "currency": currency,
+    }
+    if cached is not None:
+        prices["cached_input"] = float(cached)
+    if request is not None:
+        prices["request"] = float(request)
+    return prices

@@ -17,6 +17,7 @@ from llmops.core import versioning
 from llmops.core.errors import PermissionDenied, ValidationError
 from llmops.core.refs import ref_parse
 from llmops.providers.models import CatalogModel, ModelEndpoint
+from llmops.providers.price_changes import catalogue_prices_now
 from llmops.providers.schemas import config_validate
 from llmops.providers.selectors import draft_origin
 
@@ -59,9 +60,12 @@ def _check_credentials(credentials: Any) -> dict[str, Any] | None:
 
 
 def catalogue_defaults(*, provider_kind: str, model: str) -> dict[str, Any]:
-    """The catalogue's values for ``(provider_kind, model)``, or ``{}`` when it is not catalogued."""
+    """The catalogue's values for ``(provider_kind, model)`` (its list prices in effect now), or ``{}`` when it
+    is not catalogued."""
     entry = CatalogModel.objects.filter(provider_kind=provider_kind, model=model, is_active=True).first()
-    return entry.defaults() if entry else {}
+    if entry is None:
+        return {}
+    return {**entry.defaults(), "prices": catalogue_prices_now(entry)}
 
 
 def endpoint_draft_prepare(

@@ -6,12 +6,14 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, IsAdminUser, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from llmops.accounts.permissions import signed_in_user
 from llmops.core.api.slugs import slug_unchanged_check
@@ -23,9 +25,19 @@ from llmops.providers.api.serializers import (
     ConnectionTestInputSerializer,
     ConnectionTestSerializer,
     ModelEndpointSerializer,
+    PriceChangeInputSerializer,
+    PriceChangeSerializer,
+    PricesInEffectSerializer,
 )
 from llmops.providers.gateway import PlatformModelGateway
-from llmops.providers.models import CatalogModel, ModelEndpoint
+from llmops.providers.models import CatalogModel, ModelEndpoint, PriceChange
+from llmops.providers.price_changes import (
+    price_book,
+    price_change_create,
+    price_change_delete,
+    prices_in_effect,
+)
+from llmops.providers.schemas import config_validate
 from llmops.usage.models import UsageSource
 
 
@@ -78,6 +90,39 @@ class ModelEndpointViewSet(VersionedResourceViewSet[ModelEndpoint]):
         )
         return Response(self.get_serializer(endpoint).data)
 
+    @extend_schema(methods=["GET"], responses=PricesInEffectSerializer)
+    @extend_schema(
+        methods=["POST"], request=PriceChangeInputSerializer, responses={201: PriceChangeSerializer}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def prices(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The prices the latest version's calls are charged at now and the endpoint's dated overrides (GET);
+        schedule an override from ``effective_from`` (default now, never in the past) on (POST)."""
+        endpoint = self.get_object()
+        if request.method == "POST":
+            change = price_change_create(data=request.data, user=signed_in_user(request), endpoint=endpoint)
+            return Response(PriceChangeSerializer(change).data, status=status.HTTP_201_CREATED)
+        latest = endpoint.versions.order_by("-number").first()
+        config = config_validate(latest.content if latest else endpoint.draft)
+        now = prices_in_effect(
+            price_book(), endpoint_id=endpoint.pk, provider_kind=config.provider_kind, model=config.model,
+            version_prices=config.prices,
+        )  # fmt: skip
+        return Response({
+            "prices": now.prices.model_dump(exclude_none=True),
+            "origin": now.source,
+            "since": now.since.isoformat() if now.since else None,
+            "changes": PriceChangeSerializer(endpoint.price_changes.all(), many=True).data,
+        })  # fmt: skip
+
+    @extend_schema(responses={204: None})
+    @action(detail=True, methods=["delete"], url_path=r"prices/(?P<change>\d+)")
+    def price_withdraw(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Withdraw a scheduled override that has not started (409 for one in effect)."""
+        endpoint = self.get_object()
+        price_change_delete(get_object_or_404(PriceChange, endpoint=endpoint, pk=kwargs["change"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
     @extend_schema(request=ConnectionTestInputSerializer, responses=ConnectionTestSerializer)
     @action(detail=True, methods=["post"], url_path="test")
     def test_connection(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -119,3 +164,41 @@ class CatalogModelListView(generics.ListAPIView[CatalogModel]):
 
     def get_queryset(self) -> QuerySet[CatalogModel]:
         return selectors.catalogue_models(provider_kind=self.request.query_params.get("provider_kind"))
+
+
+class _StaffWrites(IsAdminUser):
+    """Anyone signed in reads; only staff change the catalogue (it is shared by every workspace)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return bool(request.user and request.user.is_authenticated)
+        return super().has_permission(request, view)
+
+
+class CatalogPriceChangesView(APIView):
+    """``/api/model-catalogue/<id>/prices/``: a catalogue model's dated list prices (staff schedule them;
+    endpoints that kept the list prices follow)."""
+
+    permission_classes = [_StaffWrites]
+
+    @extend_schema(responses=PriceChangeSerializer(many=True))
+    def get(self, request: Request, pk: int) -> Response:
+        entry = get_object_or_404(CatalogModel, pk=pk)
+        return Response(PriceChangeSerializer(entry.price_changes.all(), many=True).data)
+
+    @extend_schema(request=PriceChangeInputSerializer, responses={201: PriceChangeSerializer})
+    def post(self, request: Request, pk: int) -> Response:
+        entry = get_object_or_404(CatalogModel, pk=pk)
+        change = price_change_create(data=request.data, user=signed_in_user(request), catalog_model=entry)
+        return Response(PriceChangeSerializer(change).data, status=status.HTTP_201_CREATED)
+
+
+class CatalogPriceChangeView(APIView):
+    """``/api/model-catalogue/<id>/prices/<change>/``: withdraw a change that has not started (staff)."""
+
+    permission_classes = [_StaffWrites]
+
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, pk: int, change: int) -> Response:
+        price_change_delete(get_object_or_404(PriceChange, catalog_model_id=pk, pk=change))
+        return Response(status=status.HTTP_204_NO_CONTENT)
