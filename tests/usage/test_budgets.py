@@ -4,20 +4,29 @@ validation, roles and tenants."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import pytest
 from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from django.conf import settings
+from django.test import override_settings
 
+from llmops.accounts.events import workspace_group
 from llmops.accounts.models import Role, User, Workspace
 from llmops.deployments.models import ApiKey
+from llmops.deployments.webhooks import webhook_signature
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage import budgets
 from llmops.usage.budgets import BudgetExceeded, CallScope, budget_arecord, budget_check, period_bounds
 from llmops.usage.models import Budget, BudgetAlert, UsageRecord, UsageSettings
+from llmops.usage.tasks import budget_alert_deliver
 from tests.accounts.factories import MembershipFactory, UserFactory, WorkspaceFactory
 from tests.conftest import client_for
 from tests.deployments.factories import api_key, deployment_of
@@ -110,6 +119,56 @@ def test_soft_thresholds_alert_once_per_period(workspace: Workspace) -> None:
     )
     assert alerts == [50, 80, 100]
     assert {a.period_start for a in BudgetAlert.objects.filter(budget=made)} == {period_bounds("day")[0]}
+
+
+class _Hooks(BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        _Hooks.received.append((dict(self.headers), self.rfile.read(int(self.headers["Content-Length"]))))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@override_settings(LLMOPS_WEBHOOK_ALLOWLIST=["127.0.0.1"])
+def test_each_threshold_calls_the_signed_webhook_and_tells_the_console_once_per_period(
+    workspace: Workspace, django_capture_on_commit_callbacks: Any
+) -> None:
+    server = HTTPServer(("127.0.0.1", 0), _Hooks)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Hooks.received = []
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(workspace_group(workspace.pk), channel)
+    made = budget(workspace, name="月度", cap=Decimal("10"), thresholds=[50, 100],
+                  webhook_url=f"http://127.0.0.1:{server.server_port}/hook", webhook_secret="s3cret")  # fmt: skip
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            for _ in range(12):  # crosses 50 % at 5, 100 % at 10, and stays over
+                spend(CallScope(workspace.pk), "1.00")
+        for alert in BudgetAlert.objects.filter(budget=made).order_by("threshold"):
+            budget_alert_deliver.apply(args=[alert.pk])  # what the worker runs for the enqueued task
+    finally:
+        server.shutdown()
+    bodies = [json.loads(body) for _headers, body in _Hooks.received]
+    assert [(b["threshold"], b["budget"], b["event"]) for b in bodies] == [
+        (50, "月度", "budget.threshold"), (100, "月度", "budget.threshold"),
+    ]  # fmt: skip
+    for headers, body in _Hooks.received:
+        assert headers["X-LLMOps-Signature"] == webhook_signature("s3cret", body)
+    assert all(a.delivered_at for a in BudgetAlert.objects.filter(budget=made))
+    events = []
+    while True:
+        try:
+            events.append(async_to_sync(asyncio.wait_for)(layer.receive(channel), 0.5)["event"])
+        except TimeoutError:
+            break
+    assert [(e["type"], e["threshold"], Decimal(e["spent"])) for e in events] == [
+        ("budget.threshold", 50, Decimal(5)), ("budget.threshold", 100, Decimal(10)),
+    ]  # fmt: skip
 
 
 def test_the_period_resets(workspace: Workspace) -> None:

@@ -25,12 +25,14 @@ from decimal import Decimal
 from typing import Any, cast
 
 import redis
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from redis.exceptions import RedisError
 
+from llmops.accounts.events import workspace_group
 from llmops.core.async_redis import async_redis
 from llmops.core.enqueue import enqueue_on_commit
 from llmops.core.errors import RateLimited
@@ -304,10 +306,29 @@ def _alert(budget: Budget, start: datetime, value: str, threshold: int, spent: D
         "budget %r of workspace %s reached %s%% (%s of %s) for %r",
         budget.name, budget.workspace_id, threshold, spent, budget.cap, value,
     )  # fmt: skip
+    event = {
+        "type": "budget.threshold", "budget": budget.name, "budget_id": budget.pk, "scope": budget.scope,
+        "scope_value": value, "period": budget.period, "period_start": start.isoformat(), "threshold": threshold,
+        "spent": str(spent), "cap": str(budget.cap), "unit": budget.currency if budget.metric == "cost" else "tokens",
+    }  # fmt: skip
+    transaction.on_commit(lambda: _event_send(budget.workspace_id, event), robust=True)
     if budget.webhook_url:
         from llmops.usage.tasks import budget_alert_deliver
 
         enqueue_on_commit(budget_alert_deliver, alert.pk, robust=True)
+
+
+def _event_send(workspace_id: int, event: dict[str, Any]) -> None:
+    """Tell the workspace's open consoles (its websocket group); best effort, the alert row is the record."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        async_to_sync(layer.group_send)(
+            workspace_group(workspace_id), {"type": "event.message", "event": event}
+        )
+    except Exception:
+        logger.warning("budget threshold event not delivered", exc_info=True)
 
 
 # --- beat ---------------------------------------------------------------------------------------------------
