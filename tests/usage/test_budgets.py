@@ -150,7 +150,7 @@ def test_each_threshold_calls_the_signed_webhook_and_tells_the_console_once_per_
             for _ in range(12):  # crosses 50 % at 5, 100 % at 10, and stays over
                 spend(CallScope(workspace.pk), "1.00")
         for alert in BudgetAlert.objects.filter(budget=made).order_by("threshold"):
-            budget_alert_deliver.apply(args=[alert.pk])  # what the worker runs for the enqueued task
+            budget_alert_deliver.apply(args=(alert.pk,))  # what the worker runs for the enqueued task
     finally:
         server.shutdown()
     bodies = [json.loads(body) for _headers, body in _Hooks.received]
