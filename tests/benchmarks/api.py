@@ -10,9 +10,11 @@ runs instantly (``llmops.runs.execution.instant``): executed by the engine in me
 
 Time to first event (TTFE: request sent -> first ``event:`` line) is measured by one extra Python client that
 sends sequential streaming calls: alone (the latency of an idle server) and during the streaming load.
-Last line: ``RESULT blocking_rps=<..> p95_ms=<..> ttfe_p50_ms=<..> cpu_calibration_ms=<..>`` (blocking pass; idle
-TTFE; how fast the VM was, see ``cpu_calibration_ms``).
-Targets: >= 150 req/s blocking on 2 cores, TTFE p50 <= 15 ms. ``--quick`` (a smoke check for the test suite):
+Then the blocking load again, alternating between a monthly budget on the API key (checked before every call
+is admitted) and none, in segments of half ``--seconds`` (A B A B, so the host's drift cancels).
+Last line: ``RESULT blocking_rps=<..> p95_ms=<..> ttfe_p50_ms=<..> budget_rps_ratio=<..> cpu_calibration_ms=<..>``
+(blocking pass; idle TTFE; req/s with the budget over req/s without; how fast the VM was).
+Targets: >= 150 req/s blocking on 2 cores, TTFE p50 <= 15 ms, budget_rps_ratio >= 0.95. ``--quick`` (a smoke check for the test suite):
 2 s per mode with 2 clients, driven by a small Python generator where neither ``hey`` nor ``wrk`` is
 installed (its figures are not comparable).
 """
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -101,6 +104,28 @@ def _setup() -> tuple[Any, str]:
         workspace=workspace, user=None, name="bench", requests_per_minute=10_000_000
     )
     return workspace, created.token
+
+
+def _budget_on_key(workspace: Any) -> Any:
+    """A monthly budget on the benchmark's API key, far above what the run spends (every call is checked
+    against it before it is admitted); inactive until :func:`_budget_switch` turns it on."""
+    from llmops.deployments.models import ApiKey
+    from llmops.usage.models import Budget
+
+    key = ApiKey.objects.get(workspace=workspace)
+    return Budget.objects.create(
+        workspace=workspace, name="bench key cap", scope="api_key", scope_key=str(key.pk), period="month",
+        cap=1_000_000_000, is_active=False,
+    )  # fmt: skip
+
+
+def _budget_switch(budget: Any, active: bool) -> None:
+    """Turn the key's budget on or off and wait until every web process has reloaded its budgets."""
+    from llmops.usage.budgets import CACHE_SECONDS
+
+    budget.is_active = active
+    budget.save(update_fields=["is_active"])
+    time.sleep(CACHE_SECONDS + 0.5)
 
 
 def _vacuum_runs() -> None:
@@ -239,6 +264,19 @@ def main() -> None:
         blocking = _load(
             tool, url, token, json.dumps({"inputs": {"text": "x"}}), args.seconds, args.concurrency
         )
+        # The same blocking load with a budget on the key, alternated with none (A B A B: drift cancels).
+        budget = _budget_on_key(workspace)
+        segment = max(1, args.seconds // 2)
+        plain_body = json.dumps({"inputs": {"text": "x"}})
+        budgeted: list[dict[str, float]] = []
+        unbudgeted: list[dict[str, float]] = []
+        for _round in range(1 if args.quick else 2):
+            unbudgeted.append(_load(tool, url, token, plain_body, segment, args.concurrency))
+            _budget_switch(budget, True)
+            budgeted.append(_load(tool, url, token, plain_body, segment, args.concurrency))
+            _budget_switch(budget, False)
+        budget_off_rps = statistics.fmean(r["rps"] for r in unbudgeted)
+        budget_on_rps = statistics.fmean(r["rps"] for r in budgeted)
         loaded: list[float] = []
         probe = threading.Thread(
             target=_ttfe_probe, args=(url, token, time.monotonic() + args.seconds, loaded)
@@ -269,9 +307,13 @@ def main() -> None:
           f"{streaming['bad']:>8.0f} {percentile(loaded, 0.5):>9.1f} {percentile(loaded, 0.95):>9.1f}")  # fmt: skip
     print(f"{'idle TTFE':<10} {'':>8} {'':>8} {'':>8} {'':>8} {percentile(idle, 0.5):>9.1f} "
           f"{percentile(idle, 0.95):>9.1f}   ({len(idle)} sequential calls)")  # fmt: skip
+    print(f"budget on the key, blocking (A/B alternated, {segment} s each): {budget_on_rps:.1f} req/s with, "
+          f"{budget_off_rps:.1f} without ({budget_on_rps / budget_off_rps:.3f}x; "
+          f"non-2xx {sum(r['bad'] for r in budgeted):.0f})")  # fmt: skip
     print(calibration_line(calibration, calibration_after))
     print(f"RESULT blocking_rps={blocking['rps']:.1f} p95_ms={blocking['p95_ms']:.1f} "
-          f"ttfe_p50_ms={percentile(idle, 0.5):.1f} cpu_calibration_ms={calibration:.0f}")  # fmt: skip
+          f"ttfe_p50_ms={percentile(idle, 0.5):.1f} budget_rps_ratio={budget_on_rps / budget_off_rps:.3f} "
+          f"cpu_calibration_ms={calibration:.0f}")  # fmt: skip
 
 
 if __name__ == "__main__":
