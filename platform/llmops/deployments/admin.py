@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from llmops.deployments import services
 from llmops.deployments.models import ApiKey, Deployment, DeploymentRun, IdempotencyRecord
@@ -30,6 +32,15 @@ class DeploymentAdmin(admin.ModelAdmin[Deployment]):
     search_fields = ["slug", "name"]
     exclude = ["webhook_secret"]
     raw_id_fields = ["workflow", "chain", "created_by"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = ["usage_dashboard"]
+
+    @admin.display(description="usage")
+    def usage_dashboard(self, deployment: Deployment) -> str:
+        if deployment.pk is None:
+            return "-"
+        url = reverse("admin:usage_usagerollup_dashboard_deployment", args=[deployment.pk])
+        return format_html('<a href="{}">Usage dashboard 用量看板</a>', url)
 
 
 @admin.action(description="Revoke the selected keys")

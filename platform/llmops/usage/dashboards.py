@@ -220,7 +220,8 @@ def _top(workspace: Workspace, dimension: str, query: DashboardQuery, money: _Mo
         _ceil(query.end, day),
     ]
     sql = (
-        f"SELECT key, SUM({converted}) AS cost, SUM(requests), SUM(errors), SUM(prompt_tokens + completion_tokens)"
+        f"SELECT key, SUM({converted}) AS cost, SUM(requests)::bigint, SUM(errors)::bigint,"
+        " SUM(prompt_tokens + completion_tokens)::bigint"
         f" FROM {table} WHERE {where} GROUP BY key ORDER BY 2 DESC, 3 DESC, key LIMIT %s"
     )
     with connection.cursor() as cursor:

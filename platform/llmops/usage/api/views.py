@@ -141,6 +141,27 @@ DASHBOARD_PARAMETERS = [
 ]  # fmt: skip
 
 
+def dashboard_query_from(params: Any) -> DashboardQuery:
+    """Parse a query string (``DASHBOARD_PARAMETERS``) into a :class:`DashboardQuery` (400 naming a missing or
+    malformed parameter); the usage API and the admin's dashboard pages share it."""
+    missing = {name: ["Required."] for name in ("start", "end") if not params.get(name)}
+    if missing:
+        raise ValidationError("Give the range.", fields=missing)
+    try:
+        top = int(params.get("top", 10))
+    except ValueError:
+        raise ValidationError("Invalid top.", fields={"top": ["An integer."]}) from None
+    return DashboardQuery(
+        start=_moment(params, "start") or datetime.now(UTC),
+        end=_moment(params, "end") or datetime.now(UTC),
+        granularity=params.get("granularity", Granularity.DAY),
+        group_by=params.get("group_by") or None,
+        keys=tuple(params.getlist("key")),
+        top=top,
+        tops=tuple(params.getlist("top_of")) or TOP_DIMENSIONS,
+    )
+
+
 class UsageDashboardView(WorkspaceScopedMixin, APIView):
     """``/api/workspaces/<ws>/usage/dashboard/``: series, totals and top-N tables from the rollups, in the
     workspace's currency; ``?export=csv`` downloads the series."""
@@ -150,22 +171,7 @@ class UsageDashboardView(WorkspaceScopedMixin, APIView):
     @extend_schema(parameters=DASHBOARD_PARAMETERS, responses={200: dict})
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response | HttpResponse:
         params = request.query_params
-        missing = {name: ["Required."] for name in ("start", "end") if not params.get(name)}
-        if missing:
-            raise ValidationError("Give the range.", fields=missing)
-        try:
-            top = int(params.get("top", 10))
-        except ValueError:
-            raise ValidationError("Invalid top.", fields={"top": ["An integer."]}) from None
-        query = DashboardQuery(
-            start=_moment(params, "start") or datetime.now(UTC),
-            end=_moment(params, "end") or datetime.now(UTC),
-            granularity=params.get("granularity", Granularity.DAY),
-            group_by=params.get("group_by") or None,
-            keys=tuple(params.getlist("key")),
-            top=top,
-            tops=tuple(params.getlist("top_of")) or TOP_DIMENSIONS,
-        )
+        query = dashboard_query_from(params)
         csv_wanted = params.get("export") == "csv"
         view = dashboard(workspace=self.workspace, query=query, with_top=not csv_wanted)
         if not csv_wanted:
