@@ -225,6 +225,37 @@ def test_the_dashboard_answers_series_totals_and_top_tables_in_the_workspace_cur
     assert all(p["bucket"].startswith("2026-11-02T0") for p in hourly["series"][0]["points"])
 
 
+def test_filters_across_dimensions_answer_from_the_ledger_exactly(workspace: Workspace, owner: User) -> None:
+    rows = ledger(workspace)
+    usage_rollup()
+    UsageSettings.objects.create(workspace=workspace, currency="USD", rates={"CNY": "0.14"})
+    rate = {"USD": Decimal(1), "CNY": Decimal("0.14")}
+    # one deployment's models
+    body = dashboard(owner, group_by="model", deployment="2").json()
+    kept = [r for r in rows if r.deployment_id == "2"]
+    assert body["filters"] == {"deployment": ["2"]} and body["totals"]["requests"] == len(kept)
+    for series in body["series"]:
+        mine = [r for r in kept if r.model_name == series["key"]]
+        assert series["totals"]["requests"] == len(mine) == sum(p["requests"] for p in series["points"])
+        assert Decimal(series["totals"]["cost"]) == sum(r.cost * rate[r.currency] for r in mine).quantize(
+            Decimal("0.000001")
+        )
+        assert series["totals"]["latency_ms_p95"] == exact_percentile([r.latency_ms for r in mine], 0.95)
+    assert {row["key"] for row in body["top"]["deployment"]} == {"2"}
+    assert sum(row["requests"] for row in body["top"]["end_user"]) == len(kept)
+    # two dimensions at once, several values of one, hourly even for end users
+    body = dashboard(owner, deployment=["1", "3"], end_user="陈", granularity="hour").json()
+    both = [r for r in rows if r.deployment_id in ("1", "3") and r.end_user == "陈"]
+    assert body["totals"]["requests"] == len(both) and body["totals"]["errors"] == sum(
+        r.status == "error" for r in both
+    )
+    assert sum(p["requests"] for p in body["series"][0]["points"]) == len(both)
+    csv_rows = list(
+        csv.reader(io.StringIO(dashboard(owner, model="qwen-max", export="csv").content.decode()))
+    )
+    assert sum(int(row[2]) for row in csv_rows[1:]) == sum(r.model_name == "qwen-max" for r in rows)
+
+
 def test_a_currency_without_a_rate_is_reported_apart(workspace: Workspace, owner: User) -> None:
     UsageRecordFactory.create(workspace=workspace, cost=Decimal("2"), currency="USD")
     UsageRecordFactory.create(workspace=workspace, cost=Decimal("10"), currency="CNY")
@@ -273,6 +304,8 @@ def test_a_csv_export_never_hands_a_spreadsheet_a_formula(workspace: Workspace, 
         ({"top": "many"}, "top"),
         ({"top": "0"}, "top"),
         ({"top_of": "colour"}, "top_of"),
+        ({"deployment": [str(n) for n in range(101)]}, "deployment"),
+        ({"end_user": "x" * 201}, "end_user"),
     ],
 )
 def test_bad_dashboard_queries_name_their_field(

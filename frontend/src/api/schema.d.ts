@@ -8271,8 +8271,16 @@ export interface operations {
     api_workspaces_usage_dashboard_retrieve: {
         parameters: {
             query: {
+                /** @description Only calls with this api_key (repeat: any of them; several dimensions: all of them). */
+                api_key?: string[];
+                /** @description Only calls with this deployment (repeat: any of them; several dimensions: all of them). */
+                deployment?: string[];
                 /** @description ISO date or datetime, exclusive. */
                 end: string;
+                /** @description Only calls with this end_user (repeat: any of them; several dimensions: all of them). */
+                end_user?: string[];
+                /** @description Only calls with this endpoint (repeat: any of them; several dimensions: all of them). */
+                endpoint?: string[];
                 /** @description csv: the series as a CSV file. */
                 export?: "csv";
                 /** @description Bucket width (default day). */
@@ -8281,12 +8289,18 @@ export interface operations {
                 group_by?: "api_key" | "deployment" | "end_user" | "endpoint" | "model" | "source" | "workflow";
                 /** @description Only these keys of group_by (repeat the parameter). */
                 key?: string[];
+                /** @description Only calls with this model (repeat: any of them; several dimensions: all of them). */
+                model?: string[];
+                /** @description Only calls with this source (repeat: any of them; several dimensions: all of them). */
+                source?: string[];
                 /** @description ISO date or datetime, inclusive (UTC). */
                 start: string;
                 /** @description Rows of each top-N table (1-100, default 10). */
                 top?: number;
                 /** @description Only these top-N tables (repeat; default: deployment, model, api_key, end_user). */
                 top_of?: ("api_key" | "deployment" | "end_user" | "model")[];
+                /** @description Only calls with this workflow (repeat: any of them; several dimensions: all of them). */
+                workflow?: string[];
             };
             header?: never;
             path: {

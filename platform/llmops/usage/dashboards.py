@@ -18,6 +18,7 @@ from django.db import connection
 from llmops.accounts.models import Workspace
 from llmops.core.errors import ValidationError
 from llmops.usage import histograms
+from llmops.usage.ledger_dashboards import ledger_dashboard
 from llmops.usage.models import Dimension, Granularity, RunDimension, UsageRollup
 from llmops.usage.money import workspace_rates
 from llmops.usage.rollups import DAILY_ONLY_DIMENSIONS
@@ -50,6 +51,8 @@ class DashboardQuery:
     keys: tuple[str, ...] = ()
     top: int = 10
     tops: tuple[str, ...] = TOP_DIMENSIONS
+    # Only ledger rows with one of these values in each dimension named (read from the ledger, not the rollups).
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
@@ -60,7 +63,11 @@ def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
     groupable = [d for d in Dimension.values if d != Dimension.TOTAL]
     if query.group_by is not None and query.group_by not in groupable:
         errors["group_by"] = [f"One of: {', '.join(groupable)}."]
-    elif query.group_by in DAILY_ONLY_DIMENSIONS and query.granularity == Granularity.HOUR:
+    elif (
+        query.group_by in DAILY_ONLY_DIMENSIONS
+        and query.granularity == Granularity.HOUR
+        and not query.filters
+    ):
         errors["group_by"] = [f"{query.group_by} is kept per day: use granularity=day."]
     if query.end <= query.start:
         errors["end"] = ["Must be after start."]
@@ -75,6 +82,11 @@ def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
     unknown = [t for t in query.tops if t not in TOP_DIMENSIONS]
     if unknown:
         errors["top_of"] = [f"One of: {', '.join(TOP_DIMENSIONS)}."]
+    for dimension, values in query.filters:
+        if dimension not in groupable:
+            errors["filters"] = [f"Filter on: {', '.join(groupable)}."]
+        elif not values or len(values) > 100 or any(len(v) > 200 for v in values):
+            errors[dimension] = ["From 1 to 100 values of at most 200 characters."]
     if errors:
         raise ValidationError("Invalid dashboard query.", fields=errors)
     step = _STEP[Granularity(query.granularity)]
@@ -252,9 +264,14 @@ def _top(workspace: Workspace, dimension: str, query: DashboardQuery, money: _Mo
 def dashboard(*, workspace: Workspace, query: DashboardQuery, with_top: bool = True) -> dict[str, Any]:
     """Series (one per key of ``group_by``, each point a bucket), totals over the range and top-N tables;
     with the run figures (``runs``: runs, failures, durations) when grouped by nothing, workflow or
-    deployment."""
+    deployment. With ``filters``, everything is of the rows they keep (read from the ledger)."""
     query = dashboard_query_check(query)
     money = _Money(workspace)
+    if query.filters:
+        return ledger_dashboard(
+            workspace_id=workspace.pk, query=query, filters=query.filters, currency=money.currency,
+            rates=money.rates, with_top=with_top,
+        )  # fmt: skip
     dimension = query.group_by or Dimension.TOTAL
     cells = _Cells(_cells(workspace, query.granularity, dimension, query), money)
     keys = sorted({row[1] for row in cells.rows})

@@ -123,6 +123,7 @@ def _jsonable(summary: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
+FILTER_DIMENSIONS = [d for d in Dimension.values if d != Dimension.TOTAL]
 DASHBOARD_PARAMETERS = [
     OpenApiParameter("start", str, required=True, description="ISO date or datetime, inclusive (UTC)."),
     OpenApiParameter("end", str, required=True, description="ISO date or datetime, exclusive."),
@@ -138,6 +139,13 @@ DASHBOARD_PARAMETERS = [
         description="Only these top-N tables (repeat; default: deployment, model, api_key, end_user).",
     ),
     OpenApiParameter("export", str, enum=["csv"], description="csv: the series as a CSV file."),
+    *(
+        OpenApiParameter(
+            name, str, many=True,
+            description=f"Only calls with this {name} (repeat: any of them; several dimensions: all of them).",
+        )
+        for name in FILTER_DIMENSIONS
+    ),
 ]  # fmt: skip
 
 
@@ -151,7 +159,9 @@ def dashboard_query_from(params: Any) -> DashboardQuery:
         top = int(params.get("top", 10))
     except ValueError:
         raise ValidationError("Invalid top.", fields={"top": ["An integer."]}) from None
+    filters = tuple((name, tuple(params.getlist(name))) for name in FILTER_DIMENSIONS if params.getlist(name))
     return DashboardQuery(
+        filters=filters,
         start=_moment(params, "start") or datetime.now(UTC),
         end=_moment(params, "end") or datetime.now(UTC),
         granularity=params.get("granularity", Granularity.DAY),
