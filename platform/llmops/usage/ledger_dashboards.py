@@ -20,7 +20,7 @@ from llmops.studio.models import Workflow
 from llmops.usage.models import Dimension, Granularity, UsageRecord
 
 # The ledger expression of each dimension (the workflow comes through the call's run).
-COLUMNS = {
+COLUMNS: dict[str, str] = {
     Dimension.DEPLOYMENT: "u.deployment_id", Dimension.WORKFLOW: "COALESCE(w.slug, '')",
     Dimension.ENDPOINT: "u.endpoint_slug", Dimension.MODEL: "u.model_name", Dimension.API_KEY: "u.api_key_id",
     Dimension.END_USER: "u.end_user", Dimension.SOURCE: "u.source",
