@@ -106,11 +106,9 @@ class BudgetAdmin(admin.ModelAdmin[Budget]):
         budgets_forget(obj.workspace_id)
 
 
-@admin.register(RunRollup)
-class RunRollupAdmin(admin.ModelAdmin[RunRollup]):
-    """The dashboards' run cells (read only: ``manage.py usage_rollup --rebuild`` recounts them)."""
+class _RollupCellsAdmin(admin.ModelAdmin[Any]):
+    """Rollup cells: read only (``manage.py usage_rollup --rebuild`` recounts them)."""
 
-    list_display = ["bucket", "granularity", "workspace", "dimension", "key", "runs", "failures", "cancelled"]
     list_filter = ["granularity", "dimension", "workspace"]
     search_fields = ["key"]
     show_full_result_count = False
@@ -120,6 +118,13 @@ class RunRollupAdmin(admin.ModelAdmin[RunRollup]):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(RunRollup)
+class RunRollupAdmin(_RollupCellsAdmin):
+    """The dashboards' run cells."""
+
+    list_display = ["bucket", "granularity", "workspace", "dimension", "key", "runs", "failures", "cancelled"]
 
 
 # The dashboards' range presets: (span, default granularity). The pages show the last span up to now.
@@ -134,21 +139,12 @@ DEFAULT_RANGE = "7d"
 
 
 @admin.register(UsageRollup)
-class UsageRollupAdmin(admin.ModelAdmin[UsageRollup]):
-    """The dashboards' rollup cells (read only: ``manage.py usage_rollup --rebuild`` recounts them), and the
-    dashboard pages (``dashboard/``...), open to staff with the view permission on this model."""
+class UsageRollupAdmin(_RollupCellsAdmin):
+    """The dashboards' ledger cells, and the dashboard pages (``dashboard/``...), open to staff with the view
+    permission on this model."""
 
     list_display = ["bucket", "granularity", "workspace", "dimension", "key", "currency", "requests", "errors",
                     "cost"]  # fmt: skip
-    list_filter = ["granularity", "dimension", "workspace"]
-    search_fields = ["key"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view

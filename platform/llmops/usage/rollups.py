@@ -12,6 +12,7 @@ and TTFT histograms; API key and end user by day (their cardinality is high; no 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -188,15 +189,20 @@ def usage_rollup_batch(limit: int = BATCH_SIZE) -> int:
     return len(rows)
 
 
-def usage_rollup(*, max_rows: int | None = None) -> int:
-    """Roll up every ledger row not yet counted (at most ``max_rows``); returns how many were."""
+def batches_drain(batch: Callable[[int], int], *, size: int, most: int | None) -> int:
+    """Run ``batch(limit)`` until it takes nothing or ``most`` were taken; returns how many were."""
     done = 0
-    while max_rows is None or done < max_rows:
-        step = usage_rollup_batch(BATCH_SIZE if max_rows is None else min(BATCH_SIZE, max_rows - done))
+    while most is None or done < most:
+        step = batch(size if most is None else min(size, most - done))
         if not step:
             break
         done += step
     return done
+
+
+def usage_rollup(*, max_rows: int | None = None) -> int:
+    """Roll up every ledger row not yet counted (at most ``max_rows``); returns how many were."""
+    return batches_drain(usage_rollup_batch, size=BATCH_SIZE, most=max_rows)
 
 
 def usage_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | None = None) -> int:

@@ -22,7 +22,7 @@ from llmops.runs.models import FINAL_STATUSES, Run, RunStatus, Trigger
 from llmops.studio.models import Workflow
 from llmops.usage import histograms
 from llmops.usage.models import Granularity, RunDimension, RunRollup
-from llmops.usage.rollups import ROLLUP_LOCK
+from llmops.usage.rollups import ROLLUP_LOCK, batches_drain
 
 BATCH_SIZE = 5_000
 _COLUMNS = (
@@ -126,13 +126,7 @@ def run_rollup_batch(limit: int = BATCH_SIZE) -> int:
 
 def run_rollup(*, max_runs: int | None = None) -> int:
     """Count every finished run not yet counted (at most ``max_runs``); returns how many were."""
-    done = 0
-    while max_runs is None or done < max_runs:
-        step = run_rollup_batch(BATCH_SIZE if max_runs is None else min(BATCH_SIZE, max_runs - done))
-        if not step:
-            break
-        done += step
-    return done
+    return batches_drain(run_rollup_batch, size=BATCH_SIZE, most=max_runs)
 
 
 def run_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | None = None) -> int:
