@@ -15,6 +15,11 @@ const Endpoints = lazy(() => import("./pages/Endpoints"));
 const Runs = lazy(() => import("./pages/Runs"));
 const RunDetail = lazy(() => import("./pages/RunDetail"));
 const Members = lazy(() => import("./pages/Members"));
+const Knowledge = lazy(() => import("./pages/Knowledge"));
+const KnowledgeDetail = lazy(() => import("./pages/KnowledgeDetail"));
+const Deployments = lazy(() => import("./pages/Deployments"));
+const DeploymentDetail = lazy(() => import("./pages/DeploymentDetail"));
+const Usage = lazy(() => import("./pages/Usage"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
@@ -37,6 +42,11 @@ export const router = createBrowserRouter([
       { path: "w/:ws/runs", element: page(<Runs />) },
       { path: "w/:ws/runs/:id", element: page(<RunDetail />) },
       { path: "w/:ws/members", element: page(<Members />) },
+      { path: "w/:ws/knowledge", element: page(<Knowledge />) },
+      { path: "w/:ws/knowledge/:slug", element: page(<KnowledgeDetail />) },
+      { path: "w/:ws/deployments", element: page(<Deployments />) },
+      { path: "w/:ws/deployments/:slug", element: page(<DeploymentDetail />) },
+      { path: "w/:ws/usage", element: page(<Usage />) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },

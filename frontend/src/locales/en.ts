@@ -1,7 +1,11 @@
 // English UI text. Keys mirror zh.ts (a test checks both have the same keys).
+import { deploymentsText } from "./deployments";
+import { knowledgeText } from "./knowledge";
+import { usageText } from "./usage";
+
 export const en = {
   app: { title: "LLMOps Console", language: "中文", signOut: "Sign out", offline: "Connection lost: retrying…", loading: "Loading…" },
-  nav: { workflows: "Workflows", prompts: "Prompts", chains: "Chains", endpoints: "Model endpoints", runs: "Runs", members: "Members", workspace: "Workspace" },
+  nav: { workflows: "Workflows", prompts: "Prompts", chains: "Chains", endpoints: "Model endpoints", knowledge: "Knowledge", deployments: "Deployments", runs: "Runs", usage: "Usage", members: "Members", workspace: "Workspace" },
   signIn: { title: "Sign in", username: "Username", password: "Password", submit: "Sign in", failed: "Sign-in failed" },
   workspaces: { title: "Workspaces", none: "You belong to no workspace yet: create one.", create: "Create workspace", name: "Name", slug: "Slug", role: "Role", switch: "Switch workspace" },
   common: { create: "Create", save: "Save", saved: "Saved", cancel: "Cancel", delete: "Delete", name: "Name", slug: "Slug", description: "Description", version: "Version", versions: "Versions", draft: "Draft", latest: "latest", updated: "Updated", publish: "Publish", message: "Message", restore: "Restore", labels: "Labels", status: "Status", actions: "Actions", empty: "Nothing here yet.", close: "Close", error: "Error", readOnly: "Read only: your role cannot change this.", open: "Open", import: "Import", export: "Export YAML" },
@@ -13,5 +17,8 @@ export const en = {
   editor: { palette: "Nodes", problems: "Problems", noProblems: "No problems", unsaved: "Unsaved changes", saving: "Saving…", savedAt: "Saved", cannotSave: "Fix the problems to save the draft", undo: "Undo", redo: "Redo", layout: "Auto layout", debugRun: "Debug run", inputs: "Inputs", config: "Configuration", node: "Node", title: "Title", id: "ID", variables: "Variables available here", insert: "Insert", publishMessage: "Publish message", published: "Published version", conflict: "Someone else saved this workflow since you opened it. Reload to see their changes.", reload: "Reload", runNode: "Run this node", output: "Output", debugRunHint: "Run the draft on the canvas as it is now, without publishing it. Debug runs are metered apart from production.", runNodeHint: "Enter what this node reads upstream (JSON or text); only this node runs.", runNodeNothing: "This node reads nothing upstream.", backup: "This browser kept changes to this workflow that were never saved (the draft had problems, or someone else saved first).", discard: "Discard", copied: "Copied" },
   versions: { none: "No versions yet: publish the draft to make version 1.", addLabel: "Add a label", labelName: "Label" },
   runs: { title: "Runs", empty: "No runs yet.", workflow: "Workflow", status: "Status", started: "Started", elapsed: "Elapsed", tokens: "Tokens", cost: "Cost", cancel: "Cancel", rerun: "Rerun", timeline: "Node timeline", inputs: "Inputs", outputs: "Outputs", error: "Error", live: "Live", all: "All statuses", debug: "debug" },
+  usage: usageText.en,
+  deployments: deploymentsText.en,
+  knowledge: knowledgeText.en,
 };
 export type Messages = typeof en;
