@@ -20,6 +20,7 @@ const KnowledgeDetail = lazy(() => import("./pages/KnowledgeDetail"));
 const Deployments = lazy(() => import("./pages/Deployments"));
 const DeploymentDetail = lazy(() => import("./pages/DeploymentDetail"));
 const Usage = lazy(() => import("./pages/Usage"));
+const Overview = lazy(() => import("./pages/Overview"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
@@ -47,6 +48,7 @@ export const router = createBrowserRouter([
       { path: "w/:ws/deployments", element: page(<Deployments />) },
       { path: "w/:ws/deployments/:slug", element: page(<DeploymentDetail />) },
       { path: "w/:ws/usage", element: page(<Usage />) },
+      { path: "w/:ws/overview", element: page(<Overview />) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },
