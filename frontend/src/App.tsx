@@ -21,6 +21,8 @@ const Deployments = lazy(() => import("./pages/Deployments"));
 const DeploymentDetail = lazy(() => import("./pages/DeploymentDetail"));
 const Usage = lazy(() => import("./pages/Usage"));
 const Overview = lazy(() => import("./pages/Overview"));
+const Evaluations = lazy(() => import("./pages/Evaluations"));
+const EvaluationRunDetail = lazy(() => import("./pages/EvaluationRunDetail"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
@@ -49,6 +51,8 @@ export const router = createBrowserRouter([
       { path: "w/:ws/deployments/:slug", element: page(<DeploymentDetail />) },
       { path: "w/:ws/usage", element: page(<Usage />) },
       { path: "w/:ws/overview", element: page(<Overview />) },
+      { path: "w/:ws/evaluations", element: page(<Evaluations />) },
+      { path: "w/:ws/evaluations/:id", element: page(<EvaluationRunDetail />) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },

@@ -8,7 +8,7 @@ import { ApiError, connection, request } from "../api/client";
 import { switchLanguage } from "../i18n";
 import { useMe, useWorkspaces } from "../session";
 
-const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "deployments", "runs", "usage", "members"] as const;
+const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "deployments", "runs", "evaluations", "usage", "members"] as const;
 export const LAST_WORKSPACE_KEY = "llmops.workspace";
 
 function ConnectionBanner() {

@@ -1,12 +1,13 @@
 // English UI text. Keys mirror zh.ts (a test checks both have the same keys).
 import { deploymentsText } from "./deployments";
+import { evaluationsText } from "./evaluations";
 import { knowledgeText } from "./knowledge";
 import { overviewText } from "./overview";
 import { usageText } from "./usage";
 
 export const en = {
   app: { title: "LLMOps Console", language: "中文", signOut: "Sign out", offline: "Connection lost: retrying…", loading: "Loading…" },
-  nav: { overview: "Overview", workflows: "Workflows", prompts: "Prompts", chains: "Chains", endpoints: "Model endpoints", knowledge: "Knowledge", deployments: "Deployments", runs: "Runs", usage: "Usage", members: "Members", workspace: "Workspace" },
+  nav: { overview: "Overview", workflows: "Workflows", prompts: "Prompts", chains: "Chains", endpoints: "Model endpoints", knowledge: "Knowledge", deployments: "Deployments", runs: "Runs", evaluations: "Evaluations", usage: "Usage", members: "Members", workspace: "Workspace" },
   signIn: { title: "Sign in", username: "Username", password: "Password", submit: "Sign in", failed: "Sign-in failed" },
   workspaces: { title: "Workspaces", none: "You belong to no workspace yet: create one.", create: "Create workspace", name: "Name", slug: "Slug", role: "Role", switch: "Switch workspace" },
   common: { create: "Create", save: "Save", saved: "Saved", cancel: "Cancel", delete: "Delete", name: "Name", slug: "Slug", description: "Description", version: "Version", versions: "Versions", draft: "Draft", latest: "latest", updated: "Updated", publish: "Publish", message: "Message", restore: "Restore", labels: "Labels", status: "Status", actions: "Actions", empty: "Nothing here yet.", close: "Close", error: "Error", readOnly: "Read only: your role cannot change this.", open: "Open", import: "Import", export: "Export YAML" },
@@ -22,5 +23,6 @@ export const en = {
   deployments: deploymentsText.en,
   knowledge: knowledgeText.en,
   overview: overviewText.en,
+  evaluations: evaluationsText.en,
 };
 export type Messages = typeof en;

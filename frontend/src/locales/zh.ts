@@ -1,5 +1,6 @@
 // 简体中文界面文字（与 en.ts 的键一致）。
 import { deploymentsText } from "./deployments";
+import { evaluationsText } from "./evaluations";
 import type { Messages } from "./en";
 import { knowledgeText } from "./knowledge";
 import { overviewText } from "./overview";
@@ -7,7 +8,7 @@ import { usageText } from "./usage";
 
 export const zh: Messages = {
   app: { title: "LLMOps 控制台", language: "English", signOut: "退出登录", offline: "连接已断开，正在重试…", loading: "加载中…" },
-  nav: { overview: "概览", workflows: "工作流", prompts: "提示词", chains: "链", endpoints: "模型端点", knowledge: "知识库", deployments: "部署", runs: "运行记录", usage: "用量", members: "成员", workspace: "工作空间" },
+  nav: { overview: "概览", workflows: "工作流", prompts: "提示词", chains: "链", endpoints: "模型端点", knowledge: "知识库", deployments: "部署", runs: "运行记录", evaluations: "评估", usage: "用量", members: "成员", workspace: "工作空间" },
   signIn: { title: "登录", username: "用户名", password: "密码", submit: "登录", failed: "登录失败" },
   workspaces: { title: "工作空间", none: "你还不属于任何工作空间：请创建一个。", create: "创建工作空间", name: "名称", slug: "标识", role: "角色", switch: "切换工作空间" },
   common: { create: "创建", save: "保存", saved: "已保存", cancel: "取消", delete: "删除", name: "名称", slug: "标识", description: "描述", version: "版本", versions: "版本列表", draft: "草稿", latest: "最新", updated: "更新时间", publish: "发布", message: "说明", restore: "恢复", labels: "标签", status: "状态", actions: "操作", empty: "暂无内容。", close: "关闭", error: "错误", readOnly: "只读：你的角色不能修改。", open: "打开", import: "导入", export: "导出 YAML" },
@@ -23,4 +24,5 @@ export const zh: Messages = {
   deployments: deploymentsText.zh,
   knowledge: knowledgeText.zh,
   overview: overviewText.zh,
+  evaluations: evaluationsText.zh,
 };
