@@ -1,5 +1,6 @@
-"""Evaluations in a real browser: a run scored on a Celery worker shows its progress and results; three items are
-reviewed with the keyboard alone (pass, fail with a score, pass), and the run is approved."""
+"""Evaluations in a real browser: a run launched from the form (after its estimate) is scored on a Celery worker
+while its progress shows; three items are reviewed with the keyboard alone (pass, fail with a score, pass), and
+the run is approved."""
 
 from __future__ import annotations
 
@@ -9,16 +10,21 @@ from typing import Any
 import pytest
 
 from llmops.accounts.models import Role, Workspace
-from llmops.evaluations.models import EvaluationItem
+from llmops.evaluations.models import EvaluationItem, EvaluationRun, Evaluator
 from tests.accounts.factories import WorkspaceFactory
-from tests.conftest import client_for
 from tests.console.conftest import screenshot, sign_in
 from tests.console.test_browser import person
 from tests.evaluations.factories import published_dataset
-from tests.evaluations.test_evaluation_runs import EVALUATORS, wait_run
+from tests.evaluations.test_evaluation_runs import wait_run
 from tests.studio.factories import published_workflow
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.timeout(300)]
+
+
+def pick(page: Any, box: Any, option: str) -> None:
+    """Choose ``option`` in a Mantine select or multi-select."""
+    box.click()
+    page.get_by_role("option", name=option, exact=True).click()
 
 
 @pytest.fixture
@@ -32,15 +38,23 @@ def test_a_run_is_followed_reviewed_with_the_keyboard_and_approved(
     ann = person(team, "ann", Role.OWNER)
     published_workflow(workspace=team, slug="greet")
     published_dataset(workspace=team, slug="greetings")
-    created = client_for(ann).post(
-        "/api/workspaces/team/evaluation-runs/",
-        {"name": "问候 v1", "dataset": "greetings", "workflow": "greet", "evaluators": EVALUATORS},
-        format="json",
-    )
-    assert created.status_code == 201, created.json()
-    run = wait_run(created.json()["id"])
+    Evaluator.objects.create(workspace=team, name="exact", kind="equals", config={})
+    Evaluator.objects.create(workspace=team, name="greets", kind="starts_with", config={"value": "Hello"})
     sign_in(page, asgi_server, "ann", "/w/team/evaluations")
-    page.get_by_role("link", name="问候 v1").click()
+    # launched from the form, with its estimate first
+    page.get_by_role("button", name="Launch evaluation").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill("greetings v1")
+    pick(page, dialog.get_by_role("combobox", name="Dataset"), "greetings")
+    pick(page, dialog.get_by_role("combobox", name="Target", exact=True), "greet")
+    pick(page, dialog.get_by_label("Evaluators"), "exact")
+    pick(page, dialog.get_by_label("Evaluators"), "greets")
+    dialog.get_by_role("button", name="Estimate cost").click()
+    dialog.get_by_test_id("estimate").get_by_text("4 items, estimated cost unknown").wait_for()
+    assert not EvaluationRun.objects.exists()  # an estimate creates nothing
+    dialog.get_by_role("button", name="Launch evaluation").click()
+    page.wait_for_url("**/w/team/evaluations/*")
+    run = wait_run(EvaluationRun.objects.get().pk)
     page.get_by_test_id("progress-text").get_by_text(f"{run.total} of {run.total} items").wait_for()
     page.get_by_text("Pass rate").wait_for()
     page.get_by_role("radiogroup").get_by_text("Review").click()  # the review view

@@ -1028,6 +1028,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workspaces/{workspace}/evaluation-runs/estimate/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description What a launch would make: its item count and cost estimate (from the target's recent runs; null
+         *     without history), checked as a launch is, nothing created.
+         */
+        post: operations["api_workspaces_evaluation_runs_estimate_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/evaluation-runs/finetune/": {
         parameters: {
             query?: never;
@@ -3064,6 +3084,7 @@ export interface components {
             chunking?: unknown;
             retrieval?: unknown;
             readonly document_count: number;
+            readonly upload_limits: components["schemas"]["UploadLimits"];
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -4071,6 +4092,11 @@ export interface components {
          * @enum {string}
          */
         TypeEnum: "chat" | "text";
+        /** @description What an upload may be, so the console can refuse a file before sending it. */
+        UploadLimits: {
+            max_bytes: number;
+            formats: string[];
+        };
         Usage: {
             prompt_tokens: number;
             completion_tokens: number;
@@ -6318,6 +6344,33 @@ export interface operations {
             cookie?: never;
         };
         requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+        };
+    };
+    api_workspaces_evaluation_runs_estimate_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluationRunCreateRequest"];
+            };
+        };
         responses: {
             200: {
                 headers: {

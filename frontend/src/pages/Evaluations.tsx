@@ -1,15 +1,18 @@
 // Evaluation runs: newest first, with progress, pass rate and the review decision.
-import { Anchor, Badge, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Group, Stack, Table, Text, Title } from "@mantine/core";
 import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { listOf } from "../api/client";
+import { LaunchForm } from "../evaluations/LaunchForm";
 import { DECISION_COLOR, RUN_STATUS_COLOR, type EvaluationRunRow } from "../evaluations/types";
 import { useWorkspaceSlug } from "../session";
 
 export default function Evaluations() {
   const { t } = useTranslation();
   const ws = useWorkspaceSlug();
+  const [launching, setLaunching] = useState(false);
   const runs = useQuery({
     queryKey: [ws, "evaluation-runs"],
     queryFn: () => listOf<EvaluationRunRow>(`/api/workspaces/${ws}/evaluation-runs/`),
@@ -17,7 +20,11 @@ export default function Evaluations() {
   });
   return (
     <Stack>
-      <Title order={2}>{t("evaluations.title")}</Title>
+      <Group justify="space-between">
+        <Title order={2}>{t("evaluations.title")}</Title>
+        <Button onClick={() => setLaunching(true)}>{t("evaluations.launch")}</Button>
+      </Group>
+      <LaunchForm ws={ws} opened={launching} onClose={() => setLaunching(false)} />
       {runs.data?.length === 0 && <Text c="dimmed">{t("evaluations.empty")}</Text>}
       {!!runs.data?.length && (
         <Table striped highlightOnHover>

@@ -237,8 +237,10 @@ def evaluation_run_create(
     repetitions: Any = 1,
     max_concurrency: Any = 4,
     cost_cap: Any = None,
+    dry_run: bool = False,
 ) -> EvaluationRun:
-    """Check everything, create the run and its items, and queue it on the ``evals`` workers.
+    """Check everything, create the run and its items, and queue it on the ``evals`` workers (``dry_run``:
+    check everything and answer the unsaved run with its item count and cost estimate).
 
     The target is exactly one of ``workflow``, ``prompt``, ``chain`` (at ``version``: a number, ``latest`` or a
     label; ``workflow_ref`` is the older name for a workflow's) or ``deployment`` (its target at its version).
@@ -274,6 +276,11 @@ def evaluation_run_create(
             "Too many items for one run.",
             fields={"repetitions": [f"At most {settings.LLMOPS_EVAL_MAX_RUN_ITEMS} items x repetitions."]},
         )
+    if dry_run:  # the launch form's estimate: everything checked, nothing created
+        return EvaluationRun(
+            workspace=workspace, name=name[:200], dataset=dataset, dataset_version=dataset_version, total=total,
+            estimated_cost=estimated_cost(target=target, items=total), **target.fields(),
+        )  # fmt: skip
     run = EvaluationRun.objects.create(
         workspace=workspace, name=name[:200], dataset=dataset, dataset_version=dataset_version, **target.fields(),
         evaluators=specs, pass_threshold=float(pass_threshold), repetitions=reps, max_concurrency=concurrency,

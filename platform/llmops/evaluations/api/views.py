@@ -185,6 +185,7 @@ class EvaluationRunViewSet(
         "events": Role.VIEWER,
         "agreement": Role.VIEWER,
         "finetune": Role.VIEWER,
+        "estimate": Role.EDITOR,
         "decide": Role.VIEWER,
         "review": Role.VIEWER,
         "lock": Role.VIEWER,
@@ -213,6 +214,9 @@ class EvaluationRunViewSet(
     @extend_schema(request=EvaluationRunCreateSerializer, responses={201: EvaluationRunSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Check everything, create the run and its items, queue it; nothing is created on a bad request."""
+        return self._launch(request, dry_run=False)
+
+    def _launch(self, request: Request, *, dry_run: bool) -> Response:
         data = EvaluationRunCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -235,9 +239,19 @@ class EvaluationRunViewSet(
             dataset_ref=values["dataset_version"], **targets, **refs,
             evaluators=values["evaluators"], name=values["name"], pass_threshold=values.get("pass_threshold", 0.5),
             repetitions=values.get("repetitions", 1), max_concurrency=values.get("max_concurrency", 4),
-            cost_cap=values.get("cost_cap"),
+            cost_cap=values.get("cost_cap"), dry_run=dry_run,
         )  # fmt: skip
+        if dry_run:
+            cost = run.estimated_cost
+            return Response({"total": run.total, "estimated_cost": None if cost is None else f"{cost:.6f}"})
         return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=EvaluationRunCreateSerializer, responses=OpenApiTypes.OBJECT)
+    @action(detail=False, methods=["post"])
+    def estimate(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """What a launch would make: its item count and cost estimate (from the target's recent runs; null
+        without history), checked as a launch is, nothing created."""
+        return self._launch(request, dry_run=True)
 
     @extend_schema(request=None, responses=EvaluationRunSerializer)
     @action(detail=True, methods=["post"])
