@@ -12,6 +12,7 @@ import pytest
 from llmops.accounts.models import Role, Workspace
 from llmops.evaluations.models import EvaluationItem, EvaluationRun, Evaluator
 from tests.accounts.factories import WorkspaceFactory
+from tests.conftest import client_for
 from tests.console.conftest import screenshot, sign_in
 from tests.console.test_browser import person
 from tests.evaluations.factories import published_dataset
@@ -77,3 +78,23 @@ def test_a_run_is_followed_reviewed_with_the_keyboard_and_approved(
     page.get_by_test_id("decision").get_by_text("approved").wait_for()
     run.refresh_from_db()
     assert run.decision == "approved" and run.decided_by == ann
+    # a second run of the same target, side by side with the first
+    again = client_for(ann).post(
+        "/api/workspaces/team/evaluation-runs/",
+        {
+            "name": "greetings v1 again",
+            "dataset": "greetings",
+            "workflow": "greet",
+            "evaluators": [{"name": "exact"}],
+        },
+        format="json",
+    )
+    wait_run(again.json()["id"])
+    page.goto(f"http://{asgi_server}/w/team/evaluations/{again.json()['id']}")
+    page.get_by_role("radiogroup").get_by_text("Compare").click()
+    pick(page, page.get_by_role("combobox", name="Baseline run"), "greetings v1 (greet v1)")
+    comparison = page.get_by_test_id("comparison")
+    # "Hello Bob" passed on two evaluators' mean (0.5) and fails on exact match alone: one regression, shown first
+    comparison.get_by_text("regressions: 1").wait_for()
+    assert page.locator("tr[data-change]").count() == run.total
+    assert page.locator("tr[data-change=regression]").inner_text().startswith("case-3#0")

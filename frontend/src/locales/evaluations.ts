@@ -48,6 +48,11 @@ export const evaluationsText = {
     estimateButton: "Estimate cost",
     estimate: "{{total}} items, estimated cost {{cost}}",
     noHistory: "unknown (no earlier runs)",
+    compare: "Compare",
+    baseline: "Baseline run",
+    thisRun: "This run",
+    regressions: "regressions: {{count}}",
+    improvements: "improvements: {{count}}",
   },
   zh: {
     title: "评估",
@@ -97,5 +102,10 @@ export const evaluationsText = {
     estimateButton: "估算费用",
     estimate: "{{total}} 条，预计费用 {{cost}}",
     noHistory: "未知（没有以往运行）",
+    compare: "对比",
+    baseline: "基准运行",
+    thisRun: "本次运行",
+    regressions: "{{count}} 条退步",
+    improvements: "{{count}} 条改进",
   },
 };

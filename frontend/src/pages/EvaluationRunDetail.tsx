@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useParams } from "react-router";
 import { ApiError, listOf, request } from "../api/client";
+import { CompareView } from "../evaluations/CompareView";
 import { afterVerdict, moved, reviewAction } from "../evaluations/reviewKeys";
 import { DECISION_COLOR, RUN_STATUS_COLOR, shown, type EvaluationRunRow, type ItemRow, type RunSummary } from "../evaluations/types";
 import { useWorkspaceSlug } from "../session";
@@ -143,7 +144,7 @@ export default function EvaluationRunDetail() {
   const base = `/api/workspaces/${ws}/evaluation-runs/${id}/`;
   const [filter, setFilter] = useState<string | null>(null);
   const [byScore, setByScore] = useState(false);
-  const [mode, setMode] = useState<"results" | "review">("results");
+  const [mode, setMode] = useState<"results" | "review" | "compare">("results");
   const [decisionComment, setDecisionComment] = useState("");
   const run = useQuery({ queryKey: [ws, "evaluation-runs", id], queryFn: async () => (await (await request(base)).json()) as EvaluationRunRow });
   const live = run.data?.status === "queued" || run.data?.status === "running";
@@ -206,10 +207,11 @@ export default function EvaluationRunDetail() {
         </Group>
       </Stack>
       <Group>
-        <SegmentedControl value={mode} onChange={(v) => setMode(v as "results" | "review")} data={[{ value: "results", label: t("evaluations.results") }, { value: "review", label: t("evaluations.review") }]} />
+        <SegmentedControl value={mode} onChange={(v) => setMode(v as "results" | "review" | "compare")} data={[{ value: "results", label: t("evaluations.results") }, { value: "review", label: t("evaluations.review") }, { value: "compare", label: t("evaluations.compare") }]} />
         <Select aria-label={t("evaluations.all")} placeholder={t("evaluations.all")} value={filter} onChange={setFilter} clearable data={FILTERS.map((f) => ({ value: f, label: t(`evaluations.${f}`) }))} />
         <Switch label={t("evaluations.sortScore")} checked={byScore} onChange={(e) => setByScore(e.currentTarget.checked)} />
       </Group>
+      {mode === "compare" && <CompareView ws={ws} runId={id} thisItems={items.data ?? []} />}
       {mode === "review" && <ReviewPanel ws={ws} runId={id} items={rows} onReviewed={() => void queryClient.invalidateQueries({ queryKey: [ws, "evaluation-runs", id] })} />}
       {mode === "results" && (
         <Table striped>
