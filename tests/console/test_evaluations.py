@@ -11,6 +11,7 @@ import pytest
 
 from llmops.accounts.models import Role, Workspace
 from llmops.evaluations.models import EvaluationItem, EvaluationRun, Evaluator
+from llmops.runs.models import Run, RunStatus
 from tests.accounts.factories import WorkspaceFactory
 from tests.conftest import client_for
 from tests.console.conftest import screenshot, sign_in
@@ -98,3 +99,21 @@ def test_a_run_is_followed_reviewed_with_the_keyboard_and_approved(
     comparison.get_by_text("regressions: 1").wait_for()
     assert page.locator("tr[data-change]").count() == run.total
     assert page.locator("tr[data-change=regression]").inner_text().startswith("case-3#0")
+
+
+def test_a_run_becomes_a_dataset_item_from_its_page(page: Any, asgi_server: str, team: Workspace) -> None:
+    person(team, "ann", Role.OWNER)
+    flow = published_workflow(workspace=team, slug="greet")
+    dataset = published_dataset(workspace=team, slug="greetings")
+    run = Run.objects.create(
+        workspace=team, workflow=flow, workflow_version=flow.versions.get(), status=RunStatus.SUCCEEDED,
+        inputs={"name": "李雷"}, outputs={"answer": "Hello 李雷"},
+    )  # fmt: skip
+    sign_in(page, asgi_server, "ann", f"/w/team/runs/{run.pk}")
+    page.get_by_role("button", name="Add to dataset").click()
+    pick(page, page.get_by_role("combobox", name="Dataset"), "greetings")
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.get_by_text("Added to greetings").wait_for()
+    dataset.refresh_from_db()
+    added = dataset.draft["items"][-1]
+    assert added["inputs"] == {"name": "李雷"} and added.get("source_run_id") == str(run.pk)

@@ -5,6 +5,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
+import { AddToDataset } from "../evaluations/AddToDataset";
 import { request } from "../api/client";
 import { followRun, type RunEvent } from "../canvas/liveRun";
 import { useCan, useWorkspaceSlug } from "../session";
@@ -68,6 +69,7 @@ export default function RunDetail() {
           {!finished && connection && <Badge variant="dot" color={connection === "lost" ? "orange" : "blue"}>{t("runs.live")}</Badge>}
           <Button size="xs" variant="light" color="red" disabled={!!finished || !canEdit} onClick={async () => { await request(`${base}cancel/`, { method: "POST" }); void run.refetch(); }}>{t("runs.cancel")}</Button>
           <Button size="xs" variant="light" disabled={!canEdit} onClick={async () => { const r = (await (await request(`${base}rerun/`, { method: "POST" })).json()) as { id: string }; navigate(`/w/${ws}/runs/${r.id}`); }}>{t("runs.rerun")}</Button>
+          <AddToDataset ws={ws} runId={id} disabled={!finished || !canEdit} />
         </Group>
       </Group>
       {connection === "lost" && <Alert color="orange">{t("app.offline")}</Alert>}
