@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from llmops.accounts.models import Role, Workspace
-from llmops.evaluations.models import EvaluationItem, EvaluationRun, Evaluator
+from llmops.evaluations.models import EvaluationItem, EvaluationRun, Evaluator, LabelGate
 from llmops.runs.models import Run, RunStatus
 from tests.accounts.factories import WorkspaceFactory
 from tests.conftest import client_for
@@ -38,7 +38,7 @@ def test_a_run_is_followed_reviewed_with_the_keyboard_and_approved(
     page: Any, asgi_server: str, celery_worker_process: subprocess.Popen[bytes], team: Workspace
 ) -> None:
     ann = person(team, "ann", Role.OWNER)
-    published_workflow(workspace=team, slug="greet")
+    flow = published_workflow(workspace=team, slug="greet")
     published_dataset(workspace=team, slug="greetings")
     Evaluator.objects.create(workspace=team, name="exact", kind="equals", config={})
     Evaluator.objects.create(workspace=team, name="greets", kind="starts_with", config={"value": "Hello"})
@@ -79,6 +79,26 @@ def test_a_run_is_followed_reviewed_with_the_keyboard_and_approved(
     page.get_by_test_id("decision").get_by_text("approved").wait_for()
     run.refresh_from_db()
     assert run.decision == "approved" and run.decided_by == ann
+    # the gates: production needs a pass rate of 0.9 (the approved run has 1.0), staging a mean score of 0.99
+    LabelGate.objects.create(
+        workspace=team, kind="workflow", workflow=flow, label="production", min_pass_rate=0.9
+    )
+    LabelGate.objects.create(
+        workspace=team, kind="workflow", label="staging", min_pass_rate=0.5, min_score=0.99
+    )
+    page.goto(f"http://{asgi_server}/w/team/workflows/greet")
+    page.get_by_role("button", name="Versions").click()
+    row = page.get_by_test_id("version-1")
+    row.get_by_role("button", name="Add a label").click()
+    page.get_by_label("Label", exact=True).fill("staging")
+    page.get_by_test_id("gate-hint").get_by_text("mean score of at least 0.99").wait_for()
+    page.get_by_role("button", name="Save").last.click()
+    page.get_by_text("needs an approved evaluation run of v1").wait_for()  # refused, with the gate's reason
+    page.get_by_label("Label", exact=True).fill("production")
+    page.get_by_test_id("gate-hint").get_by_text("pass rate of at least 0.9").wait_for()
+    page.get_by_role("button", name="Save").last.click()
+    row.get_by_text("production").wait_for()
+    assert flow.labels.get(name="production").version.number == 1
     # a second run of the same target, side by side with the first
     again = client_for(ann).post(
         "/api/workspaces/team/evaluation-runs/",

@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError, listOf, request } from "../api/client";
+import { gateFor, gatedResource, type LabelGateRow } from "../evaluations/gates";
 import { SideBySideDiff } from "./CodeEditor";
 
 export interface Version<C = unknown> {
@@ -31,11 +32,19 @@ export function useVersions<C>(base: string, queryKey: readonly unknown[]) {
   return useQuery({ queryKey: [...queryKey, "versions"], queryFn: () => listOf<Version<C>>(`${base}versions/?limit=200`) });
 }
 
-function LabelAdder({ onAdd }: { onAdd: (name: string) => Promise<void> }) {
+function LabelAdder({ onAdd, base }: { onAdd: (name: string) => Promise<void>; base: string }) {
   const { t } = useTranslation();
   const [name, setName] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [opened, setOpened] = useState(false);
+  const resource = gatedResource(base);
+  const workspace = /\/api\/workspaces\/([^/]+)\//.exec(base)?.[1] ?? "";
+  const gates = useQuery({
+    queryKey: [workspace, "label-gates"],
+    enabled: opened && !!resource,
+    queryFn: () => listOf<LabelGateRow>(`/api/workspaces/${workspace}/label-gates/`),
+  });
+  const gate = resource && name ? gateFor(gates.data ?? [], resource, name) : null;
   const submit = async () => {
     try {
       await onAdd(name);
@@ -54,6 +63,12 @@ function LabelAdder({ onAdd }: { onAdd: (name: string) => Promise<void> }) {
           <TextInput size="xs" label={t("versions.labelName")} placeholder="production" value={name} error={error} onChange={(e) => setName(e.currentTarget.value)} onKeyDown={(e) => { if (e.key === "Enter") void submit(); }} />
           <Button size="xs" mt={22} onClick={() => void submit()}>{t("common.save")}</Button>
         </Group>
+        {gate && (
+          <Text size="xs" c="dimmed" maw={320} mt={4} data-testid="gate-hint">
+            {t("versions.gated", { label: gate.label, rate: gate.min_pass_rate })}
+            {gate.min_score != null && ` ${t("versions.gatedScore", { score: gate.min_score })}`}
+          </Text>
+        )}
       </Popover.Dropdown>
     </Popover>
   );
@@ -104,7 +119,7 @@ export function Versions<C>({ base, queryKey, canEdit, textOf, onRestored }: Pro
                     {v.labels.map((l) => (
                       <Badge key={l} variant="light" rightSection={canEdit ? <ActionIcon size="xs" variant="transparent" aria-label={`${t("common.delete")} ${l}`} onClick={() => void removeLabel(l)}>×</ActionIcon> : undefined}>{l}</Badge>
                     ))}
-                    {canEdit && <LabelAdder onAdd={(name) => setLabel(name, v.number)} />}
+                    {canEdit && <LabelAdder base={base} onAdd={(name) => setLabel(name, v.number)} />}
                   </Group>
                 </Table.Td>
                 <Table.Td>{new Date(v.created_at).toLocaleString()}{v.author ? ` · ${v.author}` : ""}</Table.Td>
