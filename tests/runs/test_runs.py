@@ -302,6 +302,21 @@ def test_run_list_filters_by_status(workspace: Workspace, owner: User) -> None:
     assert bad.status_code == 400
 
 
+def test_run_list_filters_by_deployment(workspace: Workspace, owner: User) -> None:
+    # given: a call of deployment 7, one of deployment 8 and a console run
+    workflow = published_workflow(workspace=workspace, slug="greeting")
+    version = workflow.versions.get()
+    for deployment_id in (7, 8, None):
+        Run.objects.create(
+            workspace=workspace, workflow=workflow, workflow_version=version, deployment_id=deployment_id
+        )
+    # when / then: only deployment 7's call is listed
+    listing = client_for(owner).get("/api/workspaces/acme/runs/?deployment=7").json()
+    assert len(listing["results"]) == 1
+    assert Run.objects.get(id=listing["results"][0]["id"]).deployment_id == 7
+    assert client_for(owner).get("/api/workspaces/acme/runs/?deployment=x").status_code == 400
+
+
 def _long_chain(workspace: Workspace, nodes: int = 400) -> Any:
     from tests.benchmarks._runs_harness import chain_dsl
 

@@ -14,7 +14,8 @@ _LIST_DEFERRED = ("inputs", "outputs", "error")
 
 
 def runs_for_workspace(*, workspace: Workspace, filters: dict[str, Any] | None = None) -> QuerySet[Run]:
-    """Runs of a workspace, newest first, filtered by status, workflow slug, trigger or creation time."""
+    """Runs of a workspace, newest first, filtered by status, workflow slug, trigger, deployment or
+    creation time."""
     filters = filters or {}
     runs = Run.objects.filter(workspace=workspace).select_related("workflow", "workflow_version")
     runs = runs.defer(*_LIST_DEFERRED, "workflow__draft", "workflow_version__content")
@@ -28,6 +29,8 @@ def runs_for_workspace(*, workspace: Workspace, filters: dict[str, Any] | None =
         runs = runs.filter(created_at__gte=filters["created_after"])
     if filters.get("created_before"):
         runs = runs.filter(created_at__lt=filters["created_before"])
+    if filters.get("deployment"):
+        runs = runs.filter(deployment_id=filters["deployment"])
     return runs.order_by("-created_at")
 
 

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from llmops.knowledge.models import Chunk, Document, KnowledgeBase, RetrievalMode
+from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS
+
+
+class UploadLimitsSerializer(serializers.Serializer[Any]):
+    """What an upload may be, so the console can refuse a file before sending it."""
+
+    max_bytes = serializers.IntegerField()
+    formats = serializers.ListField(child=serializers.CharField())
 
 
 class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
@@ -15,12 +25,13 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
 
     document_count = serializers.IntegerField(read_only=True, required=False)
     reembedding = serializers.BooleanField(read_only=True)
+    upload_limits = serializers.SerializerMethodField()
 
     class Meta:
         model = KnowledgeBase
         fields = [
             "id", "slug", "name", "description", "embedding_model", "dims", "distance", "active_embedding_model",
-            "active_distance", "reembedding", "chunking", "retrieval", "document_count", "created_at",
+            "active_distance", "reembedding", "chunking", "retrieval", "document_count", "upload_limits", "created_at",
             "updated_at",
         ]  # fmt: skip
         read_only_fields = [
@@ -32,6 +43,13 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
             "updated_at",
         ]
         extra_kwargs = {"chunking": {"required": False}, "retrieval": {"required": False}}
+
+    @extend_schema_field(UploadLimitsSerializer)
+    def get_upload_limits(self, kb: KnowledgeBase) -> dict[str, Any]:
+        return {
+            "max_bytes": settings.LLMOPS_KNOWLEDGE_MAX_UPLOAD_BYTES,
+            "formats": sorted(SUPPORTED_EXTENSIONS),
+        }
 
 
 class DocumentSerializer(serializers.ModelSerializer[Document]):

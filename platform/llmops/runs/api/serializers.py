@@ -56,3 +56,6 @@ class RunFilterSerializer(serializers.Serializer[Any]):
     trigger = serializers.ChoiceField(choices=Trigger.choices, required=False)
     created_after = serializers.DateTimeField(required=False)
     created_before = serializers.DateTimeField(required=False)
+    deployment = serializers.IntegerField(
+        required=False, min_value=1, help_text="Only the calls of this deployment (its id)."
+    )
