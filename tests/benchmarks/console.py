@@ -10,11 +10,16 @@ template nodes, end: laid out by dagre in the browser), starts uvicorn as ``make
    every node of the visible graph is drawn and the first engine check has answered (problems pinned), median
    of 5 loads;
 2. panning: drags the canvas for about 2 seconds and records every animation frame's duration (p50 / p95 / max);
-3. ``initial_js_kb``: the gzipped size of the JavaScript the sign-in page loads (the first page).
+3. ``initial_js_kb``: the gzipped size of the JavaScript the sign-in page loads (the first page);
+4. ``usage_chart_ms``: the usage page over 90 days, daily, grouped by model with 20 models (ledger rows every day
+   of the range, rolled up): from navigation start (a cold page load) until the first chart (cost) has drawn its
+   20 series' lines, median of 5 loads; ``usage_all_charts_ms``: until all seven (cost, tokens, requests,
+   errors, error rate, latency, TTFT) have (they are drawn one after another).
 
-Targets (issue 15): interactive in under 1.5 s, panning frames under 33 ms, initial JS at most 300 KB gzipped.
-``--quick``: 20 nodes, 1 load, a short pan. Last line ``RESULT canvas_ready_ms=<..> pan_p95_ms=<..>
-initial_js_kb=<..>``.
+Targets (issue 15): interactive in under 1.5 s, panning frames under 33 ms, initial JS at most 300 KB gzipped;
+(issue 16): the usage page's 90-day chart of 20 series drawn in under 1 s.
+``--quick``: 20 nodes, 1 load, a short pan, usage rows on 7 of the 90 days. Last line ``RESULT
+canvas_ready_ms=<..> pan_p95_ms=<..> initial_js_kb=<..> usage_chart_ms=<..>``.
 """
 
 from __future__ import annotations
@@ -71,6 +76,45 @@ def _setup(nodes: int) -> int:
     return len(dsl["nodes"])
 
 
+USAGE_SERIES = 20
+
+
+def _setup_usage(days: int) -> None:
+    """One ledger row per model (``USAGE_SERIES`` of them) and day over the last ``days`` days, rolled up."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from llmops.accounts.models import Workspace
+    from llmops.usage.models import UsageRecord, UsageSource
+    from llmops.usage.rollups import usage_rollup
+
+    workspace = Workspace.objects.get(slug="bench-console")
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    for day in range(days):
+        created = UsageRecord.objects.bulk_create(
+            UsageRecord(
+                workspace=workspace, endpoint_slug="gpt", model_name=f"model-{s:02d}", provider_kind="openai",
+                source=UsageSource.API, prompt_tokens=100 + s * day, completion_tokens=20 + s,
+                latency_ms=200 + 15 * s + day, ttft_ms=80 + s, cost=Decimal(s + 1) / 1000, currency="USD",
+            )
+            for s in range(USAGE_SERIES)
+        )  # fmt: skip
+        # created_at is set on insert (auto_now_add): moved to its day after.
+        UsageRecord.objects.filter(pk__in=[r.pk for r in created]).update(
+            created_at=today - timedelta(days=day * 90 // days)
+        )
+    usage_rollup()
+
+
+USAGE_FIRST = """(series) =>
+  document.querySelectorAll('[data-testid=chart-cost] path.recharts-line-curve').length >= series"""
+USAGE_READY = """(series) => {
+  const charts = document.querySelectorAll('[data-testid^=chart-]');
+  return charts.length >= 7 && [...charts].every(
+    (chart) => chart.querySelectorAll('path.recharts-line-curve').length >= series);
+}"""
+
+
 def _chromium() -> str:
     path = chromium_path()
     if not path:
@@ -88,7 +132,9 @@ def _keep_script(scripts: dict[str, bytes], response: Any) -> None:
         scripts[response.url] = response.body()
 
 
-def _measure(base: str, loads: int, pan_ms: int) -> tuple[list[float], list[float], float]:
+def _measure(
+    base: str, loads: int, pan_ms: int
+) -> tuple[list[float], list[float], float, list[float], list[float]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -124,8 +170,16 @@ def _measure(base: str, loads: int, pan_ms: int) -> tuple[list[float], list[floa
             page.mouse.move(x + 300 * ((i % 40) / 40 - 0.5), y + 150 * ((i % 20) / 20 - 0.5))
         page.mouse.up()
         frames = page.evaluate("() => { window.__stopFrames = true; return window.__frames.slice(2); }")
+        usage: list[float] = []
+        usage_all: list[float] = []
+        for _ in range(loads):
+            page.goto(f"{base}/w/bench-console/usage?range=90d&group_by=model")
+            page.wait_for_function(USAGE_FIRST, arg=USAGE_SERIES, timeout=60_000, polling="raf")
+            usage.append(page.evaluate("performance.now()"))
+            page.wait_for_function(USAGE_READY, arg=USAGE_SERIES, timeout=60_000, polling="raf")
+            usage_all.append(page.evaluate("performance.now()"))
         browser.close()
-    return ready, frames, initial_kb
+    return ready, frames, initial_kb, usage, usage_all
 
 
 def main() -> None:
@@ -139,11 +193,12 @@ def main() -> None:
         raise SystemExit("error: the console is not built: run make console")
     setup_django()
     count = _setup(20 if args.quick else 200)
+    _setup_usage(7 if args.quick else 90)
     calibration = cpu_calibration_ms()
     port = _free_port()
     web = start_web(port)
     try:
-        ready, frames, initial_kb = _measure(
+        ready, frames, initial_kb, usage, usage_all = _measure(
             f"http://127.0.0.1:{port}", 1 if args.quick else 5, 300 if args.quick else 2000
         )
     finally:
@@ -156,10 +211,17 @@ def main() -> None:
     print(f"| panning frames ({len(frames)}) p50 / p95 / max | {percentile(frames, 0.5):.1f} / "
           f"{percentile(frames, 0.95):.1f} / {max(frames):.1f} ms |")  # fmt: skip
     print(f"| initial JavaScript of the first page (gzipped) | {initial_kb:.0f} KB |")
+    print(f"| usage page: 90-day daily chart with {USAGE_SERIES} series rendered (cold load to the first chart "
+          f"drawn), median of {len(usage)} | {statistics.median(usage):.0f} ms (all: "
+          f"{', '.join(f'{u:.0f}' for u in usage)}) |")  # fmt: skip
+    print(f"| usage page: all seven charts drawn, median of {len(usage_all)} | "
+          f"{statistics.median(usage_all):.0f} ms |")  # fmt: skip
     print(calibration_line(calibration, cpu_calibration_ms()))
     print(
         f"RESULT canvas_ready_ms={statistics.median(ready):.0f} pan_p95_ms={percentile(frames, 0.95):.1f} "
-        f"initial_js_kb={initial_kb:.0f} cpu_calibration_ms={calibration:.0f}"
+        f"initial_js_kb={initial_kb:.0f} usage_chart_ms={statistics.median(usage):.0f} "
+        f"usage_all_charts_ms={statistics.median(usage_all):.0f} "
+        f"cpu_calibration_ms={calibration:.0f}"
     )
 
 
