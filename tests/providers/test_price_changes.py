@@ -122,6 +122,8 @@ def test_the_endpoint_prices_api_schedules_shows_and_withdraws_overrides(
     assert created.json()["started"] is True and created.json()["created_by"] == "alice"
     later = client.post(f"{URL}gpt/prices/", {"input": 7, "effective_from": _in(days=30)}, format="json")
     assert later.status_code == 201 and later.json()["started"] is False
+    # what a change leaves out keeps its value then (the override's 1.5 output), never a silent 0 or USD
+    assert (later.json()["output"], later.json()["currency"]) == ("1.5000", "USD")
     shown = client.get(f"{URL}gpt/prices/").json()
     assert shown["origin"] == "endpoint" and shown["prices"]["input"] == 0.5
     assert [c["note"] for c in shown["changes"]] == ["合同价", ""]
@@ -220,6 +222,48 @@ def test_the_admin_adds_dated_prices_but_never_in_the_past(admin_client: Any) ->
 
     assert post("2020-01-01T00:00:00").status_code == 200  # the form again, with the error
     assert not PriceChange.objects.exists()
+    negative = admin_client.post(f"/admin/providers/catalogmodel/{entry.pk}/change/", {
+        "provider_kind": "openai_compatible", "model": "glm-4", "model_type": "chat", "is_active": "on",
+        "price_changes-TOTAL_FORMS": "1", "price_changes-INITIAL_FORMS": "0",
+        "price_changes-0-effective_from_0": "2030-01-01", "price_changes-0-effective_from_1": "00:00:00",
+        "price_changes-0-input_price": "-1", "price_changes-0-output_price": "2", "price_changes-0-currency": "USD",
+    })  # fmt: skip
+    assert negative.status_code == 200 and b"Invalid prices" in negative.content
+    assert not PriceChange.objects.exists()
     assert post((timezone.localtime() + timedelta(hours=1)).isoformat()).status_code == 302
     change = PriceChange.objects.get()
     assert change.catalog_model == entry and change.created_by is not None
+
+
+@pytest.mark.django_db
+def test_a_partial_catalogue_change_keeps_the_other_prices_and_currency(admin_user: User) -> None:
+    entry = CatalogModel.objects.create(
+        provider_kind="openai_compatible", model="qwen-max", input_price=Decimal("2.4"), output_price=Decimal("9.6"),
+        currency="CNY",
+    )  # fmt: skip
+    made = client_for(admin_user).post(
+        f"/api/model-catalogue/{entry.pk}/prices/", {"output": 8}, format="json"
+    )
+    assert made.status_code == 201, made.json()
+    assert (made.json()["input"], made.json()["output"], made.json()["currency"]) == (
+        "2.4000",
+        "8.0000",
+        "CNY",
+    )
+
+
+@pytest.mark.django_db
+def test_one_out_of_range_row_written_around_the_checks_leaves_every_other_price_working(
+    workspace: Workspace, owner: User
+) -> None:
+    endpoint = ModelEndpointFactory.create(workspace=workspace, slug="gpt")
+    other = ModelEndpointFactory.create(workspace=workspace, slug="other")
+    PriceChange.objects.create(
+        endpoint=other, effective_from=timezone.now(), input_price=Decimal(-5), currency="usd"
+    )
+    price_change_create(data={"input": 0.5}, user=None, endpoint=endpoint)
+    shown = client_for(owner).get(f"{URL}gpt/prices/")
+    assert shown.status_code == 200 and shown.json()["prices"]["input"] == 0.5
+    assert (
+        client_for(owner).get(f"{URL}other/prices/").json()["origin"] == "version"
+    )  # the bad row is skipped

@@ -305,6 +305,9 @@ def test_a_csv_export_never_hands_a_spreadsheet_a_formula(workspace: Workspace, 
         ({"top_of": "colour"}, "top_of"),
         ({"deployment": [str(n) for n in range(101)]}, "deployment"),
         ({"end_user": "x" * 201}, "end_user"),
+        ({"end_user": "a\x00b"}, "end_user"),
+        ({"group_by": "end_user", "key": "a\x00b"}, "key"),
+        ({"start": "2026-01-01", "end": "2026-06-01", "deployment": "1"}, "end"),
     ],
 )
 def test_bad_dashboard_queries_name_their_field(

@@ -75,7 +75,7 @@ function FailingCard({ ws }: { ws: string }) {
       return dashboardOf(ws, { start: start.toISOString(), end: end.toISOString(), granularity: "hour", group_by: "deployment" });
     },
   });
-  const deployments = useQuery({ queryKey: [ws, "deployments"], queryFn: () => listOf<{ id: number; slug: string }>(`/api/workspaces/${ws}/deployments/`) });
+  const deployments = useQuery({ queryKey: [ws, "deployments"], queryFn: () => listOf<{ id: number; slug: string }>(`/api/workspaces/${ws}/deployments/?limit=500`) });
   const names = Object.fromEntries((deployments.data ?? []).map((d) => [String(d.id), d.slug]));
   const rows = failingDeployments(view.data?.runs?.series ?? [], names);
   return (

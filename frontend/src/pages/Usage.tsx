@@ -33,8 +33,8 @@ import {
 } from "../usage/shaping";
 
 function useNames(ws: string): Names {
-  const deployments = useQuery({ queryKey: [ws, "deployments"], queryFn: () => listOf<{ id: number; slug: string }>(`/api/workspaces/${ws}/deployments/`) });
-  const keys = useQuery({ queryKey: [ws, "api-keys"], queryFn: () => listOf<{ id: number; name: string; prefix: string }>(`/api/workspaces/${ws}/api-keys/`), retry: false });
+  const deployments = useQuery({ queryKey: [ws, "deployments"], queryFn: () => listOf<{ id: number; slug: string }>(`/api/workspaces/${ws}/deployments/?limit=500`) });
+  const keys = useQuery({ queryKey: [ws, "api-keys"], queryFn: () => listOf<{ id: number; name: string; prefix: string }>(`/api/workspaces/${ws}/api-keys/?limit=500`), retry: false });
   return useMemo(
     () => ({
       deployment: Object.fromEntries((deployments.data ?? []).map((d) => [String(d.id), d.slug])),

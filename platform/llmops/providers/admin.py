@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest
 from django.utils import timezone
+from pydantic import ValidationError as PydanticValidationError
 
 from llmops.core.admin import label_inline, version_inline
 from llmops.providers.models import (
@@ -18,7 +20,9 @@ from llmops.providers.models import (
     PriceChange,
 )
 from llmops.providers.price_changes import PAST_TOLERANCE, price_book_forget
+from llmops.providers.schemas import Prices
 from llmops.providers.selectors import draft_origin
+from llmops.usage.currencies import CURRENCIES
 
 
 class PriceChangeForm(forms.ModelForm[PriceChange]):
@@ -30,6 +34,25 @@ class PriceChangeForm(forms.ModelForm[PriceChange]):
             "effective_from", "input_price", "output_price", "cached_input_price", "request_price", "currency",
             "note",
         ]  # fmt: skip
+
+    def clean(self) -> dict[str, Any]:
+        """The prices as the API checks them (range, currency): a row the price book cannot read is refused."""
+        data = super().clean() or {}
+        currency = str(data.get("currency") or "").upper()
+        values = {
+            "input": data.get("input_price") or 0, "output": data.get("output_price") or 0,
+            "cached_input": data.get("cached_input_price"), "request": data.get("request_price"),
+            "currency": currency,
+        }  # fmt: skip
+        try:
+            Prices(**{k: float(v) if isinstance(v, Decimal) else v for k, v in values.items()})
+        except PydanticValidationError as exc:
+            first = exc.errors()[0]
+            raise forms.ValidationError(f"Invalid prices: {first['loc'][0]}: {first['msg']}") from None
+        if currency not in CURRENCIES:
+            raise forms.ValidationError("Currency: an ISO 4217 code such as USD, CNY or EUR.")
+        data["currency"] = currency
+        return data
 
     def clean_effective_from(self) -> Any:
         moment = self.cleaned_data["effective_from"]

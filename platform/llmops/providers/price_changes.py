@@ -15,21 +15,25 @@ a change made in this process is seen at once, one made elsewhere within seconds
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from pydantic import ValidationError as PydanticValidationError
 
 from llmops.accounts.models import User
 from llmops.core.errors import Conflict, ValidationError
 from llmops.providers.models import CatalogModel, ModelEndpoint, PriceChange
-from llmops.providers.schemas import Prices
+from llmops.providers.schemas import Prices, config_validate
 from llmops.usage.currencies import CURRENCIES
 
+logger = logging.getLogger(__name__)
 CACHE_SECONDS = 10.0
 # A change "from now" sent by a client whose clock is a little behind is still accepted.
 PAST_TOLERANCE = timedelta(seconds=60)
@@ -63,14 +67,29 @@ _book = PriceBook()
 def _book_from(changes: list[PriceChange], catalogue: list[CatalogModel]) -> PriceBook:
     book = PriceBook(loaded_at=time.monotonic())
     for entry in catalogue:
-        book.list_prices[(entry.provider_kind, entry.model)] = Prices(**entry.list_prices())
+        listed = _valid_prices(entry.list_prices(), f"catalogue model {entry}")
+        if listed is not None:
+            book.list_prices[(entry.provider_kind, entry.model)] = listed
     for change in changes:
-        dated = (change.effective_from, Prices(**change.prices()))
+        prices = _valid_prices(change.prices(), f"price change {change.pk}")
+        if prices is None:
+            continue
+        dated = (change.effective_from, prices)
         if change.endpoint_id is not None:
             book.by_endpoint[change.endpoint_id].append(dated)
         elif change.catalog_model is not None:
             book.by_model[(change.catalog_model.provider_kind, change.catalog_model.model)].append(dated)
     return book
+
+
+def _valid_prices(values: dict[str, Any], what: str) -> Prices | None:
+    """``values`` as prices, or None (logged) when a row written around the checks is out of range: one bad
+    row must not stop every other price from applying."""
+    try:
+        return Prices(**values)
+    except PydanticValidationError:
+        logger.warning("%s has invalid prices %s: ignored", what, values)
+        return None
 
 
 def _fresh() -> bool:
@@ -126,7 +145,10 @@ def prices_in_effect(
             return PricesInEffect(override[1], "endpoint", override[0])
     dated = book.by_model.get((provider_kind, model), [])
     catalogue = book.list_prices.get((provider_kind, model))
-    follows_list = version_prices == catalogue or any(version_prices == prices for _at, prices in dated)
+    # Endpoints that kept a list price the catalogue had by then (its own, or a change already started).
+    follows_list = version_prices == catalogue or any(
+        version_prices == prices for moment, prices in dated if moment <= at
+    )
     if follows_list:
         change = _latest(dated, at)
         if change:
@@ -140,8 +162,9 @@ def catalogue_prices_now(entry: CatalogModel) -> dict[str, Any]:
     return change.prices() if change else entry.list_prices()
 
 
-def _validated(data: Any) -> tuple[datetime, Prices, str]:
-    """``effective_from`` (default now; not in the past), the prices and the note of a change, or a 400."""
+def _validated(data: Any, base: Callable[[datetime], Prices]) -> tuple[datetime, Prices, str]:
+    """``effective_from`` (default now; not in the past), the prices and the note of a change, or a 400. Prices
+    the change leaves out keep their values in effect at ``effective_from`` (``base``)."""
     if not isinstance(data, dict):
         raise ValidationError("Invalid price change.", fields={"non_field_errors": ["An object."]})
     errors: dict[str, list[str]] = {name: ["Unknown field."] for name in data if name not in _FIELDS}
@@ -167,7 +190,8 @@ def _validated(data: Any) -> tuple[datetime, Prices, str]:
         prices_data["currency"] = prices_data["currency"].upper()
     prices = Prices()
     try:
-        prices = Prices(**prices_data)
+        kept = base(effective_from).model_dump() if "effective_from" not in errors else {}
+        prices = Prices(**{**kept, **prices_data})
     except PydanticValidationError as exc:
         for error in exc.errors():
             errors[".".join(str(p) for p in error["loc"])] = [error["msg"]]
@@ -190,21 +214,46 @@ def price_change_create(
 ) -> PriceChange:
     """Schedule prices for an endpoint or a catalogue model from ``effective_from`` on (400 naming fields;
     409 when that moment already has a change)."""
-    effective_from, prices, note = _validated(data)
+    effective_from, prices, note = _validated(data, lambda at: _prices_at(at, endpoint, catalog_model))
     target: dict[str, Any] = (
         {"endpoint": endpoint} if endpoint is not None else {"catalog_model": catalog_model}
     )
     if PriceChange.objects.filter(**target, effective_from=effective_from).exists():
         raise Conflict("A price change already starts at that moment.")
-    change = PriceChange.objects.create(
+    try:
+        with transaction.atomic():
+            change = _create(target, effective_from, prices, note, user)
+    except IntegrityError:  # a concurrent request took the same moment
+        raise Conflict("A price change already starts at that moment.") from None
+    price_book_forget()
+    return change
+
+
+def _prices_at(at: datetime, endpoint: ModelEndpoint | None, entry: CatalogModel | None) -> Prices:
+    """What the target charges at ``at``: where a partial change takes its other prices from."""
+    book = price_book()
+    if endpoint is not None:
+        latest = endpoint.versions.order_by("-number").first()
+        config = config_validate(latest.content if latest else endpoint.draft)
+        return prices_in_effect(
+            book, endpoint_id=endpoint.pk, provider_kind=config.provider_kind, model=config.model,
+            version_prices=config.prices, at=at,
+        ).prices  # fmt: skip
+    assert entry is not None
+    change = _latest(book.by_model.get((entry.provider_kind, entry.model), []), at)
+    return change[1] if change else Prices(**entry.list_prices())
+
+
+def _create(
+    target: dict[str, Any], effective_from: datetime, prices: Prices, note: str, user: User | None
+) -> PriceChange:
+    return PriceChange.objects.create(
         **target, effective_from=effective_from, input_price=prices.decimal("input"),
         output_price=prices.decimal("output"),
         cached_input_price=None if prices.cached_input is None else prices.decimal("cached_input"),
         request_price=None if prices.request is None else prices.decimal("request"),
         currency=prices.currency, note=note, created_by=user,
     )  # fmt: skip
-    price_book_forget()
-    return change
 
 
 def price_change_delete(change: PriceChange) -> None:

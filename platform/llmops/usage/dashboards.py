@@ -26,6 +26,7 @@ from llmops.usage.run_rollups import run_figures
 
 MAX_HOURLY_DAYS = 400
 MAX_DAYS = 3660
+MAX_FILTERED_DAYS = 93  # a filtered view scans the ledger's rows of the range
 TOP_DIMENSIONS = (Dimension.DEPLOYMENT, Dimension.MODEL, Dimension.API_KEY, Dimension.END_USER)
 _STEP = {Granularity.HOUR: timedelta(hours=1), Granularity.DAY: timedelta(days=1)}
 _SUMS = (
@@ -85,8 +86,12 @@ def dashboard_query_check(query: DashboardQuery) -> DashboardQuery:
     for dimension, values in query.filters:
         if dimension not in groupable:
             errors["filters"] = [f"Filter on: {', '.join(groupable)}."]
-        elif not values or len(values) > 100 or any(len(v) > 200 for v in values):
+        elif not values or len(values) > 100 or any(len(v) > 200 or "\x00" in v for v in values):
             errors[dimension] = ["From 1 to 100 values of at most 200 characters."]
+    if query.filters and query.end - query.start > timedelta(days=MAX_FILTERED_DAYS) and "end" not in errors:
+        errors["end"] = [f"Filtered views read the ledger: at most {MAX_FILTERED_DAYS} days."]
+    if len(query.keys) > 100 or any(len(k) > 200 or "\x00" in k for k in query.keys):
+        errors["key"] = ["At most 100 keys of at most 200 characters."]
     if errors:
         raise ValidationError("Invalid dashboard query.", fields=errors)
     step = _STEP[Granularity(query.granularity)]

@@ -217,7 +217,9 @@ def usage_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | N
     if since is not None:
         day = since.replace(hour=0, minute=0, second=0, microsecond=0)
         rollups, records = rollups.filter(bucket__gte=day), records.filter(created_at__gte=day)
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Under the batches' lock: a batch committing in between would keep its cells and be counted again.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])
         rollups.delete()
         records.filter(rolled_up=True).update(rolled_up=False)
     return usage_rollup()

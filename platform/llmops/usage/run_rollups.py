@@ -138,7 +138,8 @@ def run_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | Non
     if since is not None:
         day = since.replace(hour=0, minute=0, second=0, microsecond=0)
         rollups, runs = rollups.filter(bucket__gte=day), runs.filter(created_at__gte=day)
-    with transaction.atomic():
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ROLLUP_LOCK])  # as the ledger's rebuild
         rollups.delete()
         runs.filter(rolled_up=True).update(rolled_up=False)
     return run_rollup()
