@@ -156,6 +156,16 @@ def prices_in_effect(
     return PricesInEffect(version_prices, "version")
 
 
+def endpoint_prices_in_effect(endpoint: ModelEndpoint, *, at: datetime | None = None) -> PricesInEffect:
+    """What a call of the endpoint's latest version (its draft before the first) is charged at ``at``."""
+    latest = endpoint.versions.order_by("-number").first()
+    config = config_validate(latest.content if latest else endpoint.draft)
+    return prices_in_effect(
+        price_book(), endpoint_id=endpoint.pk, provider_kind=config.provider_kind, model=config.model,
+        version_prices=config.prices, at=at,
+    )  # fmt: skip
+
+
 def catalogue_prices_now(entry: CatalogModel) -> dict[str, Any]:
     """A catalogue entry's list prices in effect now (its latest change that has passed, else its own)."""
     change = entry.price_changes.filter(effective_from__lte=timezone.now()).order_by("effective_from").last()
@@ -231,16 +241,10 @@ def price_change_create(
 
 def _prices_at(at: datetime, endpoint: ModelEndpoint | None, entry: CatalogModel | None) -> Prices:
     """What the target charges at ``at``: where a partial change takes its other prices from."""
-    book = price_book()
     if endpoint is not None:
-        latest = endpoint.versions.order_by("-number").first()
-        config = config_validate(latest.content if latest else endpoint.draft)
-        return prices_in_effect(
-            book, endpoint_id=endpoint.pk, provider_kind=config.provider_kind, model=config.model,
-            version_prices=config.prices, at=at,
-        ).prices  # fmt: skip
+        return endpoint_prices_in_effect(endpoint, at=at).prices
     assert entry is not None
-    change = _latest(book.by_model.get((entry.provider_kind, entry.model), []), at)
+    change = _latest(price_book().by_model.get((entry.provider_kind, entry.model), []), at)
     return change[1] if change else Prices(**entry.list_prices())
 
 

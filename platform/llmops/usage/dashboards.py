@@ -151,9 +151,9 @@ class _Groups:
 
     def __init__(self, cells: _Cells, group_of: list[int], count: int) -> None:
         ids = np.array(group_of, dtype=np.intp)
-        self.sums = _group_sums(cells.sums, ids, count)
-        self.latency = _group_sums(cells.latency, ids, count)
-        self.ttft = _group_sums(cells.ttft, ids, count)
+        self.sums = histograms.group_sums(cells.sums, ids, count)
+        self.latency = histograms.group_sums(cells.latency, ids, count)
+        self.ttft = histograms.group_sums(cells.ttft, ids, count)
         self.cost = [Decimal(0)] * count
         self.unconverted: list[dict[str, Decimal]] = [defaultdict(Decimal) for _ in range(count)]
         for group, converted, row in zip(group_of, cells.cost, cells.rows, strict=True):
@@ -164,8 +164,8 @@ class _Groups:
 
     def figures(self) -> list[dict[str, Any]]:
         """Each group's figures, in group order."""
-        latency = {f: _percentiles(self.latency, f) for f in (0.5, 0.95)}
-        ttft = {f: _percentiles(self.ttft, f) for f in (0.5, 0.95)}
+        latency = {f: histograms.percentiles(self.latency, f) for f in (0.5, 0.95)}
+        ttft = {f: histograms.percentiles(self.ttft, f) for f in (0.5, 0.95)}
         requests, errors, prompt, completion, cached, _latency_sum, _ttft = self.sums.T.tolist()
         counts = np.maximum(self.sums[:, 0], 1)
         error_rates = np.round(self.sums[:, 1] / counts, 4).tolist()
@@ -188,30 +188,6 @@ class _Groups:
                 "ttft_ms_p95": ttft[0.95][g],
             })  # fmt: skip
         return out
-
-
-_MIDDLES = np.array([histograms.bucket_middle(i) for i in range(histograms.BUCKETS)])
-
-
-def _percentiles(matrix: np.ndarray[Any, Any], fraction: float) -> list[float | None]:
-    """The ``fraction`` percentile of each row's histogram (None for an empty one), as histograms.percentile."""
-    cumulative = matrix.cumsum(axis=1)
-    totals = cumulative[:, -1]
-    ranks = np.maximum(1, np.ceil(fraction * totals))
-    index = (cumulative >= ranks[:, None]).argmax(axis=1)
-    return [value if t else None for value, t in zip(_MIDDLES[index].tolist(), totals.tolist(), strict=True)]
-
-
-def _group_sums(values: np.ndarray[Any, Any], ids: np.ndarray[Any, Any], count: int) -> np.ndarray[Any, Any]:
-    """The rows of ``values`` summed per group id (``ids[i]`` is row i's group): sorted, then one reduceat
-    (``np.add.at`` is an order of magnitude slower)."""
-    out = np.zeros((count, values.shape[1]), dtype=np.int64)
-    if len(ids):
-        order = np.argsort(ids, kind="stable")
-        ordered = ids[order]
-        starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-        out[ordered[starts]] = np.add.reduceat(values[order], starts, axis=0)
-    return out
 
 
 def _cells(

@@ -145,20 +145,9 @@ def run_rollup_rebuild(*, workspace_id: int | None = None, since: datetime | Non
     return run_rollup()
 
 
-_MIDDLES = np.array([histograms.bucket_middle(i) for i in range(histograms.BUCKETS)])
-
-
 def _figures(sums: np.ndarray[Any, Any], hist: np.ndarray[Any, Any]) -> list[dict[str, Any]]:
-    cumulative = hist.cumsum(axis=1)
-    totals = cumulative[:, -1]
     out = []
-    percentiles = {}
-    for fraction in (0.5, 0.95):
-        ranks = np.maximum(1, np.ceil(fraction * totals))
-        index = (cumulative >= ranks[:, None]).argmax(axis=1)
-        percentiles[fraction] = [
-            float(_MIDDLES[i]) if t else None for i, t in zip(index, totals, strict=True)
-        ]
+    percentiles = {fraction: histograms.percentiles(hist, fraction) for fraction in (0.5, 0.95)}
     for g, (runs, failures, cancelled, count, duration_sum) in enumerate(sums.tolist()):
         out.append({
             "runs": runs,
@@ -207,10 +196,8 @@ def run_figures(
     series_keys = sorted({row[1] for row in rows})
     index = {key: i for i, key in enumerate(series_keys)}
     group_of = np.array([index[row[1]] for row in rows], dtype=np.intp)
-    key_sums = np.zeros((len(series_keys), 5), dtype=np.int64)
-    key_hist = np.zeros((len(series_keys), histograms.BUCKETS), dtype=np.int64)
-    np.add.at(key_sums, group_of, sums)
-    np.add.at(key_hist, group_of, hist)
+    key_sums = histograms.group_sums(sums, group_of, len(series_keys))
+    key_hist = histograms.group_sums(hist, group_of, len(series_keys))
     series: list[dict[str, Any]] = [
         {"key": key, "totals": figures, "points": []}
         for key, figures in zip(series_keys, _figures(key_sums, key_hist), strict=True)

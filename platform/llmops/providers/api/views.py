@@ -32,12 +32,10 @@ from llmops.providers.api.serializers import (
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.providers.models import CatalogModel, ModelEndpoint, PriceChange
 from llmops.providers.price_changes import (
-    price_book,
+    endpoint_prices_in_effect,
     price_change_create,
     price_change_delete,
-    prices_in_effect,
 )
-from llmops.providers.schemas import config_validate
 from llmops.usage.models import UsageSource
 
 
@@ -102,12 +100,7 @@ class ModelEndpointViewSet(VersionedResourceViewSet[ModelEndpoint]):
         if request.method == "POST":
             change = price_change_create(data=request.data, user=signed_in_user(request), endpoint=endpoint)
             return Response(PriceChangeSerializer(change).data, status=status.HTTP_201_CREATED)
-        latest = endpoint.versions.order_by("-number").first()
-        config = config_validate(latest.content if latest else endpoint.draft)
-        now = prices_in_effect(
-            price_book(), endpoint_id=endpoint.pk, provider_kind=config.provider_kind, model=config.model,
-            version_prices=config.prices,
-        )  # fmt: skip
+        now = endpoint_prices_in_effect(endpoint)
         return Response({
             "prices": now.prices.model_dump(exclude_none=True),
             "origin": now.source,
