@@ -47,6 +47,7 @@ from llmops.evaluations.models import (
     TargetKind,
 )
 from llmops.evaluations.targets import CallOutcome, chain_call, new_trace_id, prompt_call
+from llmops.knowledge.recording import knowledge_versions_record
 from llmops.runs.execution.inline import run_inline
 from llmops.runs.execution.instant import fast_graph, instant_run
 from llmops.runs.execution.worker import wait_finished
@@ -229,6 +230,8 @@ def item_execute(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> 
         if run.target_kind == TargetKind.WORKFLOW:
             target = _target(run, item, claim)
             outcome, figures["target_run"] = _run_outcome(target), target
+            searched = Run.objects.filter(pk=target.pk).values_list("knowledge_versions", flat=True).first()
+            knowledge_versions_record(EvaluationRun, run.pk, searched or {})
         else:
             outcome = _call(run, item, claim)
     except _Lost:

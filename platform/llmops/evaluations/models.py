@@ -179,6 +179,8 @@ class EvaluationRun(models.Model):
     )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_comment = models.TextField(blank=True)
+    # The knowledge-base versions its target searched (reference -> resolved, e.g. "faq@production": "faq:3").
+    knowledge_versions = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -28,6 +28,7 @@ from llmops.core.errors import NotFound, ValidationError
 from llmops.deployments.models import Deployment
 from llmops.evaluations.models import TARGET_FIELDS, EvaluationItem, EvaluationRun, TargetKind
 from llmops.knowledge.engine_retriever import PlatformRetriever
+from llmops.knowledge.recording import knowledge_versions_record
 from llmops.prompts.models import Prompt
 from llmops.prompts.playground import playground_complete, playground_prepare
 from llmops.providers.gateway import PlatformModelGateway
@@ -181,7 +182,11 @@ async def chain_call(
         workspace=run.workspace, source=UsageSource.EVALUATION, run_id=trace_id, node_id=slug
     )
     context = CallContext(trace_id, slug, workspace_id=str(run.workspace_id))
-    retriever = PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway)
+    retriever = PlatformRetriever(
+        workspace_id=run.workspace_id,
+        gateway=gateway,
+        on_resolved=lambda resolved: knowledge_versions_record(EvaluationRun, run.pk, resolved),
+    )
     executor = ChainExecutor(run.workspace, gateway, context, retriever=retriever, metered_run_id=trace_id)
     outcome = await chain_execute(
         executor, snapshot, dict(item.inputs), conversation_id=None, lease=ItemLease(item, claim)

@@ -2,31 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from asgiref.sync import sync_to_async
 
-from llmops.core.errors import NotFound
-from llmops.knowledge.models import KnowledgeBase
 from llmops.knowledge.rerank import SearchMetering
 from llmops.knowledge.search import knowledge_search
-from llmops.knowledge.selectors import knowledge_base_id
+from llmops.knowledge.versions import KnowledgeScope, knowledge_scope_resolve
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.usage.models import UsageSource
 from workflows import CallContext, RetrievedChunk
 
 
 class PlatformRetriever:
-    """Searches the knowledge bases of one workspace (ids or slugs); others are not found.
+    """Searches the knowledge bases of one workspace by reference (``kb``, ``kb:3``, ``kb@production``,
+    ``kb@draft``; ``kb`` may be an id); others are not found.
 
     A rerank is metered under the caller's run and node, with ``gateway``'s attribution (pass the run's
     gateway: source, deployment, API key, end user); without one, as a ``run`` of the workspace.
+    ``on_resolved`` receives what each search resolved its references to (``{"kb@production": "kb:3"}``),
+    for the run or evaluation that records the knowledge versions it used.
     """
 
-    def __init__(self, *, workspace_id: int, gateway: PlatformModelGateway | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        workspace_id: int,
+        gateway: PlatformModelGateway | None = None,
+        on_resolved: Callable[[dict[str, str]], None] | None = None,
+    ) -> None:
         self.workspace_id = workspace_id
         self.gateway = gateway
+        self.on_resolved = on_resolved
 
     async def retrieve(
         self,
@@ -54,10 +62,12 @@ class PlatformRetriever:
         filters: dict[str, Any],
         context: CallContext,
     ) -> list[RetrievedChunk]:
-        kbs = self._knowledge_bases(refs)
+        scopes = self._scopes(refs)
+        if self.on_resolved is not None:
+            self.on_resolved({ref: scope.ref for ref, scope in zip(refs, scopes, strict=True)})
         gateway = self.gateway or PlatformModelGateway(workspace=self.workspace_id, source=UsageSource.RUN)
         hits = knowledge_search(
-            knowledge_bases=kbs, query=query, mode=mode, top_k=top_k, score_threshold=score_threshold,
+            knowledge_bases=scopes, query=query, mode=mode, top_k=top_k, score_threshold=score_threshold,
             filters=filters or None, metering=SearchMetering(gateway, context),
         )  # fmt: skip
         return [
@@ -71,16 +81,6 @@ class PlatformRetriever:
             for hit in hits
         ]
 
-    def _knowledge_bases(self, refs: list[str]) -> list[KnowledgeBase]:
-        ids = [pk for pk in map(knowledge_base_id, refs) if pk is not None]
-        slugs = [ref for ref in refs if knowledge_base_id(ref) is None]
-        found = list(
-            KnowledgeBase.objects.filter(workspace_id=self.workspace_id).filter(
-                **({"pk__in": ids} if not slugs else {"slug__in": slugs} if not ids else {})
-            )
-        )
-        found = [kb for kb in found if kb.pk in ids or kb.slug in slugs]
-        if len(found) != len(set(refs)):
-            missing = set(refs) - {str(kb.pk) for kb in found} - {kb.slug for kb in found}
-            raise NotFound(f"Unknown knowledge bases in this workspace: {sorted(missing)}.")
-        return found
+    def _scopes(self, refs: list[str]) -> list[KnowledgeScope]:
+        """Each reference resolved now (a label to the version it points at)."""
+        return [knowledge_scope_resolve(workspace_id=self.workspace_id, ref=ref) for ref in refs]

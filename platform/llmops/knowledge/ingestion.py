@@ -41,6 +41,7 @@ from llmops.knowledge.models import Chunk, Document, DocumentStatus, KnowledgeBa
 from llmops.knowledge.parse_isolated import parse_document_isolated
 from llmops.knowledge.parsing import ParseError, Piece, chunk_text, clean_text, segment
 from llmops.knowledge.rerank import knowledge_base_metering
+from llmops.knowledge.versions import PINNED_SQL, unpinned
 from workflows import BlockedURLError
 
 logger = logging.getLogger(__name__)
@@ -260,10 +261,10 @@ def _flip(document: Document, generation: int, count: int, kb: KnowledgeBase) ->
         return False
     older = Chunk.objects.filter(document_id=document.pk, generation__lt=generation)
     if kb.reembedding and doc.active_generation not in (0, doc.staged_generation):
-        older.exclude(generation=doc.active_generation).delete()
+        unpinned(older.exclude(generation=doc.active_generation)).delete()
         Document.objects.filter(pk=document.pk).update(staged_generation=generation)
         return True
-    older.delete()
+    unpinned(older).delete()  # what a published version holds stays (``llmops.knowledge.versions``)
     # a document without vectors of the previous settings is searchable at once (its own vectors join
     # vector search when the knowledge base flips); it counts as staged
     staged = generation if kb.reembedding else 0
@@ -291,7 +292,7 @@ def knowledge_base_reembed_finish(knowledge_base: KnowledgeBase) -> bool:
         )
         cursor.execute(
             "DELETE FROM knowledge_chunk c USING knowledge_document d WHERE d.id = c.document_id "
-            "AND d.knowledge_base_id = %s AND c.generation < d.active_generation",
+            f"AND d.knowledge_base_id = %s AND c.generation < d.active_generation AND NOT {PINNED_SQL}",
             [kb.pk],
         )
     Document.objects.filter(knowledge_base_id=kb.pk, staged_generation__gt=0).update(staged_generation=0)

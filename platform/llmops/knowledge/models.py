@@ -23,7 +23,7 @@ on the document) rather than leaving it without vectors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVector, SearchVectorField
@@ -31,6 +31,10 @@ from django.db import models
 from pgvector.django import VectorField
 
 from llmops.accounts.models import Workspace
+from llmops.core.models import ResourceLabel, ResourceVersion
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
 
 
 class Distance(models.TextChoices):
@@ -123,8 +127,13 @@ class KnowledgeBase(models.Model):
     )
     chunking = models.JSONField(default=default_chunking)
     retrieval = models.JSONField(default=default_retrieval)
+    latest_version_number = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    # Reverse relations of the versioning trio (``llmops.knowledge.versions``).
+    versions: RelatedManager[KnowledgeBaseVersion]
+    labels: RelatedManager[KnowledgeBaseLabel]
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["workspace", "slug"], name="knowledge_kb_slug_unique")]
@@ -140,8 +149,19 @@ class KnowledgeBase(models.Model):
         return bool(self.active_embedding_model) and active != (self.embedding_model, self.distance)
 
 
+class LiveDocuments(models.Manager["Document"]):
+    """Documents of the head: those deleted from it but still in a published version are left out."""
+
+    def get_queryset(self) -> models.QuerySet[Document]:
+        return super().get_queryset().filter(deleted_at__isnull=True)
+
+
 class Document(models.Model):
-    """A source document; its chunks of ``active_generation`` are the searchable ones."""
+    """A source document; its chunks of ``active_generation`` are the searchable ones.
+
+    A document deleted from the head while a published version still holds it is only marked ``deleted_at``
+    (``objects`` leaves it out; ``all_objects`` has it) until no version needs it (``llmops.knowledge.versions``).
+    """
 
     knowledge_base = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(max_length=300)
@@ -167,8 +187,12 @@ class Document(models.Model):
     # and committed before parsing: a document whose ingestion kills its worker fails for good after
     # LLMOPS_KNOWLEDGE_MAX_ATTEMPTS instead of being redelivered to each worker in turn.
     attempts = models.PositiveSmallIntegerField(default=0)
+    deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = LiveDocuments()
+    all_objects = models.Manager["Document"]()
 
     class Meta:
         constraints = [
@@ -177,6 +201,7 @@ class Document(models.Model):
             )
         ]
         ordering = ["-created_at", "-id"]
+        base_manager_name = "all_objects"
 
     def __str__(self) -> str:
         return self.title
@@ -219,3 +244,54 @@ class Chunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document_id}:{self.position}"
+
+
+class KnowledgeBaseVersion(ResourceVersion):
+    """A published, immutable snapshot: the settings searched with and exactly which generation of which
+    document is in it (``KnowledgeBaseVersionDocument`` rows; ``content`` holds the same, hashed).
+
+    ``content`` = ``{"settings": {...}, "documents": {"<document id>": generation, ...}}``.
+    """
+
+    # ignore: the base types ``resource`` as a draft-holding VersionedResource; a knowledge base's head is its
+    # live documents instead, so it reuses the version and label columns but not the draft ones.
+    resource = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="versions")  # type: ignore[assignment]
+    document_count = models.PositiveIntegerField(default=0)
+    chunk_count = models.PositiveIntegerField(default=0)
+    # Documents left out because they had no complete generation when it was published, with the reason.
+    excluded = models.JSONField(default=list, blank=True)
+
+    class Meta(ResourceVersion.Meta):
+        verbose_name = "knowledge base version"
+
+
+class KnowledgeBaseLabel(ResourceLabel):
+    """``production``, ``staging``... pointing at a knowledge-base version."""
+
+    # ignore: as ``KnowledgeBaseVersion.resource``.
+    resource = models.ForeignKey(KnowledgeBase, on_delete=models.CASCADE, related_name="labels")  # type: ignore[assignment]
+    version = models.ForeignKey(KnowledgeBaseVersion, on_delete=models.CASCADE, related_name="labels")
+
+    class Meta(ResourceLabel.Meta):
+        verbose_name = "knowledge base label"
+
+
+class KnowledgeBaseVersionDocument(models.Model):
+    """One document of a version at one generation: its chunks (shared with the head and other versions) are
+    kept while any such row or the head needs them."""
+
+    version = models.ForeignKey(KnowledgeBaseVersion, on_delete=models.CASCADE, related_name="members")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    generation = models.PositiveIntegerField()
+    chunk_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "document"], name="knowledge_member_unique")
+        ]
+        indexes = [
+            models.Index(fields=["document", "generation", "version"], name="knowledge_member_doc_gen")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.version_id}:{self.document_id}@{self.generation}"

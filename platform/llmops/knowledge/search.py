@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +37,7 @@ from llmops.knowledge.search_queries import (
     parent_texts,
     vector_search,
 )
+from llmops.knowledge.versions import KnowledgeScope
 
 logger = logging.getLogger(__name__)
 SWITCH_ATTEMPTS = 3  # a search overtaken by a switch this many times in a row keeps its last answer
@@ -50,60 +51,103 @@ class SearchResult:
     notices: list[str] = field(default_factory=list)
 
 
-def _space(kb: KnowledgeBase) -> tuple[str, str, int | None]:
-    return kb.active_embedding_model, kb.active_distance, kb.dims
+Searched = KnowledgeBase | KnowledgeScope
 
 
-def _unavailable(kbs: Sequence[KnowledgeBase], model: str, reason: str) -> str:
-    slugs = ", ".join(repr(kb.slug) for kb in kbs)
-    new = ", ".join(sorted({repr(kb.embedding_model) for kb in kbs}))
+def _scopes(searched: Sequence[Searched]) -> list[KnowledgeScope]:
+    """Knowledge bases as their heads; scopes (a head or a published version) as they are."""
+    return [s if isinstance(s, KnowledgeScope) else KnowledgeScope(s) for s in searched]
+
+
+def _unavailable(scopes: Sequence[KnowledgeScope], model: str, reason: str) -> str:
+    slugs = ", ".join(repr(s.knowledge_base.slug) for s in scopes)
+    new = ", ".join(sorted({repr(s.knowledge_base.embedding_model) for s in scopes}))
     return (
         f"Vector search of {slugs} is unavailable: re-embedding with {new} is not complete and the previous "
         f"endpoint {model!r} {reason}. Full-text search still works."
     )
 
 
+def _by_scope(
+    scopes: Sequence[KnowledgeScope], search: Callable[[list[int], list[int] | None], list[Hit]], limit: int
+) -> list[Hit]:
+    """One query for the heads among ``scopes`` and one for the published versions, merged best first (a
+    chunk two versions share counts once)."""
+    heads = [s.knowledge_base.pk for s in scopes if s.version is None]
+    pinned = [s for s in scopes if s.version is not None]
+    hits = search(heads, None) if heads else []
+    if pinned:
+        hits += search(list({s.knowledge_base.pk for s in pinned}), [s.version_id or 0 for s in pinned])
+    unique = {hit.chunk_id: hit for hit in sorted(hits, key=lambda h: h.score)}
+    return sorted(unique.values(), key=lambda h: -h.score)[:limit]
+
+
 def _vector_hits(
-    knowledge_bases: Sequence[KnowledgeBase], query: str, limit: int, filters: dict[str, Any] | None
+    scopes: Sequence[KnowledgeScope], query: str, limit: int, filters: dict[str, Any] | None
 ) -> tuple[list[Hit], list[str], int]:
     """Vector hits over knowledge bases grouped by their searchable (model, dims, distance): one query
     embedding per model; with notices, and how many knowledge bases were searched."""
-    groups: dict[tuple[str, str, int | None], list[KnowledgeBase]] = defaultdict(list)
-    for kb in knowledge_bases:
-        if kb.dims and kb.active_embedding_model:
-            groups[_space(kb)].append(kb)
+    groups: dict[tuple[str, str, int | None], list[KnowledgeScope]] = defaultdict(list)
+    for scope in scopes:
+        model, _, dims = scope.space
+        if dims and model:
+            groups[scope.space].append(scope)
     hits: list[Hit] = []
     notices: list[str] = []
     searched = 0
-    for (model, distance, dims), kbs in groups.items():
+    for (model, distance, dims), group in groups.items():
         try:
-            vector = embed_texts(kbs[0], [query], model=model)[0]
+            vector = embed_texts(group[0].knowledge_base, [query], model=model)[0]
         except LLMOpsError as exc:
-            if not all(kb.reembedding for kb in kbs):
+            if not all(s.reembedding for s in group):
                 raise
-            notices.append(_unavailable(kbs, model, f"cannot embed the query ({exc.message})"))
+            notices.append(_unavailable(group, model, f"cannot embed the query ({exc.message})"))
             continue
         if len(vector) != dims:
-            notices.append(_unavailable(kbs, model, f"now answers {len(vector)} dimensions, not {dims}"))
+            notices.append(_unavailable(group, model, f"now answers {len(vector)} dimensions, not {dims}"))
             continue
-        searched += len(kbs)
-        hits += vector_search(
-            kb_ids=[kb.pk for kb in kbs], vector=vector, distance=distance, limit=limit, filters=filters,
-            embedding_model=model,
-        )  # fmt: skip
+        searched += len(group)
+
+        def legs(
+            kbs: list[int],
+            versions: list[int] | None,
+            v: list[float] = vector,
+            m: str = model,
+            d: str = distance,
+        ) -> list[Hit]:
+            return vector_search(
+                kb_ids=kbs,
+                vector=v,
+                distance=d,
+                limit=limit,
+                filters=filters,
+                embedding_model=m,
+                versions=versions,
+            )
+
+        hits += _by_scope(group, legs, limit)
     return sorted(hits, key=lambda h: -h.score)[:limit], notices, searched
 
 
-def _switched(knowledge_bases: Sequence[KnowledgeBase]) -> list[KnowledgeBase] | None:
-    """The knowledge bases reloaded if any switched its searchable vectors since they were loaded."""
-    fresh = KnowledgeBase.objects.in_bulk([kb.pk for kb in knowledge_bases])
-    if all(kb.pk in fresh and _space(fresh[kb.pk]) == _space(kb) for kb in knowledge_bases):
+def _switched(scopes: Sequence[KnowledgeScope]) -> list[KnowledgeScope] | None:
+    """The scopes with their heads reloaded if any head switched its searchable vectors since it was loaded
+    (a published version never does)."""
+    fresh = KnowledgeBase.objects.in_bulk([s.knowledge_base.pk for s in scopes if s.version is None])
+    if all(
+        s.version is not None
+        or (s.knowledge_base.pk in fresh and KnowledgeScope(fresh[s.knowledge_base.pk]).space == s.space)
+        for s in scopes
+    ):
         return None
-    return [fresh[kb.pk] for kb in knowledge_bases if kb.pk in fresh]
+    return [
+        s if s.version is not None else KnowledgeScope(fresh[s.knowledge_base.pk])
+        for s in scopes
+        if s.version is not None or s.knowledge_base.pk in fresh
+    ]
 
 
 def _both_modes(
-    knowledge_bases: Sequence[KnowledgeBase],
+    scopes: Sequence[KnowledgeScope],
     query: str,
     mode: str,
     limit: int,
@@ -111,16 +155,21 @@ def _both_modes(
 ) -> tuple[list[Hit], list[Hit], list[str], int]:
     vector: tuple[list[Hit], list[str], int] = ([], [], 0)
     if mode != RetrievalMode.FULL_TEXT:
-        vector = _vector_hits(knowledge_bases, query, limit, filters)
+        vector = _vector_hits(scopes, query, limit, filters)
     text_hits: list[Hit] = []
     if mode != RetrievalMode.VECTOR:
-        kb_ids = [kb.pk for kb in knowledge_bases]
-        text_hits = full_text_search(kb_ids=kb_ids, query=query, limit=limit, filters=filters)
+        text_hits = _by_scope(
+            scopes,
+            lambda kbs, versions: full_text_search(
+                kb_ids=kbs, query=query, limit=limit, filters=filters, versions=versions
+            ),
+            limit,
+        )
     return vector[0], text_hits, vector[1], vector[2]
 
 
 def _candidates(
-    knowledge_bases: Sequence[KnowledgeBase],
+    scopes: Sequence[KnowledgeScope],
     query: str,
     mode: str,
     limit: int,
@@ -128,11 +177,11 @@ def _candidates(
 ) -> tuple[list[Hit], list[Hit], list[str]]:
     """Both modes' candidates, searched again when a switch of generations fell between the steps."""
     for _ in range(SWITCH_ATTEMPTS):
-        vector_hits, text_hits, notices, searched = _both_modes(knowledge_bases, query, mode, limit, filters)
-        fresh = _switched(knowledge_bases) if mode != RetrievalMode.FULL_TEXT else None
+        vector_hits, text_hits, notices, searched = _both_modes(scopes, query, mode, limit, filters)
+        fresh = _switched(scopes) if mode != RetrievalMode.FULL_TEXT else None
         if fresh is None:
             break
-        knowledge_bases = fresh
+        scopes = fresh
     if mode == RetrievalMode.VECTOR and notices and not searched:
         raise ServiceUnavailable(" ".join(notices))
     return vector_hits, text_hits, notices
@@ -140,7 +189,7 @@ def _candidates(
 
 def knowledge_search_result(
     *,
-    knowledge_bases: Sequence[KnowledgeBase],
+    knowledge_bases: Sequence[Searched],
     query: str,
     mode: str | None = None,
     top_k: int | None = None,
@@ -151,13 +200,15 @@ def knowledge_search_result(
     """The best chunks for ``query``, best first, each with its final score and per-mode scores, and notices
     about vector halves that could not be searched (see the module docstring).
 
-    Settings not given come from the first knowledge base's retrieval settings. In parent-child mode a hit's
+    ``knowledge_bases`` are heads, or ``KnowledgeScope``s (a head or a published version: ``versions``).
+    Settings not given come from the first one's retrieval settings. In parent-child mode a hit's
     ``text`` is its parent's text (the child that matched is kept in ``metadata["matched_text"]``). The
     rerank call is metered for ``metering`` (a caller's run), by default for the knowledge base.
     """
     if not knowledge_bases or not query.strip():
         return SearchResult([])
-    settings = knowledge_bases[0].retrieval
+    scopes = _scopes(knowledge_bases)
+    settings = scopes[0].retrieval
     mode = mode or settings["mode"]
     top_k = int(top_k or settings["top_k"])
     threshold = score_threshold if score_threshold is not None else settings.get("score_threshold")
@@ -170,7 +221,7 @@ def knowledge_search_result(
     shortlist = max(top_k, RERANK_CANDIDATES) if rerank else top_k
     # Hybrid fetches more per mode than it keeps, so fusion can promote a chunk one mode ranks lower.
     candidates = shortlist * HYBRID_CANDIDATES_FACTOR if mode == RetrievalMode.HYBRID else shortlist
-    vector_hits, text_hits, notices = _candidates(knowledge_bases, query, mode, candidates, filters)
+    vector_hits, text_hits, notices = _candidates(scopes, query, mode, candidates, filters)
     if mode == RetrievalMode.HYBRID:
         hits = fuse(
             vector_hits,
@@ -182,7 +233,7 @@ def knowledge_search_result(
     else:
         hits = (vector_hits or text_hits)[:shortlist]
     if rerank:
-        hits = _reranked(knowledge_bases[0], settings["rerank_model"], query, hits, top_k, metering)
+        hits = _reranked(scopes[0].knowledge_base, settings["rerank_model"], query, hits, top_k, metering)
     if threshold:
         hits = [hit for hit in hits if hit.score >= threshold]
     _with_parents(hits)
@@ -191,7 +242,7 @@ def knowledge_search_result(
 
 def knowledge_search(
     *,
-    knowledge_bases: Sequence[KnowledgeBase],
+    knowledge_bases: Sequence[Searched],
     query: str,
     mode: str | None = None,
     top_k: int | None = None,
@@ -234,7 +285,7 @@ def _with_parents(hits: list[Hit]) -> None:
     for hit in hits:
         if hit.parent_position is None:
             continue
-        parent = parents.get((hit.document_id, hit.parent_position))
+        parent = parents.get((hit.document_id, hit.generation, hit.parent_position))
         if parent is not None:
             hit.metadata = {**hit.metadata, "matched_text": hit.text}
             hit.text = parent

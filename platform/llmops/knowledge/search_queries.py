@@ -23,12 +23,32 @@ from llmops.knowledge.parsing import query_terms
 HYBRID_CANDIDATES_FACTOR = 3  # each mode fetches top_k x 3 candidates before fusion
 RERANK_CANDIDATES = 10  # a rerank stage scores the fused best 10 (or top_k, if more), not every candidate
 RRF_K = 60
-_SELECT = """
-    SELECT c.id, c.document_id, c.position, c.text, c.metadata, c.parent_position, d.title, {score}
+_COLUMNS = "c.id, c.document_id, c.position, c.text, c.metadata, c.parent_position, d.title, c.generation"
+# The head: each live document's active generation.
+_SELECT_HEAD = f"""
+    SELECT {_COLUMNS}, {{score}}
     FROM knowledge_chunk c
     JOIN knowledge_document d ON d.id = c.document_id AND d.active_generation = c.generation
-    WHERE c.knowledge_base_id = ANY(%(kbs)s) AND c.enabled AND NOT c.is_parent {where}
+        AND d.deleted_at IS NULL
+    WHERE c.knowledge_base_id = ANY(%(kbs)s) AND c.enabled AND NOT c.is_parent {{where}}
 """
+# Published versions: exactly the (document, generation) pairs they hold.
+_SELECT_PINNED = f"""
+    SELECT {_COLUMNS}, {{score}}
+    FROM knowledge_chunk c
+    JOIN knowledge_knowledgebaseversiondocument m ON m.document_id = c.document_id
+        AND m.generation = c.generation AND m.version_id = ANY(%(versions)s)
+    JOIN knowledge_document d ON d.id = c.document_id
+    WHERE c.knowledge_base_id = ANY(%(kbs)s) AND c.enabled AND NOT c.is_parent {{where}}
+"""
+
+
+def _select(params: dict[str, Any], versions: Sequence[int] | None) -> str:
+    """The head's query, or the pinned versions' when ``versions`` are given (their ids into ``params``)."""
+    if versions is None:
+        return _SELECT_HEAD
+    params["versions"] = list(versions)
+    return _SELECT_PINNED
 
 
 @dataclass(slots=True)
@@ -44,13 +64,16 @@ class Hit:
     parent_position: int | None
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
+    generation: int = 0
 
 
 def _hits(rows: Sequence[tuple[Any, ...]], mode: str) -> list[Hit]:
     hits = []
-    for cid, did, pos, text, meta, parent, title, score in rows:
+    for cid, did, pos, text, meta, parent, title, generation, score in rows:
         metadata = meta if isinstance(meta, dict) else json.loads(meta or "{}")
-        hits.append(Hit(cid, did, pos, text, title, metadata, parent, float(score), {mode: float(score)}))
+        hits.append(
+            Hit(cid, did, pos, text, title, metadata, parent, float(score), {mode: float(score)}, generation)
+        )
     return hits
 
 
@@ -78,9 +101,11 @@ def vector_search(
     filters: dict[str, Any] | None = None,
     ef_search: int = 200,
     embedding_model: str | None = None,
+    versions: Sequence[int] | None = None,
 ) -> list[Hit]:
     """Top ``limit`` chunks by vector distance (knowledge bases sharing ``len(vector)`` and ``distance``);
-    with ``embedding_model``, only vectors made by that endpoint."""
+    with ``embedding_model``, only vectors made by that endpoint; with ``versions``, of those published
+    versions instead of the head."""
     dims = len(vector)
     operator = OPERATORS[distance][0]
     params: dict[str, Any] = {"kbs": list(kb_ids), "q": "[" + ",".join(map(str, vector)) + "]"}
@@ -89,7 +114,8 @@ def vector_search(
     if embedding_model is not None:
         params["model"] = embedding_model
         where += " AND c.embedding_model = %(model)s"
-    sql = _SELECT.format(score=_vector_score(distance, expr), where=where) + f" ORDER BY {expr} LIMIT {limit}"
+    select = _select(params, versions)
+    sql = select.format(score=_vector_score(distance, expr), where=where) + f" ORDER BY {expr} LIMIT {limit}"
     with transaction.atomic(), connection.cursor() as cursor:
         # one round trip for both settings; transaction-local so pooled connections keep their defaults
         cursor.execute(
@@ -116,18 +142,25 @@ def tsquery_sql(query: str, params: dict[str, Any]) -> str | None:
 
 
 def full_text_search(
-    *, kb_ids: Sequence[int], query: str, limit: int, filters: dict[str, Any] | None = None
+    *,
+    kb_ids: Sequence[int],
+    query: str,
+    limit: int,
+    filters: dict[str, Any] | None = None,
+    versions: Sequence[int] | None = None,
 ) -> list[Hit]:
-    """Top ``limit`` chunks by ``ts_rank_cd`` (normalised to [0, 1) with rank / (rank + 1))."""
+    """Top ``limit`` chunks by ``ts_rank_cd`` (normalised to [0, 1) with rank / (rank + 1)); with
+    ``versions``, of those published versions instead of the head."""
     params: dict[str, Any] = {"kbs": list(kb_ids)}
     tsquery = tsquery_sql(query, params)
     if tsquery is None:
         return []
     rank = "ts_rank_cd(c.fts, q.query, 32)"
-    sql = _SELECT.format(score=rank, where=" AND c.fts @@ q.query" + _filter_sql(filters, params))
+    select = _select(params, versions)
+    sql = select.format(score=rank, where=" AND c.fts @@ q.query" + _filter_sql(filters, params))
     sql = sql.replace("FROM knowledge_chunk c", f"FROM (SELECT ({tsquery}) AS query) q, knowledge_chunk c", 1)
     with connection.cursor() as cursor:
-        cursor.execute(sql + f" ORDER BY 8 DESC, c.id LIMIT {int(limit)}", params)
+        cursor.execute(sql + f" ORDER BY 9 DESC, c.id LIMIT {int(limit)}", params)
         return _hits(cursor.fetchall(), "full_text")
 
 
@@ -199,16 +232,17 @@ def _fields(hit: Hit) -> dict[str, Any]:
     return {name: getattr(hit, name) for name in Hit.__slots__}
 
 
-def parent_texts(hits: list[Hit]) -> dict[tuple[int, int], str]:
-    """Texts of the parent chunks of ``hits`` (parent-child mode), keyed by (document, position)."""
-    wanted = {(h.document_id, h.parent_position) for h in hits if h.parent_position is not None}
+def parent_texts(hits: list[Hit]) -> dict[tuple[int, int, int], str]:
+    """Texts of the parent chunks of ``hits`` (parent-child mode), keyed by (document, generation, position):
+    a hit's parent is in its own generation (the head's or a published version's)."""
+    wanted = {(h.document_id, h.generation, h.parent_position) for h in hits if h.parent_position is not None}
     if not wanted:
         return {}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.document_id, c.position, c.text FROM knowledge_chunk c JOIN knowledge_document d "
-            "ON d.id = c.document_id AND d.active_generation = c.generation "
-            "WHERE c.is_parent AND (c.document_id, c.position) IN (SELECT * FROM unnest(%s::bigint[], %s::int[]))",
-            [[w[0] for w in wanted], [w[1] for w in wanted]],
+            "SELECT c.document_id, c.generation, c.position, c.text FROM knowledge_chunk c "
+            "WHERE c.is_parent AND (c.document_id, c.generation, c.position) IN "
+            "(SELECT * FROM unnest(%s::bigint[], %s::int[], %s::int[]))",
+            [[w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted]],
         )
-        return {(did, pos): text for did, pos, text in cursor.fetchall()}
+        return {(did, gen, pos): text for did, gen, pos, text in cursor.fetchall()}

@@ -22,11 +22,13 @@ from llmops.knowledge.models import (
     DocumentSource,
     DocumentStatus,
     KnowledgeBase,
+    KnowledgeBaseVersionDocument,
     RetrievalMode,
     default_chunking,
     default_retrieval,
 )
 from llmops.knowledge.parsing import SUPPORTED_EXTENSIONS, extension_of, segment
+from llmops.knowledge.versions import document_pinned, document_remove
 
 _SPLITTERS = {"recursive", "markdown", "token"}
 _FUSIONS = {"rrf", "weighted", "zscore"}
@@ -190,7 +192,12 @@ def _document_create(knowledge_base: KnowledgeBase, content: bytes, **fields: An
     from llmops.knowledge.tasks import document_ingest
 
     checksum = _checksum(content + fields.get("source_url", "").encode())
-    existing = Document.objects.filter(knowledge_base=knowledge_base, checksum=checksum).first()
+    existing = Document.all_objects.filter(knowledge_base=knowledge_base, checksum=checksum).first()
+    if existing is not None and existing.deleted_at is not None:
+        # deleted from the head but kept for a published version: back in the head, ingested afresh
+        Document.all_objects.filter(pk=existing.pk).update(deleted_at=None, **fields)
+        _documents_reingest(Document.objects.filter(pk=existing.pk))
+        return Document.objects.get(pk=existing.pk)
     if existing is not None:
         raise Conflict(
             f"This document is already in the knowledge base (document {existing.pk}).",
@@ -303,17 +310,63 @@ def _documents_reingest(documents: Any) -> None:
 
 @transaction.atomic
 def document_delete(*, document: Document) -> None:
-    """Delete a document and its chunks (the last one holding a re-embed back lets it switch)."""
+    """Delete a document and its chunks from the head (the last one holding a re-embed back lets it switch).
+
+    A document a published version holds is only marked deleted, with the generations that version holds;
+    garbage collection removes it when no version needs it any more (``llmops.knowledge.versions``).
+    """
     kb = KnowledgeBase.objects.select_for_update(no_key=True).get(pk=document.knowledge_base_id)
-    document.delete()
+    document_remove(document=document)
     knowledge_base_reembed_finish(kb)
 
 
-def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
-    """Edit a chunk's text (re-embedded at once) or enable/disable it.
+def _copied_for_edit(chunk: Chunk) -> Chunk:
+    """The chunk to edit in place of ``chunk``: itself, or, when a published version holds its generation, its
+    copy in a new generation of the document that the head switches to (copy on write: the version keeps
+    the chunks it was published with). Refused (409) for a chunk the head no longer searches."""
+    if not document_pinned(chunk.document_id):
+        return chunk
+    with transaction.atomic():
+        KnowledgeBase.objects.select_for_update(no_key=True).get(pk=chunk.knowledge_base_id)
+        document = Document.objects.select_for_update().get(pk=chunk.document_id)
+        if chunk.generation not in (document.active_generation, document.staged_generation):
+            raise Conflict("This chunk is no longer in the head (the document was re-ingested); reload it.")
+        if not KnowledgeBaseVersionDocument.objects.filter(
+            document_id=document.pk, generation=chunk.generation
+        ).exists():
+            return chunk
+        generation = document.latest_generation + 1
+        columns = (
+            "knowledge_base_id, document_id, position, is_parent, parent_position, text, segmented, embedding, "
+            "dims, embedding_model, metadata, enabled"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO knowledge_chunk (generation, {columns}) SELECT %s, {columns} FROM knowledge_chunk "
+                "WHERE document_id = %s AND generation = %s",
+                [generation, document.pk, chunk.generation],
+            )
+        moved = {"latest_generation": generation}
+        if document.active_generation == chunk.generation:
+            moved["active_generation"] = generation
+        if document.staged_generation == chunk.generation:
+            moved["staged_generation"] = generation
+        Document.objects.filter(pk=document.pk).update(**moved)
+        return Chunk.objects.get(
+            document_id=document.pk, generation=generation, position=chunk.position, is_parent=chunk.is_parent
+        )
 
-    No transaction: the embedding call goes to a model server and one ``save`` is atomic by itself.
+
+def chunk_update(*, chunk: Chunk, text: str | None = None, enabled: bool | None = None) -> Chunk:
+    """Edit a chunk's text (re-embedded at once) or enable/disable it. When a published version holds the
+    chunk, the edit goes to a copy (the returned chunk, with a new id; see ``_copied_for_edit``).
+
+    The embedding call goes to a model server outside any transaction; one ``save`` is atomic by itself.
     """
+    if text is not None and not text.strip():
+        raise ValidationError("A chunk cannot be empty.", fields={"text": ["Empty."]})
+    if (enabled is not None and enabled != chunk.enabled) or (text is not None and text != chunk.text):
+        chunk = _copied_for_edit(chunk)
     fields = []
     if enabled is not None:
         chunk.enabled = enabled

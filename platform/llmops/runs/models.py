@@ -82,6 +82,9 @@ class Run(models.Model):
     cost = models.DecimalField(max_digits=14, decimal_places=6, default=Decimal(0))
     # Counted into the dashboards' run rollups yet (llmops.usage.run_rollups takes final runs still false).
     rolled_up = models.BooleanField(default=False)
+    # The knowledge-base versions its retrievals searched: reference as written -> what it resolved to
+    # (``{"faq@production": "faq:3"}``; ``faq@draft`` for the head).
+    knowledge_versions = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

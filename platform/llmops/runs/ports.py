@@ -8,6 +8,7 @@ from llmops.chains.conversation_scope import ConversationScope
 from llmops.chains.runner import PlatformChainRunner
 from llmops.core.outbound import workflow_http_client
 from llmops.knowledge.engine_retriever import PlatformRetriever
+from llmops.knowledge.recording import knowledge_versions_record
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
@@ -35,7 +36,11 @@ def build_ports(run: Run) -> Ports:
         sandbox=build_sandbox(),
         http=workflow_http_client(),
         tools=DefaultToolRegistry(),
-        retriever=PlatformRetriever(workspace_id=run.workspace_id, gateway=gateway),
+        retriever=PlatformRetriever(
+            workspace_id=run.workspace_id,
+            gateway=gateway,
+            on_resolved=lambda resolved: knowledge_versions_record(Run, run.pk, resolved),
+        ),
     )
 
 

@@ -55,4 +55,6 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Budgets' Redis counters are set to the ledger's figures (drift, a Redis restart).
     "usage-budgets-reconcile": {"task": "llmops.usage.budgets_reconcile", "schedule": 300.0},
+    # Chunk generations and deleted documents no knowledge-base version or head needs any more are removed.
+    "knowledge-garbage-collect": {"task": "llmops.knowledge.garbage_collect", "schedule": 600.0},
 }

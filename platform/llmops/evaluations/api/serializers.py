@@ -94,8 +94,8 @@ class EvaluationRunSerializer(serializers.ModelSerializer[EvaluationRun]):
         fields = [
             "id", "name", "dataset", "dataset_version", "target", "workflow", "workflow_version", "evaluators",
             "pass_threshold", "repetitions", "max_concurrency", "cost_cap", "estimated_cost", "status", "error",
-            "total", "decision", "decided_by", "decided_at", "decision_comment", "created_at", "started_at",
-            "finished_at",
+            "total", "decision", "decided_by", "decided_at", "decision_comment", "knowledge_versions", "created_at",
+            "started_at", "finished_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -31,11 +31,12 @@ class KnowledgeBaseSerializer(serializers.ModelSerializer[KnowledgeBase]):
         model = KnowledgeBase
         fields = [
             "id", "slug", "name", "description", "embedding_model", "dims", "distance", "active_embedding_model",
-            "active_distance", "reembedding", "chunking", "retrieval", "document_count", "upload_limits", "created_at",
-            "updated_at",
+            "active_distance", "reembedding", "chunking", "retrieval", "document_count", "upload_limits",
+            "latest_version_number", "created_at", "updated_at",
         ]  # fmt: skip
         read_only_fields = [
             "id",
+            "latest_version_number",
             "dims",
             "active_embedding_model",
             "active_distance",
@@ -95,6 +96,46 @@ class SearchInputSerializer(serializers.Serializer[Any]):
     filters = serializers.DictField(required=False)
 
 
+class HitTestingInputSerializer(SearchInputSerializer):
+    version = serializers.CharField(
+        required=False, default="draft", max_length=100,
+        help_text="What to search: draft (the head, the default), latest, a version number or a label.",
+    )  # fmt: skip
+
+
+class KnowledgeVersionSerializer(serializers.Serializer[Any]):
+    """A published version: its settings, counts, the documents left out (with why) and its labels."""
+
+    number = serializers.IntegerField()
+    content_hash = serializers.CharField()
+    message = serializers.CharField()
+    author = serializers.CharField(source="author.username", default=None)
+    created_at = serializers.DateTimeField()
+    settings = serializers.JSONField(source="content.settings")
+    document_count = serializers.IntegerField()
+    chunk_count = serializers.IntegerField()
+    excluded = serializers.JSONField()
+    labels = serializers.SerializerMethodField()
+
+    def get_labels(self, version: Any) -> list[str]:
+        return sorted(label.name for label in version.labels.all())
+
+
+class KnowledgeVersionDocumentSerializer(serializers.Serializer[Any]):
+    document = serializers.IntegerField(source="document_id")
+    title = serializers.CharField(source="document.title")
+    generation = serializers.IntegerField()
+    chunk_count = serializers.IntegerField()
+    deleted_from_head = serializers.SerializerMethodField()
+
+    def get_deleted_from_head(self, member: Any) -> bool:
+        return member.document.deleted_at is not None
+
+
+class KnowledgeVersionDetailSerializer(KnowledgeVersionSerializer):
+    documents = KnowledgeVersionDocumentSerializer(source="members", many=True)
+
+
 class HitSerializer(serializers.Serializer[Any]):
     chunk_id = serializers.IntegerField()
     document_id = serializers.IntegerField()
@@ -108,6 +149,7 @@ class HitSerializer(serializers.Serializer[Any]):
 
 class HitTestingSerializer(serializers.Serializer[Any]):
     query = serializers.CharField()
+    searched = serializers.CharField(help_text="What was searched: kb@draft (the head) or kb:3.")
     records = HitSerializer(many=True)
     notices = serializers.ListField(child=serializers.CharField())
 

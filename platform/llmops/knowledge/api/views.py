@@ -17,21 +17,31 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin
+from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.core.api.parsers import BoundedJSONParser
 from llmops.core.api.slugs import slug_unchanged_check
-from llmops.knowledge import selectors, services
+from llmops.core.api.versioning import (
+    DIFF_PARAMETERS,
+    LabelInputSerializer,
+    LabelSerializer,
+    PublishInputSerializer,
+    RestoreInputSerializer,
+    diff_range,
+)
+from llmops.knowledge import selectors, services, versions
 from llmops.knowledge.api.serializers import (
     ChunkSerializer,
     DocumentCreateSerializer,
     DocumentSerializer,
     ExternalRecordsSerializer,
     ExternalRetrievalSerializer,
+    HitTestingInputSerializer,
     HitTestingSerializer,
     KnowledgeBaseSerializer,
-    SearchInputSerializer,
+    KnowledgeVersionDetailSerializer,
+    KnowledgeVersionSerializer,
 )
-from llmops.knowledge.models import Chunk, Document, KnowledgeBase
+from llmops.knowledge.models import Chunk, Document, KnowledgeBase, KnowledgeBaseVersion
 from llmops.knowledge.search import knowledge_search, knowledge_search_result
 from llmops.knowledge.search_queries import Hit
 
@@ -72,19 +82,95 @@ class KnowledgeBaseViewSet(WorkspaceScopedMixin, viewsets.ModelViewSet[Knowledge
     def perform_destroy(self, instance: KnowledgeBase) -> None:
         services.knowledge_base_delete(knowledge_base=instance)
 
-    @extend_schema(request=SearchInputSerializer, responses=HitTestingSerializer)
+    @extend_schema(request=HitTestingInputSerializer, responses=HitTestingSerializer)
     @action(detail=True, methods=["post"], url_path="hit-testing")
     def hit_testing(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         """Query -> ranked chunks with the final score and each mode's score, and notices (e.g. a re-embed
-        whose previous vectors cannot be searched)."""
+        whose previous vectors cannot be searched); ``version`` searches a published version instead of
+        the head."""
         kb = self.get_object()
-        data = SearchInputSerializer(data=request.data)
+        data = HitTestingInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        result = knowledge_search_result(knowledge_bases=[kb], **data.validated_data)
+        values = dict(data.validated_data)
+        scope = versions.knowledge_scope_for(knowledge_base=kb, version=values.pop("version"))
+        result = knowledge_search_result(knowledge_bases=[scope], **values)
         records = [_hit_data(h) for h in result.hits]
         return Response(
-            {"query": data.validated_data["query"], "records": records, "notices": result.notices}
+            {"query": values["query"], "searched": scope.ref, "records": records, "notices": result.notices}
         )
+
+    def _versions(self, kb: KnowledgeBase) -> QuerySet[KnowledgeBaseVersion]:
+        return kb.versions.select_related("author").prefetch_related("labels")
+
+    @extend_schema(request=PublishInputSerializer, responses={201: KnowledgeVersionSerializer})
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Freeze the head as the next version; documents without a complete generation are left out and
+        listed in ``excluded`` with the reason."""
+        kb = self.get_object()
+        data = PublishInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        version = versions.knowledge_version_publish(
+            knowledge_base=kb, user=signed_in_user(request), **data.validated_data
+        )
+        version = self._versions(kb).get(pk=version.pk)
+        return Response(KnowledgeVersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=KnowledgeVersionSerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="versions")
+    def versions(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Every version, newest first."""
+        return Response(KnowledgeVersionSerializer(self._versions(self.get_object()), many=True).data)
+
+    @extend_schema(methods=["get"], responses=KnowledgeVersionDetailSerializer)
+    @action(detail=True, methods=["get", "delete"], url_path=r"versions/(?P<number>\d+)")
+    def version(self, request: Request, number: str, *args: Any, **kwargs: Any) -> Response:
+        """One version with its documents (GET), or delete it (DELETE) when no label or deployment uses it."""
+        kb = self.get_object()
+        if request.method == "DELETE":
+            versions.knowledge_version_delete(knowledge_base=kb, number=int(number))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        versions.knowledge_version_get(knowledge_base=kb, ref=int(number))
+        version = self._versions(kb).prefetch_related("members__document").get(number=int(number))
+        return Response(KnowledgeVersionDetailSerializer(version).data)
+
+    @extend_schema(request=RestoreInputSerializer, responses=KnowledgeBaseSerializer)
+    @action(detail=True, methods=["post"])
+    def restore(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Make the head what a version is (its documents at their generations, its settings)."""
+        kb = self.get_object()
+        data = RestoreInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        versions.knowledge_version_restore(
+            knowledge_base=kb, number=data.validated_data["number"], user=signed_in_user(request)
+        )
+        return Response(self.get_serializer(self.get_queryset().get(pk=kb.pk)).data)
+
+    @extend_schema(methods=["put"], request=LabelInputSerializer, responses=LabelSerializer)
+    @action(detail=True, methods=["get", "put", "delete"])
+    def labels(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """List labels, point one at a version (PUT), or remove one (DELETE ``?name=``)."""
+        kb = self.get_object()
+        if request.method == "GET":
+            return Response(LabelSerializer(kb.labels.select_related("version"), many=True).data)
+        if request.method == "DELETE":
+            versions.knowledge_label_delete(knowledge_base=kb, name=request.query_params.get("name", ""))
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        data = LabelInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        label = versions.knowledge_label_set(
+            knowledge_base=kb, name=data.validated_data["name"], number=data.validated_data["version"],
+            user=signed_in_user(request),
+        )  # fmt: skip
+        return Response(LabelSerializer(label).data)
+
+    @extend_schema(parameters=DIFF_PARAMETERS)
+    @action(detail=True, methods=["get"])
+    def diff(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """What changed between two versions: settings, documents added, removed, re-chunked, edited."""
+        kb = self.get_object()
+        old, new = diff_range(request)
+        return Response(versions.knowledge_version_diff(knowledge_base=kb, old=old, new=new))
 
 
 class _InKnowledgeBase(WorkspaceScopedMixin):
@@ -180,7 +266,7 @@ class BearerTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
 class ExternalKnowledgeRetrievalView(WorkspaceScopedMixin, APIView):
     """Dify's External Knowledge API: ``POST .../external-knowledge/retrieval``.
 
-    ``knowledge_id`` is a knowledge base slug or id; answers ``{"records": [{content, score, title,
+    ``knowledge_id`` is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
     metadata}]}``, errors as Dify's ``{"error_code", "error_msg"}`` (1001 bad header, 1002 auth failed,
     2001 unknown knowledge base).
     """
@@ -202,10 +288,12 @@ class ExternalKnowledgeRetrievalView(WorkspaceScopedMixin, APIView):
         data = ExternalRetrievalSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        kb = selectors.knowledge_base_get(workspace=self.workspace, slug_or_id=values["knowledge_id"])
+        scope = versions.knowledge_scope_resolve(
+            workspace_id=self.workspace.pk, ref=values["knowledge_id"], field="knowledge_id"
+        )
         setting = values["retrieval_setting"]
         hits = knowledge_search(
-            knowledge_bases=[kb], query=values["query"], top_k=setting["top_k"],
+            knowledge_bases=[scope], query=values["query"], top_k=setting["top_k"],
             score_threshold=setting.get("score_threshold") or None,
         )  # fmt: skip
         records = [

@@ -46,7 +46,7 @@ class RunDetailSerializer(RunSerializer):
     nodes = NodeRunSerializer(source="timeline", many=True, read_only=True)
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "inputs", "outputs", "error", "nodes"]
+        fields = [*RunSerializer.Meta.fields, "inputs", "outputs", "error", "knowledge_versions", "nodes"]
         read_only_fields = fields
 
 
