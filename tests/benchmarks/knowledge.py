@@ -14,13 +14,18 @@ ensure``). It creates a private database (``bench_llmops_knowledge``, dropped at
    with precomputed query vectors, and hybrid including the query's embedding call;
 4. recall@10 of the HNSW query against exact search (index scans off) for 100 queries;
 5. retrieval quality (hit@1/3/5/10, MRR, nDCG@10 per mode and language) over the committed bilingual set
-   ``tests/data/retrieval`` (81 questions, 14 documents) with the default settings and multilingual model.
+   ``tests/data/retrieval`` (81 questions, 14 documents) with the default settings and multilingual model;
+6. knowledge-base versions: 20 versions published with 1 % churn between them (one 1,000-chunk document of
+   the 100 re-ingested with new texts and vectors before each publish): publish time, extra storage per
+   version (chunk table, its indexes and the version rows), and hybrid p95 against the oldest version, the
+   newest and the head, with the same queries.
 
 The last line is ``RESULT ingest_chunks_per_s=<..> hybrid_p95_ms=<..> recall_at_10=<..> hit_at_5_hybrid=<..>
-mrr_hybrid=<..> e2e_chunks_per_s=<..>``. Environment:
+mrr_hybrid=<..> e2e_chunks_per_s=<..> ... publish_p95_ms=<..> version_storage_pct=<..>
+hybrid_p95_oldest_ms=<..> hybrid_p95_newest_ms=<..> hybrid_p95_head_ms=<..>``. Environment:
 ``LLMOPS_BENCH_EMBEDDING_URL`` uses a running embeddings server; ``LLMOPS_BENCH_CHUNKS`` (default 100000).
-``--quick``: 3,000 chunks, 20 queries per mode, 2 real documents, 2 documents of the retrieval set (a smoke
-check for the test suite).
+``--quick``: 3,000 chunks, 20 queries per mode, 2 real documents, 2 documents of the retrieval set, 3 versions
+(a smoke check for the test suite).
 
 ``--rerank-quality`` measures only the retrieval quality, with a fourth mode, hybrid + rerank: the local
 reranker (``qwen-rerank``: Qwen2.5-Coder-1.5B-Instruct on a private chat server scoring P(是/yes) per passage)
@@ -251,6 +256,107 @@ def _queries(
     return timings
 
 
+def _relation_bytes() -> int:
+    from django.db import connection
+
+    from llmops.knowledge.models import KnowledgeBaseVersion, KnowledgeBaseVersionDocument
+
+    tables = [
+        "knowledge_chunk",
+        KnowledgeBaseVersion._meta.db_table,
+        KnowledgeBaseVersionDocument._meta.db_table,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sum(pg_total_relation_size(t::regclass)) FROM unnest(%s::text[]) t", [tables])
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def _churn(kb: Any, vectors: Any, texts: list[str], rng: random.Random, index: int) -> int:
+    """Re-ingest document ``index`` with new texts and nudged vectors (a new generation, as a re-ingest)."""
+    import numpy as np
+
+    from llmops.knowledge.ingestion import _flip, _next_generation, chunks_copy
+    from llmops.knowledge.models import Document
+    from llmops.knowledge.parsing import Piece
+
+    documents = list(Document.objects.filter(knowledge_base=kb, title__startswith="doc-").order_by("id"))
+    document = documents[index % len(documents)]
+    per_doc = document.chunk_count
+    start = int(document.title.removeprefix("doc-")) * per_doc
+    taken = _next_generation(document.pk)
+    assert taken is not None
+    generation, _attempts = taken
+    words = [w for t in rng.sample(texts, 3) for w in t.split()]
+    pieces = [Piece(i, " ".join(rng.choices(words, k=14)) + f" v{index}") for i in range(per_doc)]
+    nudged = vectors[start : start + per_doc] + 0.05 * np.random.default_rng(index).normal(
+        size=(per_doc, DIMS)
+    )
+    nudged /= np.linalg.norm(nudged, axis=1, keepdims=True)
+    count = chunks_copy(
+        document=document, generation=generation, pieces=pieces, vectors=nudged.astype("float32")
+    )
+    _flip(document, generation, count, kb)
+    return count
+
+
+def _versions(
+    kb: Any, vectors: Any, texts: list[str], rng: random.Random, versions: int, count: int
+) -> dict[str, Any]:
+    """Publish ``versions`` versions with one document re-ingested between them; time the publishes, measure
+    the storage they add, and time hybrid search against the oldest version, the newest and the head."""
+    import numpy as np
+
+    from llmops.knowledge.search_queries import (
+        HYBRID_CANDIDATES_FACTOR,
+        full_text_search,
+        fuse,
+        vector_search,
+    )
+    from llmops.knowledge.versions import knowledge_version_publish
+
+    base = _relation_bytes()
+    publish_ms: list[float] = []
+    churned = 0
+    published = []
+    for number in range(versions):
+        if number:
+            churned += _churn(kb, vectors, texts, rng, number)
+        started = time.perf_counter()
+        published.append(knowledge_version_publish(knowledge_base=kb, user=None, message=f"v{number + 1}"))
+        publish_ms.append((time.perf_counter() - started) * 1000)
+    extra = _relation_bytes() - base
+    picks = [rng.randrange(len(texts)) for _ in range(count)]
+    qvecs = [(vectors[i] + 0.05 * np.random.default_rng(i).normal(size=DIMS)).tolist() for i in picks]
+    qtexts = [" ".join(texts[i].split()[:2]) + " " + texts[i].split("。")[1][:4] for i in picks]
+    limit = 10 * HYBRID_CANDIDATES_FACTOR
+
+    def hybrid(scope: list[int] | None) -> Any:
+        def one(pair: tuple[Any, str]) -> Any:
+            found = vector_search(
+                kb_ids=[kb.pk], vector=pair[0], distance="cosine", limit=limit, versions=scope
+            )
+            text = full_text_search(kb_ids=[kb.pk], query=pair[1], limit=limit, versions=scope)
+            return fuse(found, text, fusion="weighted", vector_weight=0.75, limit=10)
+
+        return one
+
+    pairs = list(zip(qvecs, qtexts, strict=True))
+    scopes = {"oldest": [published[0].pk], "newest": [published[-1].pk], "head": None}
+    for scope in scopes.values():
+        for pair in pairs[:10]:
+            hybrid(scope)(pair)
+    # interleaved rounds, so a drift of the host's load touches every scope alike
+    timings: dict[str, list[float]] = {name: [] for name in scopes}
+    for start in range(0, len(pairs), 10):
+        for name, scope in scopes.items():
+            timings[name] += _time(hybrid(scope), pairs[start : start + 10])
+    return {
+        "versions": versions, "publish_ms": publish_ms, "extra_bytes": extra, "base_bytes": base,
+        "churned_chunks": churned, "documents": published[-1].document_count, "timings": timings,
+    }  # fmt: skip
+
+
 def _recall(kb: Any, vectors: Any, rng: random.Random, n: int = 100) -> float:
     import numpy as np
     from django.db import connection, transaction
@@ -346,6 +452,7 @@ def main() -> None:
             quality, quality_docs = _quality(notes, quick)
             timings = _queries(kb, vectors, texts, rng, real_url=True, count=queries)
             recall = _recall(kb, vectors, rng, recall_queries)
+            versioned = _versions(kb, vectors, texts, rng, versions=3 if quick else 20, count=queries)
     finally:
         connection.creation.destroy_test_db(original, verbosity=0)
     rate = bulk_n / bulk_s
@@ -363,6 +470,19 @@ def main() -> None:
         print(f"| query {mode} p50 / p95 ({len(samples)} queries, {n} chunks) | "
               f"{statistics.median(samples):.1f} / {_pct(samples, 0.95):.1f} ms |")  # fmt: skip
     print(f"| recall@10 HNSW vs exact ({recall_queries} queries, ef_search=200) | {recall:.3f} |")
+    publish = versioned["publish_ms"]
+    per_version = versioned["extra_bytes"] / max(versioned["versions"] - 1, 1)
+    storage_pct = 100 * per_version / versioned["base_bytes"]
+    churn_pct = 100 * versioned["churned_chunks"] / max(versioned["versions"] - 1, 1) / n
+    print(f"| publish a version ({versioned['versions']} versions, {versioned['documents']} documents, {n} chunks) "
+          f"p50 / max | {statistics.median(publish):.1f} / {max(publish):.1f} ms |")  # fmt: skip
+    print(f"| extra storage per version ({churn_pct:.1f} % of chunks changed between versions) | "
+          f"{per_version / 1e6:.2f} MB = {storage_pct:.2f} % of the {versioned['base_bytes'] / 1e6:.0f} MB "
+          "chunk table with indexes |")  # fmt: skip
+    version_p95 = {name: _pct(samples, 0.95) for name, samples in versioned["timings"].items()}
+    for name, samples in versioned["timings"].items():
+        print(f"| hybrid p50 / p95 against the {name} ({len(samples)} queries) | "
+              f"{statistics.median(samples):.1f} / {version_p95[name]:.1f} ms |")  # fmt: skip
     print()
     print(
         f"Retrieval quality, default settings and embedding model, {quality_docs} documents of tests/data/retrieval:"
@@ -374,7 +494,9 @@ def main() -> None:
         f"RESULT ingest_chunks_per_s={rate:.0f} hybrid_p95_ms={_pct(timings['hybrid'], 0.95):.1f} "
         f"recall_at_10={recall:.3f} hit_at_5_hybrid={hybrid.hit_at[5]:.3f} mrr_hybrid={hybrid.mrr:.3f} "
         f"e2e_chunks_per_s={multi_n / multi_s:.0f} hybrid_embed_p95_ms={_pct(timings['hybrid+embed'], 0.95):.1f} "
-        f"cpu_calibration_ms={calibration:.0f}"
+        f"publish_max_ms={max(publish):.1f} version_storage_pct={storage_pct:.2f} "
+        f"hybrid_p95_oldest_ms={version_p95['oldest']:.1f} hybrid_p95_newest_ms={version_p95['newest']:.1f} "
+        f"hybrid_p95_head_ms={version_p95['head']:.1f} cpu_calibration_ms={calibration:.0f}"
     )
 
 
