@@ -1,4 +1,4 @@
-"""Running chains: JSON parsing, window memory, moderation, retrieval notes, tenancy, the engine adapter.
+"""Running chains: JSON parsing, window memory, moderation, pinned retrieval, tenancy, the engine adapter.
 
 The model is the scripted OpenAI test server (a real HTTP peer that records requests): the base Gemma model
 cannot be relied on to produce JSON.
@@ -15,10 +15,15 @@ from llmops.accounts.models import User, Workspace
 from llmops.chains.models import ChainMessage
 from llmops.chains.runner import RETRIEVAL_SKIPPED, PlatformChainRunner
 from llmops.core import versioning
+from llmops.knowledge.models import Chunk
+from llmops.knowledge.services import chunk_update
+from llmops.knowledge.versions import knowledge_version_publish
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.usage.models import UsageRecord
 from tests.chains.conftest import MakeChain
 from tests.conftest import client_for
+from tests.knowledge.conftest import ingest_text
+from tests.knowledge.factories import KnowledgeBaseFactory, embedding_endpoint
 from tests.prompts.factories import PromptFactory, chat_content, scripted_moderation_endpoint
 from tests.support.openai_test_server import OpenAITestServer, moderation, ok
 from workflows import CallContext, Executor, Ports
@@ -210,26 +215,40 @@ def test_missing_input_is_a_400_naming_it(
     assert response.json()["error"]["fields"] == {"inputs.topic": ["This variable is required."]}
 
 
-def test_retrieval_is_skipped_with_a_note_when_no_retriever_is_configured(
+@pytest.mark.django_db(transaction=True)
+def test_a_chain_retriever_searches_the_pinned_knowledge_base_version(
     workspace: Workspace,
     owner: User,
     make_chain: MakeChain,
     openai_test_server: OpenAITestServer,
     scripted_endpoint: Any,
+    local_embedding_model_url: str,
 ) -> None:
-    variables = [
-        {"name": "topic"},
-        {"name": "context", "required": False},
-        {"name": "tone", "required": False},
-    ]
+    # given: docs v1 says 7 days; the head was edited to 30 days since
+    embedding_endpoint(workspace, local_embedding_model_url)
+    kb = KnowledgeBaseFactory.create(workspace=workspace, slug="docs")
+    document = ingest_text(kb, "Policy", "Refunds are accepted within 7 days of delivery.")
+    knowledge_version_publish(knowledge_base=kb, user=owner)
+    chunk_update(chunk=Chunk.objects.get(document=document), text="Refunds are accepted within 30 days.")
+    variables = [{"name": "topic"}, {"name": "context", "required": False}]
     messages = [{"role": "user", "content": "{{ context }}Q: {{ topic }}"}]
-    content = chat_content(model="local", messages=messages, variables=variables)
-    prompt = PromptFactory.create(workspace=workspace, slug="summarize", draft=content)
+    prompt = PromptFactory.create(workspace=workspace, slug="summarize", draft=chat_content(
+        model="local", messages=messages, variables=variables))  # fmt: skip
     versioning.version_publish(resource=prompt, user=None)
-    make_chain(workspace, retriever={"knowledge_base_ids": ["kb-1"], "query_variable": "topic"})
-    body = run(owner, inputs={"topic": "owls"}).json()
-    assert body["notes"] == [RETRIEVAL_SKIPPED]
-    assert openai_test_server.requests[0].json["messages"] == [{"role": "user", "content": "Q: owls"}]
+    make_chain(workspace, retriever={"knowledge_base_ids": ["docs:1"], "query_variable": "topic", "top_k": 1})
+    openai_test_server.script(ok("Seven days."))
+    # when
+    response = run(owner, inputs={"topic": "refund days"})
+    # then
+    assert response.status_code == 200, response.content
+    sent = openai_test_server.requests[0].json["messages"][0]["content"]
+    assert "7 days" in sent and "30 days" not in sent and RETRIEVAL_SKIPPED not in response.json()["notes"]
+    # and a version that does not exist is a clear 404
+    make_chain(
+        workspace, slug="broken", retriever={"knowledge_base_ids": ["docs:9"], "query_variable": "topic"}
+    )
+    missing = run(owner, slug="broken", inputs={"topic": "refund days"})
+    assert missing.status_code == 404 and "no version or label 9" in missing.json()["error"]["message"]
 
 
 def test_chains_are_isolated_per_workspace(

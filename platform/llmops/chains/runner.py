@@ -99,6 +99,13 @@ def _inputs_error(exc: ValidationError) -> ValidationError:
     return ValidationError(exc.message.replace("variables", "inputs"), fields=fields)
 
 
+def workspace_retriever(workspace: Workspace, gateway: Any = None) -> Retriever:
+    """The knowledge retriever of ``workspace`` (its rerank calls metered through ``gateway`` when given)."""
+    from llmops.knowledge.engine_retriever import PlatformRetriever  # knowledge builds on chains' neighbours
+
+    return PlatformRetriever(workspace_id=workspace.pk, gateway=gateway)
+
+
 @dataclass
 class ChainExecutor:
     """Runs chain snapshots of one workspace with a gateway, an optional retriever and a call context."""
@@ -116,7 +123,9 @@ class ChainExecutor:
         run_id = f"chain-{uuid.uuid4().hex}"
         context = CallContext(run_id, chain.slug, user_id=user_id, workspace_id=str(workspace.pk))
         gateway = gateway_for(workspace=workspace, source="run", run_id=run_id, node_id=chain.slug)
-        return cls(workspace, gateway, context, metered_run_id=run_id)
+        return cls(
+            workspace, gateway, context, retriever=workspace_retriever(workspace), metered_run_id=run_id
+        )
 
     async def _variables(self, content: ChainContent, inputs: Mapping[str, Any]) -> dict[str, Any]:
         variables = dict(inputs)

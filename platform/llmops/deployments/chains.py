@@ -42,7 +42,7 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
-from llmops.chains.runner import ChainExecutor, ChainOutcome, PreparedChain
+from llmops.chains.runner import ChainExecutor, ChainOutcome, PreparedChain, workspace_retriever
 from llmops.chains.selectors import ChainSnapshot, chain_snapshot
 from llmops.core.errors import Conflict, LLMOpsError
 from llmops.deployments import idempotency
@@ -83,7 +83,8 @@ class ChainCall:
             api_key_id=str(self.key.pk), end_user=self.end_user,
         )  # fmt: skip
         context = CallContext(self.id, slug, user_id=self.end_user or None, workspace_id=str(workspace.pk))
-        return ChainExecutor(workspace, gateway, context, metered_run_id=self.id)
+        retriever = workspace_retriever(workspace, gateway)
+        return ChainExecutor(workspace, gateway, context, retriever=retriever, metered_run_id=self.id)
 
     @property
     def elapsed_ms(self) -> float:

@@ -29,18 +29,21 @@ def build_ports(run: Run) -> Ports:
         api_key_id=str(run.api_key_id) if run.api_key_id else None,
         end_user=run.end_user,
     )
+    retriever = PlatformRetriever(
+        workspace_id=run.workspace_id,
+        gateway=gateway,
+        on_resolved=lambda resolved: knowledge_versions_record(Run, run.pk, resolved),
+    )
     return Ports(
         models=gateway,
         prompts=PlatformPromptResolver(run.workspace),
-        chains=PlatformChainRunner(run.workspace, gateway=gateway, scope=_conversation_scope(run)),
+        chains=PlatformChainRunner(
+            run.workspace, gateway=gateway, retriever=retriever, scope=_conversation_scope(run)
+        ),
         sandbox=build_sandbox(),
         http=workflow_http_client(),
         tools=DefaultToolRegistry(),
-        retriever=PlatformRetriever(
-            workspace_id=run.workspace_id,
-            gateway=gateway,
-            on_resolved=lambda resolved: knowledge_versions_record(Run, run.pk, resolved),
-        ),
+        retriever=retriever,
     )
 
 
