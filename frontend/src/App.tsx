@@ -23,6 +23,9 @@ const Usage = lazy(() => import("./pages/Usage"));
 const Overview = lazy(() => import("./pages/Overview"));
 const Evaluations = lazy(() => import("./pages/Evaluations"));
 const EvaluationRunDetail = lazy(() => import("./pages/EvaluationRunDetail"));
+const Datasets = lazy(() => import("./pages/Datasets"));
+const DatasetDetail = lazy(() => import("./pages/DatasetDetail"));
+const Evaluators = lazy(() => import("./pages/Evaluators"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
@@ -53,6 +56,9 @@ export const router = createBrowserRouter([
       { path: "w/:ws/overview", element: page(<Overview />) },
       { path: "w/:ws/evaluations", element: page(<Evaluations />) },
       { path: "w/:ws/evaluations/:id", element: page(<EvaluationRunDetail />) },
+      { path: "w/:ws/datasets", element: page(<Datasets />) },
+      { path: "w/:ws/datasets/:slug", element: page(<DatasetDetail />) },
+      { path: "w/:ws/evaluators", element: page(<Evaluators />) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },

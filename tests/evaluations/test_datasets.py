@@ -72,6 +72,30 @@ def test_a_bad_file_is_reported_by_line_and_nothing_is_imported(
     assert [i["id"] for i in draft_items("qa")] == ["keep"]
 
 
+@pytest.mark.parametrize(("name", "content", "lines"), [
+    ("bad.csv", b'input,expected\nok,1\ntoo,many,cells\nfine,2\nshort\n', ["line 3: expected 2 cells, found 3",
+                                                                      "line 5: expected 2 cells, found 1"]),
+    ("bad.jsonl", b'{"inputs": {"q": 1}}\n{"inputs": 2}\n\n{"inputs": {"q": 3}\n',
+     ["line 2: 'inputs' must be an object", "line 4: invalid JSON"]),
+    ("bad.csv", b'input,expected\na,b,c\nok,1\n"unclosed,2\n', ["line 2: expected", "line 4: broken CSV"]),
+])  # fmt: skip
+def test_every_bad_row_is_listed_by_its_line_and_nothing_is_imported(
+    workspace: Workspace, owner: User, name: str, content: bytes, lines: list[str]
+) -> None:
+    # given a dataset with one item
+    DatasetFactory.create(
+        workspace=workspace, slug="qa", draft={"items": [{"id": "keep", "inputs": {"q": 0}}]}
+    )
+    # when a file with two bad rows among good ones is imported
+    response = upload(client_for(owner), "qa", name, content)
+    # then both are listed, one message per line, in file order, and the good rows are not imported either
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert len(error["fields"]["file"]) == 2 and error["message"].startswith("2 bad rows")
+    assert all(message.startswith(line) for message, line in zip(error["fields"]["file"], lines, strict=True))
+    assert [i["id"] for i in draft_items("qa")] == ["keep"]
+
+
 def test_export_round_trips_and_versions_are_frozen(workspace: Workspace, owner: User) -> None:
     client = client_for(owner)
     DatasetFactory.create(workspace=workspace, slug="qa", draft={"items": []})

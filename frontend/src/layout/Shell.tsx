@@ -8,7 +8,9 @@ import { ApiError, connection, request } from "../api/client";
 import { switchLanguage } from "../i18n";
 import { useMe, useWorkspaces } from "../session";
 
-const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "deployments", "runs", "evaluations", "usage", "members"] as const;
+const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "deployments", "runs", "evaluations", "datasets", "evaluators", "usage", "members"] as const;
+// Sections whose label lives in their feature's locale file.
+const LABELS: Partial<Record<(typeof SECTIONS)[number], string>> = { datasets: "datasets.navDatasets", evaluators: "datasets.navEvaluators" };
 export const LAST_WORKSPACE_KEY = "llmops.workspace";
 
 function ConnectionBanner() {
@@ -91,7 +93,7 @@ export function Shell() {
               key={name}
               component={Link}
               to={`/w/${ws}/${name}`}
-              label={t(`nav.${name}`)}
+              label={t(LABELS[name] ?? `nav.${name}`)}
               active={section === name}
             />
           ))}

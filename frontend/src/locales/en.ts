@@ -1,4 +1,5 @@
 // English UI text. Keys mirror zh.ts (a test checks both have the same keys).
+import { datasetsText } from "./datasets";
 import { deploymentsText } from "./deployments";
 import { evaluationsText } from "./evaluations";
 import { knowledgeText } from "./knowledge";
@@ -24,5 +25,6 @@ export const en = {
   knowledge: knowledgeText.en,
   overview: overviewText.en,
   evaluations: evaluationsText.en,
+  datasets: datasetsText.en,
 };
 export type Messages = typeof en;

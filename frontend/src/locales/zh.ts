@@ -1,4 +1,5 @@
 // 简体中文界面文字（与 en.ts 的键一致）。
+import { datasetsText } from "./datasets";
 import { deploymentsText } from "./deployments";
 import { evaluationsText } from "./evaluations";
 import type { Messages } from "./en";
@@ -25,4 +26,5 @@ export const zh: Messages = {
   knowledge: knowledgeText.zh,
   overview: overviewText.zh,
   evaluations: evaluationsText.zh,
+  datasets: datasetsText.zh,
 };

@@ -4,8 +4,10 @@ Content is ``{"items": [item, ...]}``; an item is ``{"id", "inputs", "expected",
 "source_run_id"}`` where only ``inputs`` (an object) is required. Ids are kept when given (unique within the
 dataset) and made up (``item-<n>``) otherwise, so evaluation results stay comparable across versions.
 
-Import is all or nothing: the first bad row (broken quoting, a missing column, invalid JSON, a wrong type) is
-reported by its line number in a ``ValidationError`` and nothing is added.
+Import is all or nothing: every bad row (a missing cell, invalid JSON, a wrong type; up to
+``MAX_REPORTED_ROWS``) is reported by its line number, one message per line under ``file`` in a
+``ValidationError``, and nothing is added. A problem that stops the reading (a bad header, broken quoting, a
+file that is not UTF-8) ends the list there.
 
 CSV columns: ``input`` (becomes ``inputs.input``), ``inputs.<name>`` (one input each), or ``inputs`` (a JSON
 object); ``expected``; ``metadata.<key>``; ``tags`` (separated by ``,`` or ``;``); ``id``. A cell of
@@ -27,6 +29,7 @@ from llmops.core.errors import ValidationError
 
 ITEM_KEYS = {"id", "inputs", "expected", "metadata", "tags", "source_run_id"}
 MAX_ID_CHARS = 100
+MAX_REPORTED_ROWS = 100  # bad rows listed by one import; past it the file is surely the wrong one
 _TAG_SPLIT = re.compile(r"[,;]")
 CSV_SPECIAL = {"id", "input", "inputs", "expected", "tags", "source_run_id"}
 
@@ -171,7 +174,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
             yield start, record
 
 
-def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
+def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str] | ValidationError]]:
     records = _csv_records(text)
     header = next(records, None)
     if header is None:
@@ -187,8 +190,12 @@ def _csv_rows(text: str) -> Iterator[tuple[int, dict[str, str]]]:
         raise _problem(where, f"unknown columns {unknown}", "file")
     for start, record in records:
         if len(record) != len(fields):
-            raise _problem(f"line {start}", f"expected {len(fields)} cells, found {len(record)}", "file")
-        yield start, dict(zip(fields, record, strict=True))
+            yield (
+                start,
+                _problem(f"line {start}", f"expected {len(fields)} cells, found {len(record)}", "file"),
+            )
+        else:
+            yield start, dict(zip(fields, record, strict=True))
 
 
 def _from_csv_row(row: dict[str, str], where: str) -> dict[str, Any]:
@@ -224,13 +231,16 @@ def _decoded(content: bytes) -> str:
         raise _problem(f"line {line}", "the file is not UTF-8", "file") from None
 
 
-def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
-    """Items from a CSV or JSONL file, validated; the first bad row is reported by line number."""
-    text = _decoded(content)
-    raw: list[tuple[str, Any]] = []
+def _raw_rows(text: str, fmt: str) -> Iterator[tuple[str, Any]]:
+    """``(where, raw item)`` per row, the raw item being the row's ``ValidationError`` when it is bad; a
+    problem that stops the reading is raised."""
     if fmt == "csv":
         for line_number, row in _csv_rows(text):
-            raw.append((f"line {line_number}", _from_csv_row(row, f"line {line_number}")))
+            where = f"line {line_number}"
+            try:
+                yield where, row if isinstance(row, ValidationError) else _from_csv_row(row, where)
+            except ValidationError as exc:
+                yield where, exc
     elif fmt == "jsonl":
         # Only "\n" ends a JSON line: str.splitlines() would also split at U+2028, U+0085 and other
         # separators that json.dumps(ensure_ascii=False), and so our own export, leaves inside strings.
@@ -238,18 +248,45 @@ def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                raw.append((f"line {number}", json.loads(line)))
+                yield f"line {number}", json.loads(line)
             except json.JSONDecodeError as exc:
-                raise _problem(f"line {number}", f"invalid JSON ({exc.msg})", "file") from None
+                yield f"line {number}", _problem(f"line {number}", f"invalid JSON ({exc.msg})", "file")
     else:
         raise ValidationError("Unknown import format.", fields={"format": ["One of csv, jsonl."]})
-    if not raw:
+
+
+def _row_item(where: str, entry: Any) -> dict[str, Any]:
+    if isinstance(entry, ValidationError):
+        raise entry
+    if isinstance(entry, dict):
+        entry = {k: v for k, v in entry.items() if v is not None or k == "expected"}
+    return _item(entry, where, "file")
+
+
+def parse_import(content: bytes, fmt: str) -> list[dict[str, Any]]:
+    """Items from a CSV or JSONL file, validated; every bad row (up to ``MAX_REPORTED_ROWS``) is reported by
+    its line number, one message each under ``file``, and then nothing is imported."""
+    text = _decoded(content)
+    items: list[dict[str, Any]] = []
+    problems: list[str] = []
+    try:
+        for where, entry in _raw_rows(text, fmt):
+            try:
+                items.append(_row_item(where, entry))
+            except ValidationError as exc:
+                problems += exc.fields.get("file", [exc.message])
+                if len(problems) >= MAX_REPORTED_ROWS:
+                    break
+    except ValidationError as exc:  # a problem that stops the reading ends the list
+        if not problems:
+            raise
+        problems += exc.fields.get("file", [exc.message])
+    if problems:
+        count = f"{len(problems)}+" if len(problems) >= MAX_REPORTED_ROWS else str(len(problems))
+        message = problems[0] if len(problems) == 1 else f"{count} bad rows; nothing was imported."
+        raise ValidationError(message, fields={"file": problems})
+    if not items:
         raise ValidationError("The file holds no items.", fields={"file": ["No rows after the header."]})
-    items = []
-    for where, entry in raw:
-        if isinstance(entry, dict):
-            entry = {k: v for k, v in entry.items() if v is not None or k == "expected"}
-        items.append(_item(entry, where, "file"))
     return items
 
 
