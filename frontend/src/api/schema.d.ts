@@ -1115,7 +1115,7 @@ export interface paths {
         /**
          * @description Dify's External Knowledge API: ``POST .../external-knowledge/retrieval``.
          *
-         *     ``knowledge_id`` is a knowledge base slug or id; answers ``{"records": [{content, score, title,
+         *     ``knowledge_id`` is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
          *     metadata}]}``, errors as Dify's ``{"error_code", "error_msg"}`` (1001 bad header, 1002 auth failed,
          *     2001 unknown knowledge base).
          */
@@ -1298,6 +1298,23 @@ export interface paths {
         patch: operations["api_workspaces_knowledge_bases_partial_update"];
         trace?: never;
     };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/diff/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description What changed between two versions: settings, documents added, removed, re-chunked, edited. */
+        get: operations["api_workspaces_knowledge_bases_diff_retrieve"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/knowledge-bases/{slug}/hit-testing/": {
         parameters: {
             query?: never;
@@ -1309,10 +1326,102 @@ export interface paths {
         put?: never;
         /**
          * @description Query -> ranked chunks with the final score and each mode's score, and notices (e.g. a re-embed
-         *     whose previous vectors cannot be searched).
+         *     whose previous vectors cannot be searched); ``version`` searches a published version instead of
+         *     the head.
          */
         post: operations["api_workspaces_knowledge_bases_hit_testing_create"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/labels/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description List labels, point one at a version (PUT), or remove one (DELETE ``?name=``). */
+        get: operations["api_workspaces_knowledge_bases_labels_retrieve"];
+        /** @description List labels, point one at a version (PUT), or remove one (DELETE ``?name=``). */
+        put: operations["api_workspaces_knowledge_bases_labels_update"];
+        post?: never;
+        /** @description List labels, point one at a version (PUT), or remove one (DELETE ``?name=``). */
+        delete: operations["api_workspaces_knowledge_bases_labels_destroy"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/publish/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * @description Freeze the head as the next version; documents without a complete generation are left out and
+         *     listed in ``excluded`` with the reason.
+         */
+        post: operations["api_workspaces_knowledge_bases_publish_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/restore/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Make the head what a version is (its documents at their generations, its settings). */
+        post: operations["api_workspaces_knowledge_bases_restore_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/versions/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Every version, newest first. */
+        get: operations["api_workspaces_knowledge_bases_versions_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/knowledge-bases/{slug}/versions/{number}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description One version with its documents (GET), or delete it (DELETE) when no label or deployment uses it. */
+        get: operations["api_workspaces_knowledge_bases_versions_retrieve"];
+        put?: never;
+        post?: never;
+        /** @description One version with its documents (GET), or delete it (DELETE) when no label or deployment uses it. */
+        delete: operations["api_workspaces_knowledge_bases_versions_destroy"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2894,6 +3003,7 @@ export interface components {
             /** Format: date-time */
             readonly decided_at: string | null;
             readonly decision_comment: string;
+            readonly knowledge_versions: unknown;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -3028,8 +3138,32 @@ export interface components {
         };
         HitTesting: {
             query: string;
+            /** @description What was searched: kb@draft (the head) or kb:3. */
+            searched: string;
             records: components["schemas"]["Hit"][];
             notices: string[];
+        };
+        /**
+         * @description * `vector` - Vector
+         *     * `full_text` - Full text
+         *     * `hybrid` - Hybrid
+         * @enum {string}
+         */
+        HitTestingInputModeEnum: "vector" | "full_text" | "hybrid";
+        HitTestingInputRequest: {
+            query: string;
+            mode?: components["schemas"]["HitTestingInputModeEnum"];
+            top_k?: number;
+            /** Format: double */
+            score_threshold?: number | null;
+            filters?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description What to search: draft (the head, the default), latest, a version number or a label.
+             * @default draft
+             */
+            version: string;
         };
         /** @description A workspace's invitation as its admins see it: only what they typed, nothing about the account. */
         Invitation: {
@@ -3085,6 +3219,7 @@ export interface components {
             retrieval?: unknown;
             readonly document_count: number;
             readonly upload_limits: components["schemas"]["UploadLimits"];
+            readonly latest_version_number: number;
             /** Format: date-time */
             readonly created_at: string;
             /** Format: date-time */
@@ -3103,6 +3238,42 @@ export interface components {
             distance?: components["schemas"]["DistanceEnum"];
             chunking?: unknown;
             retrieval?: unknown;
+        };
+        /** @description A published version: its settings, counts, the documents left out (with why) and its labels. */
+        KnowledgeVersion: {
+            number: number;
+            content_hash: string;
+            message: string;
+            author?: string;
+            /** Format: date-time */
+            created_at: string;
+            settings: unknown;
+            document_count: number;
+            chunk_count: number;
+            excluded: unknown;
+            readonly labels: string[];
+        };
+        /** @description A published version: its settings, counts, the documents left out (with why) and its labels. */
+        KnowledgeVersionDetail: {
+            number: number;
+            content_hash: string;
+            message: string;
+            author?: string;
+            /** Format: date-time */
+            created_at: string;
+            settings: unknown;
+            document_count: number;
+            chunk_count: number;
+            excluded: unknown;
+            readonly labels: string[];
+            documents: components["schemas"]["KnowledgeVersionDocument"][];
+        };
+        KnowledgeVersionDocument: {
+            document: number;
+            title: string;
+            generation: number;
+            chunk_count: number;
+            readonly deleted_from_head: boolean;
         };
         Label: {
             name: string;
@@ -3438,6 +3609,21 @@ export interface components {
              */
             previous?: string | null;
             results: components["schemas"]["KnowledgeBase"][];
+        };
+        PaginatedKnowledgeVersionList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["KnowledgeVersion"][];
         };
         PaginatedLabelGateList: {
             /** @example 123 */
@@ -3966,6 +4152,7 @@ export interface components {
             readonly inputs: unknown;
             readonly outputs: unknown;
             readonly error: unknown;
+            readonly knowledge_versions: unknown;
             readonly nodes: components["schemas"]["NodeRun"][];
         };
         RunStartRequest: {
@@ -4024,23 +4211,6 @@ export interface components {
          * @enum {string}
          */
         ScopesEnum: "run" | "read" | "chat";
-        /**
-         * @description * `vector` - Vector
-         *     * `full_text` - Full text
-         *     * `hybrid` - Hybrid
-         * @enum {string}
-         */
-        SearchInputModeEnum: "vector" | "full_text" | "hybrid";
-        SearchInputRequest: {
-            query: string;
-            mode?: components["schemas"]["SearchInputModeEnum"];
-            top_k?: number;
-            /** Format: double */
-            score_threshold?: number | null;
-            filters?: {
-                [key: string]: unknown;
-            };
-        };
         /**
          * @description * `input` - input
          *     * `output` - output
@@ -6985,6 +7155,31 @@ export interface operations {
             };
         };
     };
+    api_workspaces_knowledge_bases_diff_retrieve: {
+        parameters: {
+            query: {
+                from: number;
+                to: number;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeBase"];
+                };
+            };
+        };
+    };
     api_workspaces_knowledge_bases_hit_testing_create: {
         parameters: {
             query?: never;
@@ -6997,9 +7192,9 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SearchInputRequest"];
-                "application/x-www-form-urlencoded": components["schemas"]["SearchInputRequest"];
-                "multipart/form-data": components["schemas"]["SearchInputRequest"];
+                "application/json": components["schemas"]["HitTestingInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["HitTestingInputRequest"];
+                "multipart/form-data": components["schemas"]["HitTestingInputRequest"];
             };
         };
         responses: {
@@ -7010,6 +7205,205 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HitTesting"];
                 };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_labels_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeBase"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_labels_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LabelInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["LabelInputRequest"];
+                "multipart/form-data": components["schemas"]["LabelInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Label"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_labels_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_publish_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PublishInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PublishInputRequest"];
+                "multipart/form-data": components["schemas"]["PublishInputRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeVersion"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_restore_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RestoreInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["RestoreInputRequest"];
+                "multipart/form-data": components["schemas"]["RestoreInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeBase"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_versions_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedKnowledgeVersionList"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_versions_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["KnowledgeVersionDetail"];
+                };
+            };
+        };
+    };
+    api_workspaces_knowledge_bases_versions_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                number: string;
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -101,7 +101,7 @@ export function useEditChunk(slug: string, document: number) {
 export function useHitTesting(slug: string) {
   const ws = useWorkspaceSlug();
   return useMutation({
-    mutationFn: async (body: { query: string; mode: string; top_k: number; score_threshold: number | null }) => {
+    mutationFn: async (body: { query: string; mode: string; top_k: number; score_threshold: number | null; version: string }) => {
       const response = await request(`${kbPath(ws, slug)}hit-testing/`, { method: "POST", body: JSON.stringify(body) });
       return (await response.json()) as HitTesting;
     },

@@ -40,6 +40,7 @@ export interface KnowledgeBase {
   retrieval: Retrieval;
   document_count?: number;
   upload_limits: UploadLimits;
+  latest_version_number: number;
   created_at: string;
   updated_at: string;
 }
@@ -86,6 +87,7 @@ export interface Hit {
 
 export interface HitTesting {
   query: string;
+  searched: string;
   records: Hit[];
   notices: string[];
 }
@@ -107,4 +109,38 @@ export const FUSIONS = ["zscore", "weighted", "rrf"] as const;
 
 export function isFinished(status: DocumentStatus): boolean {
   return status === "ready" || status === "failed";
+}
+
+/** A published knowledge-base version (``KnowledgeVersionSerializer``). */
+export interface KnowledgeVersion {
+  number: number;
+  content_hash: string;
+  message: string;
+  author: string | null;
+  created_at: string;
+  settings: { embedding_model: string; distance: string; dims: number | null; chunking: Chunking; retrieval: Retrieval };
+  document_count: number;
+  chunk_count: number;
+  excluded: { document: number; title: string; reason: string }[];
+  labels: string[];
+}
+
+export interface DiffDocument {
+  document: number;
+  title: string;
+  chunks_before?: number;
+  chunks_after?: number;
+  chunks_edited?: number;
+}
+
+/** What changed between two versions (``knowledge_version_diff``). */
+export interface KnowledgeDiff {
+  old: number;
+  new: number;
+  settings: { field: string; old: unknown; new: unknown }[];
+  added: DiffDocument[];
+  removed: DiffDocument[];
+  re_chunked: DiffDocument[];
+  chunks_edited: DiffDocument[];
+  re_embedded: DiffDocument[];
 }

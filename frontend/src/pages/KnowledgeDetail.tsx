@@ -1,5 +1,6 @@
 // A knowledge base: documents (upload with live progress, pasted text, URL; the list with chunks and re-ingest),
-// hit testing, and settings (re-embed, Dify's external knowledge endpoint).
+// hit testing (of the head or a published version), versions (publish, labels, diff, restore), and settings
+// (re-embed, Dify's external knowledge endpoint).
 import { Alert, Badge, Group, Loader, Paper, Stack, Tabs, Text, Title } from "@mantine/core";
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useReducer, useState } from "react";
@@ -13,6 +14,7 @@ import { ReembedProgress, SettingsPanel } from "../knowledge/Settings";
 import { isFinished, type DocumentProgressEvent, type KnowledgeDocument } from "../knowledge/types";
 import { Uploader } from "../knowledge/Uploader";
 import { uploadsReducer, withEvent } from "../knowledge/uploads";
+import { VersionsPanel } from "../knowledge/Versions";
 import { useDocumentEvents } from "../knowledge/useDocumentEvents";
 import { useCan, useWorkspaceSlug } from "../session";
 
@@ -62,6 +64,7 @@ export default function KnowledgeDetail() {
         <Tabs.List>
           <Tabs.Tab value="documents">{t("knowledge.documents")} ({documents.data?.length ?? 0})</Tabs.Tab>
           <Tabs.Tab value="hit-testing">{t("knowledge.hitTesting")}</Tabs.Tab>
+          <Tabs.Tab value="versions">{t("knowledge.versions")}{base.latest_version_number ? ` (v${base.latest_version_number})` : ""}</Tabs.Tab>
           <Tabs.Tab value="settings">{t("knowledge.settings")}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="documents" pt="md">
@@ -85,6 +88,9 @@ export default function KnowledgeDetail() {
         </Tabs.Panel>
         <Tabs.Panel value="hit-testing" pt="md">
           <HitTestingPanel kb={base} />
+        </Tabs.Panel>
+        <Tabs.Panel value="versions" pt="md">
+          <VersionsPanel kb={base} />
         </Tabs.Panel>
         <Tabs.Panel value="settings" pt="md">
           <SettingsPanel kb={base} canEdit={canEdit} />
