@@ -1,9 +1,11 @@
 """Knowledge-base versions in a real browser against the real platform: publish the head with a message,
 label the version production, change the head (a chunk edited), hit-test the head and the label and see
-each answer from its own snapshot, compare the two versions, and restore the first into the head."""
+each answer from its own snapshot, run a workflow pinned to the label and see the version on its run page,
+compare the two versions, and restore the first into the head."""
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -13,11 +15,15 @@ import pytest
 from llmops.accounts.models import Role, Workspace
 from llmops.knowledge.models import Chunk
 from llmops.knowledge.services import chunk_update
+from llmops.runs.services import run_start
 from tests.accounts.factories import WorkspaceFactory
 from tests.console.conftest import screenshot, sign_in
 from tests.console.test_browser import person
 from tests.knowledge.conftest import ingest_text
 from tests.knowledge.factories import KnowledgeBaseFactory, embedding_endpoint
+from tests.knowledge.test_versions import pinned_dsl
+from tests.runs.test_runs import wait_final
+from tests.studio.factories import published_workflow
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration, pytest.mark.timeout(300)]
 SEVEN = "Refunds are accepted within 7 days of delivery."
@@ -51,7 +57,11 @@ def hit_test(page: Any, target: str) -> str:
 
 
 def test_publish_label_hit_test_a_pinned_version_compare_and_restore(
-    page: Any, asgi_server: str, team: Workspace, local_embedding_model_url: str
+    page: Any,
+    asgi_server: str,
+    team: Workspace,
+    local_embedding_model_url: str,
+    celery_worker_process: subprocess.Popen[bytes],
 ) -> None:
     # given: a knowledge base with one document (ingested here, as the worker would)
     person(team, "kim", Role.EDITOR)
@@ -83,6 +93,16 @@ def test_publish_label_hit_test_a_pinned_version_compare_and_restore(
     assert THIRTY in hit_test(page, "Head (draft)")
     assert SEVEN in hit_test(page, "@production (v1)")
     page.get_by_test_id("searched").get_by_text("Searched policies:1").wait_for()
+
+    # a workflow pinned to production answers from v1, and its run page says which version it searched
+    workflow = published_workflow(workspace=team, slug="refunds", draft=pinned_dsl("policies@production"))
+    run = wait_final(
+        run_start(workflow=workflow, inputs={"question": "refund days"}, user=None).id, timeout=90
+    )
+    assert "7 days" in run.outputs["context"], run.error
+    page.goto(f"http://{asgi_server}/w/team/runs/{run.id}")
+    page.get_by_test_id("knowledge-version").get_by_text("policies@production → policies:1").wait_for()
+    page.goto(f"http://{asgi_server}/w/team/knowledge/policies")
 
     # the diff names the edited chunk
     page.get_by_role("tab", name="Versions").click()

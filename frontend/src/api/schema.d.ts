@@ -4103,6 +4103,7 @@ export interface components {
             /** @description host:pid of the process executing it */
             readonly worker: string;
             readonly debug_node: string;
+            readonly knowledge_versions: unknown;
         };
         /** @description Refuses fields it does not declare (a typo must not be silently ignored). */
         RunCallRequest: {
@@ -4149,10 +4150,10 @@ export interface components {
             /** @description host:pid of the process executing it */
             readonly worker: string;
             readonly debug_node: string;
+            readonly knowledge_versions: unknown;
             readonly inputs: unknown;
             readonly outputs: unknown;
             readonly error: unknown;
-            readonly knowledge_versions: unknown;
             readonly nodes: components["schemas"]["NodeRun"][];
         };
         RunStartRequest: {

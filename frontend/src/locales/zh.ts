@@ -20,7 +20,7 @@ export const zh: Messages = {
   workflows: { title: "工作流", empty: "还没有工作流：新建一个，或导入 YAML / Dify 文件。", create: "新建工作流", importYaml: "导入 YAML", importDify: "导入 Dify DSL", document: "文档", report: "导入报告", imported: "已导入", importFailed: "导入失败" },
   editor: { palette: "节点", problems: "问题", noProblems: "没有问题", unsaved: "有未保存的修改", saving: "保存中…", savedAt: "已保存", cannotSave: "请先修复问题再保存草稿", undo: "撤销", redo: "重做", layout: "自动布局", debugRun: "调试运行", inputs: "输入", config: "配置", node: "节点", title: "标题", id: "ID", variables: "此处可用的变量", insert: "插入", publishMessage: "发布说明", published: "已发布版本", conflict: "自你打开后，其他人保存了这个工作流。请重新加载查看他们的修改。", reload: "重新加载", runNode: "单独运行此节点", output: "输出", debugRunHint: "按画布上当前的草稿运行，无需发布。调试运行单独计量，不计入生产用量。", runNodeHint: "填写该节点读取的上游数据（JSON 或文本），只运行这一个节点。", runNodeNothing: "该节点不读取任何上游数据。", backup: "此浏览器保留了该工作流未保存的修改（草稿有问题，或其他人先保存了）。", discard: "丢弃", copied: "已复制" },
   versions: { none: "还没有版本：发布草稿即生成版本 1。", addLabel: "添加标签", labelName: "标签", gated: "{{label}} 受评估门禁保护：此版本需要一次已批准、通过率不低于 {{rate}} 的评估运行。", gatedScore: "且平均分不低于 {{score}}" },
-  runs: { title: "运行记录", empty: "还没有运行记录。", workflow: "工作流", status: "状态", started: "开始时间", elapsed: "耗时", tokens: "Token", cost: "费用", cancel: "取消", rerun: "重新运行", timeline: "节点时间线", inputs: "输入", outputs: "输出", error: "错误", live: "实时", all: "全部状态", debug: "调试" },
+  runs: { title: "运行记录", empty: "还没有运行记录。", workflow: "工作流", status: "状态", started: "开始时间", elapsed: "耗时", tokens: "Token", cost: "费用", cancel: "取消", rerun: "重新运行", timeline: "节点时间线", inputs: "输入", outputs: "输出", error: "错误", live: "实时", all: "全部状态", debug: "调试", knowledge: "知识库" },
   usage: usageText.zh,
   deployments: deploymentsText.zh,
   knowledge: knowledgeText.zh,

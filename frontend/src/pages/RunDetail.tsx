@@ -29,6 +29,8 @@ interface RunDetailBody extends RunRow {
   outputs: unknown;
   error: { message?: string; type?: string } | null;
   nodes: NodeRun[];
+  /** Knowledge-base references its retrievals searched -> what they resolved to ("kb@production" -> "kb:3"). */
+  knowledge_versions?: Record<string, string>;
 }
 
 function Json({ value }: { value: unknown }) {
@@ -82,6 +84,11 @@ export default function RunDetail() {
         <Badge variant="light">{t("runs.elapsed")}: {data.elapsed_ms != null ? `${Math.round(data.elapsed_ms)} ms` : "—"}</Badge>
         <Badge variant="light">{t("runs.tokens")}: {data.prompt_tokens + data.completion_tokens}</Badge>
         <Badge variant="light">{t("runs.cost")}: {data.cost}</Badge>
+        {Object.entries(data.knowledge_versions ?? {}).map(([ref, resolved]) => (
+          <Badge key={ref} variant="outline" color="teal" tt="none" data-testid="knowledge-version">
+            {t("runs.knowledge")}: {ref === resolved ? ref : `${ref} → ${resolved}`}
+          </Badge>
+        ))}
       </Group>
       <Title order={4}>{t("runs.timeline")}</Title>
       <Table>

@@ -27,7 +27,7 @@ class RunSerializer(serializers.ModelSerializer[Run]):
         fields = [
             "id", "workflow", "version", "trigger", "status", "created_at", "started_at", "finished_at",
             "elapsed_ms", "steps", "prompt_tokens", "completion_tokens", "cost", "attempts",
-            "cancel_requested", "end_user", "rerun_of", "worker", "debug_node",
+            "cancel_requested", "end_user", "rerun_of", "worker", "debug_node", "knowledge_versions",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -46,7 +46,7 @@ class RunDetailSerializer(RunSerializer):
     nodes = NodeRunSerializer(source="timeline", many=True, read_only=True)
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "inputs", "outputs", "error", "knowledge_versions", "nodes"]
+        fields = [*RunSerializer.Meta.fields, "inputs", "outputs", "error", "nodes"]
         read_only_fields = fields
 
 
