@@ -14,12 +14,19 @@ template nodes, end: laid out by dagre in the browser), starts uvicorn as ``make
 4. ``usage_chart_ms``: the usage page over 90 days, daily, grouped by model with 20 models (ledger rows every day
    of the range, rolled up): from navigation start (a cold page load) until the first chart (cost) has drawn its
    20 series' lines, median of 5 loads; ``usage_all_charts_ms``: until all seven (cost, tokens, requests,
-   errors, error rate, latency, TTFT) have (they are drawn one after another).
+   errors, error rate, latency, TTFT) have (they are drawn one after another);
+5. the results table of a 2,000-item evaluation run (items made in the database, two evaluators' scores and a
+   200-character output each): ``results_table_ms`` from navigation start (a cold page load) until the table
+   holds every item and its first rows are drawn, median of 5 loads (the items come in one request: its JSON
+   size is printed); then scrolling it top to bottom, a fixed step each animation frame, recording every frame's
+   duration (``results_scroll_p95_ms``, ``results_frames_over_50ms``) and the most rows ever in the page (the
+   virtualiser keeps it to those in view).
 
 Targets (issue 15): interactive in under 1.5 s, panning frames under 33 ms, initial JS at most 300 KB gzipped;
-(issue 16): the usage page's 90-day chart of 20 series drawn in under 1 s.
-``--quick``: 20 nodes, 1 load, a short pan, usage rows on 7 of the 90 days. Last line ``RESULT
-canvas_ready_ms=<..> pan_p95_ms=<..> initial_js_kb=<..> usage_chart_ms=<..>``.
+(issue 16): the usage page's 90-day chart of 20 series drawn in under 1 s; the 2,000-item results table scrolls
+smoothly (virtualised rows).
+``--quick``: 20 nodes, 1 load, a short pan, usage rows on 7 of the 90 days, a 100-item evaluation run. Last line
+``RESULT canvas_ready_ms=<..> pan_p95_ms=<..> initial_js_kb=<..> usage_chart_ms=<..> results_table_ms=<..> ...``.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ from __future__ import annotations
 import argparse
 import gzip
 import itertools
+import os
 import statistics
+from pathlib import Path
 from typing import Any
 
 from tests.benchmarks._calibration import calibration_line, cpu_calibration_ms
@@ -57,7 +66,9 @@ def wide_dsl(branches: int, total: int) -> dict[str, Any]:
 def _teardown() -> None:
     """Delete the benchmark's workspace and user (the suite runs it against the test database)."""
     from llmops.accounts.models import User, Workspace
+    from llmops.evaluations.models import EvaluationRun
 
+    EvaluationRun.objects.filter(workspace__slug="bench-console").delete()  # its targets are RESTRICTed
     Workspace.objects.filter(slug="bench-console").delete()
     User.objects.filter(username="bench-console").delete()
 
@@ -106,6 +117,49 @@ def _setup_usage(days: int) -> None:
     usage_rollup()
 
 
+def _setup_results(count: int) -> int:
+    """A completed evaluation run of ``count`` scored items (made in the database, no model run); its id."""
+    from llmops.accounts.models import Workspace
+    from llmops.evaluations.models import EvaluationItem, EvaluationRun, ItemStatus, RunStatus
+    from tests.evaluations.factories import published_dataset
+    from tests.studio.factories import published_workflow
+
+    workspace = Workspace.objects.get(slug="bench-console")
+    dataset = published_dataset(workspace=workspace, slug="bench-results")
+    flow = published_workflow(workspace=workspace, slug="bench-results")
+    evaluators = [
+        {"name": "exact", "kind": "equals", "config": {}},
+        {"name": "judge", "kind": "llm_judge", "config": {}},
+    ]
+    run = EvaluationRun.objects.create(
+        workspace=workspace, name="bench results", dataset=dataset, dataset_version=dataset.versions.get(),
+        workflow=flow, workflow_version=flow.versions.get(), status=RunStatus.COMPLETED, total=count,
+        evaluators=evaluators,
+    )  # fmt: skip
+
+    def scores(n: int) -> list[dict[str, Any]]:
+        judged = (n * 37 % 100) / 100
+        return [
+            {"evaluator": "exact", "kind": "equals", "score": float(n % 3 > 0), "passed": n % 3 > 0, "error": None},
+            {"evaluator": "judge", "kind": "llm_judge", "score": judged, "passed": judged >= 0.5,
+             "reason": "The answer addresses the question. " * 3, "error": None},
+        ]  # fmt: skip
+
+    EvaluationItem.objects.bulk_create(
+        (
+            EvaluationItem(
+                run=run, item_id=f"case-{n}", position=n, inputs={"question": f"Question {n}: " + "lorem ipsum " * 8},
+                expected=f"Answer {n}", output=f"Answer {n}. " + "The model's longer explanation. " * 6,
+                status=ItemStatus.SCORED, scores=scores(n), score=(float(n % 3 > 0) + (n * 37 % 100) / 100) / 2,
+                passed=n % 3 > 0, latency_ms=300 + n % 200,
+            )
+            for n in range(1, count + 1)
+        ),
+        batch_size=500,
+    )  # fmt: skip
+    return int(run.pk)
+
+
 USAGE_FIRST = """(series) =>
   document.querySelectorAll('[data-testid=chart-cost] path.recharts-line-curve').length >= series"""
 USAGE_READY = """(series) => {
@@ -113,6 +167,39 @@ USAGE_READY = """(series) => {
   return charts.length >= 7 && [...charts].every(
     (chart) => chart.querySelectorAll('path.recharts-line-curve').length >= series);
 }"""
+
+
+RESULTS_READY = """(count) => {
+  const table = document.querySelector('[data-testid=results-table]');
+  return table !== null && table.dataset.rows === String(count)
+    && table.querySelector('[data-testid=result-row]') !== null;
+}"""
+# Scroll the results table top to bottom by ``step`` pixels each animation frame; every frame's duration, the most
+# rows the page held at once, and whether the last item was drawn at the bottom.
+RESULTS_SCROLL = """(step) => new Promise((resolve) => {
+  const box = document.querySelector('[data-testid=results-scroll]');
+  const frames = []; let last = performance.now(); let most = 0;
+  const tick = (now) => {
+    frames.push(now - last); last = now;
+    most = Math.max(most, box.querySelectorAll('[data-testid=result-row]').length);
+    if (box.scrollTop + box.clientHeight >= box.scrollHeight - 1) {
+      const rows = box.querySelectorAll('[data-testid=result-row]');
+      resolve({ frames: frames.slice(1), most, last: rows[rows.length - 1]?.dataset.item ?? null });
+      return;
+    }
+    box.scrollTop += step;
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})"""
+RESULTS_STEP_PX = 300
+# The same page's frames while nothing happens: the floor the scrolled frames are read against on a loaded host.
+IDLE_FRAMES = """(count) => new Promise((resolve) => {
+  const frames = []; let last = performance.now();
+  const tick = (now) => { frames.push(now - last); last = now;
+    if (frames.length <= count) requestAnimationFrame(tick); else resolve(frames.slice(1)); };
+  requestAnimationFrame(tick);
+})"""
 
 
 def _chromium() -> str:
@@ -132,9 +219,30 @@ def _keep_script(scripts: dict[str, bytes], response: Any) -> None:
         scripts[response.url] = response.body()
 
 
+def _keep_items_size(sizes: list[int], response: Any) -> None:
+    if response.status == 200 and "/items/" in response.url:
+        sizes.append(len(response.body()))
+
+
+def _measure_results(page: Any, base: str, loads: int, run_id: int, count: int) -> dict[str, Any]:
+    """The results table: cold loads until drawn, then a scroll top to bottom frame by frame."""
+    sizes: list[int] = []
+    page.on("response", lambda r: _keep_items_size(sizes, r))
+    loaded: list[float] = []
+    for _ in range(loads):
+        page.goto(f"{base}/w/bench-console/evaluations/{run_id}")
+        page.wait_for_function(RESULTS_READY, arg=count, timeout=60_000, polling="raf")
+        loaded.append(page.evaluate("performance.now()"))
+    drawn = page.locator("[data-testid=result-row]").count()
+    idle = page.evaluate(IDLE_FRAMES, 120)
+    scroll = page.evaluate(RESULTS_SCROLL, RESULTS_STEP_PX)
+    assert scroll["last"] == f"case-{count}", f"the last row drawn at the bottom is {scroll['last']}"
+    return {"loaded": loaded, "drawn": drawn, "json_kb": max(sizes, default=0) / 1024, "idle": idle, **scroll}
+
+
 def _measure(
-    base: str, loads: int, pan_ms: int
-) -> tuple[list[float], list[float], float, list[float], list[float]]:
+    base: str, loads: int, pan_ms: int, results: tuple[int, int]
+) -> tuple[list[float], list[float], float, list[float], list[float], dict[str, Any]]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -178,8 +286,9 @@ def _measure(
             usage.append(page.evaluate("performance.now()"))
             page.wait_for_function(USAGE_READY, arg=USAGE_SERIES, timeout=60_000, polling="raf")
             usage_all.append(page.evaluate("performance.now()"))
+        table = _measure_results(page, base, loads, *results)
         browser.close()
-    return ready, frames, initial_kb, usage, usage_all
+    return ready, frames, initial_kb, usage, usage_all, table
 
 
 def main() -> None:
@@ -189,17 +298,21 @@ def main() -> None:
         "--quick", action="store_true", help="20 nodes, one load, a short pan (a smoke check)"
     )
     args = parser.parse_args()
-    if not (ROOT / "frontend" / "dist" / "index.html").exists():
+    # The build the server will serve, as the settings read it.
+    dist = Path(os.environ.get("LLMOPS_CONSOLE_DIST") or ROOT / "frontend" / "dist")
+    if not (dist / "index.html").exists():
         raise SystemExit("error: the console is not built: run make console")
     setup_django()
     count = _setup(20 if args.quick else 200)
     _setup_usage(7 if args.quick else 90)
+    items = 100 if args.quick else 2000
+    run_id = _setup_results(items)
     calibration = cpu_calibration_ms()
     port = _free_port()
     web = start_web(port)
     try:
-        ready, frames, initial_kb, usage, usage_all = _measure(
-            f"http://127.0.0.1:{port}", 1 if args.quick else 5, 300 if args.quick else 2000
+        ready, frames, initial_kb, usage, usage_all, table = _measure(
+            f"http://127.0.0.1:{port}", 1 if args.quick else 5, 300 if args.quick else 2000, (run_id, items)
         )
     finally:
         stop(web)
@@ -216,11 +329,26 @@ def main() -> None:
           f"{', '.join(f'{u:.0f}' for u in usage)}) |")  # fmt: skip
     print(f"| usage page: all seven charts drawn, median of {len(usage_all)} | "
           f"{statistics.median(usage_all):.0f} ms |")  # fmt: skip
+    loaded, scrolled = table["loaded"], table["frames"]
+    slow = sum(1 for f in scrolled if f > 50)
+    print(f"| results table, {items}-item run: cold load to the table drawn (one items request of "
+          f"{table['json_kb']:.0f} KB), median of {len(loaded)} | {statistics.median(loaded):.0f} ms (all: "
+          f"{', '.join(f'{v:.0f}' for v in loaded)}) |")  # fmt: skip
+    print(f"| results table scrolled top to bottom ({RESULTS_STEP_PX} px a frame, {len(scrolled)} frames) "
+          f"p50 / p95 / max | {percentile(scrolled, 0.5):.1f} / {percentile(scrolled, 0.95):.1f} / "
+          f"{max(scrolled):.1f} ms, {slow} frames over 50 ms |")  # fmt: skip
+    idle = table["idle"]
+    print(f"| the same page idle ({len(idle)} frames, the floor on this host now) p50 / p95 / max | "
+          f"{percentile(idle, 0.5):.1f} / {percentile(idle, 0.95):.1f} / {max(idle):.1f} ms |")  # fmt: skip
+    print(f"| results table rows in the page (of {items}): after load / most while scrolling | "
+          f"{table['drawn']} / {table['most']} |")  # fmt: skip
     print(calibration_line(calibration, cpu_calibration_ms()))
     print(
         f"RESULT canvas_ready_ms={statistics.median(ready):.0f} pan_p95_ms={percentile(frames, 0.95):.1f} "
         f"initial_js_kb={initial_kb:.0f} usage_chart_ms={statistics.median(usage):.0f} "
         f"usage_all_charts_ms={statistics.median(usage_all):.0f} "
+        f"results_table_ms={statistics.median(loaded):.0f} results_scroll_p95_ms={percentile(scrolled, 0.95):.1f} "
+        f"results_frames_over_50ms={slow} results_rows_drawn={table['most']} "
         f"cpu_calibration_ms={calibration:.0f}"
     )
 

@@ -3,7 +3,7 @@ import { comparedRows } from "./CompareView";
 import type { ItemRow } from "./types";
 
 function item(item_id: string, passed: boolean, repetition = 0): ItemRow {
-  return { id: 0, item_id, repetition, inputs: {}, expected: null, status: "scored", output: item_id, error: "", scores: [], score: passed ? 1 : 0, passed, verdict: null, human_score: null, comment: "", reviewed_by: null, locked_by: null };
+  return { id: 0, item_id, repetition, inputs: {}, expected: null, status: "scored", output: item_id, error: "", scores: [], score: passed ? 1 : 0, passed, verdict: null, human_score: null, comment: "", reviewed_by: null, assigned_to: null, locked_by: null, locked_until: null };
 }
 
 describe("comparedRows", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { afterVerdict, moved, reviewAction } from "./reviewKeys";
+import { afterVerdict, currentIndex, moved, reviewAction } from "./reviewKeys";
 
 describe("reviewAction", () => {
   it("maps the review keys", () => {
@@ -28,5 +28,22 @@ describe("moving through the queue", () => {
     expect(afterVerdict(["pass", null, "fail", null], 0)).toBe(1);
     expect(afterVerdict(["pass", "pass", "fail", null], 1)).toBe(3);
     expect(afterVerdict(["pass", "pass", "fail"], 2)).toBe(2);
+  });
+
+  it("skips items another reviewer holds locked", () => {
+    expect(afterVerdict(["pass", null, null], 0, [false, true, false])).toBe(2);
+  });
+});
+
+describe("the current item, kept by id", () => {
+  it("follows its item when the list refetches in another order or shorter", () => {
+    // reviewing item 30 (third); a refetch under "not reviewed" drops item 10, reviewed meanwhile
+    expect(currentIndex([20, 30, 40], 30, 2)).toBe(1);
+  });
+
+  it("falls back to the last position (kept inside) when its item left the list", () => {
+    expect(currentIndex([10, 20, 40], 30, 2)).toBe(2);
+    expect(currentIndex([10], 30, 2)).toBe(0);
+    expect(currentIndex([], null, 0)).toBe(0);
   });
 });

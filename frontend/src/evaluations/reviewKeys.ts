@@ -37,8 +37,17 @@ export function moved(index: number, by: number, count: number): number {
   return Math.min(count - 1, Math.max(0, index + by));
 }
 
-/** After a verdict on item ``index``: the next item still without a verdict, else the next one, else the same. */
-export function afterVerdict(verdicts: (string | null)[], index: number): number {
-  for (let i = index + 1; i < verdicts.length; i++) if (!verdicts[i]) return i;
+/** After a verdict on item ``index``: the next item still without a verdict that nobody else holds locked (
+ * ``blocked``), else the next one, else the same. */
+export function afterVerdict(verdicts: (string | null)[], index: number, blocked: readonly boolean[] = []): number {
+  for (let i = index + 1; i < verdicts.length; i++) if (!verdicts[i] && !blocked[i]) return i;
   return moved(index, 1, verdicts.length);
+}
+
+/** The position of the item being reviewed, found by its id: the list refetches (a verdict, a filter, another
+ * reviewer) and positions shift, the item does not. When it left the list, the item now at its last position. */
+export function currentIndex(ids: readonly number[], currentId: number | null, lastIndex: number): number {
+  const found = currentId === null ? -1 : ids.indexOf(currentId);
+  if (found >= 0) return found;
+  return Math.max(0, Math.min(lastIndex, ids.length - 1));
 }

@@ -11,6 +11,7 @@ export interface EvaluationRunRow {
   decision_comment: string;
   estimated_cost: string | null;
   pass_threshold: number;
+  evaluators: { name: string; kind: string }[];
   created_at: string;
 }
 
@@ -48,7 +49,9 @@ export interface ItemRow {
   human_score: number | null;
   comment: string;
   reviewed_by: string | null;
+  assigned_to: string | null;
   locked_by: string | null;
+  locked_until: string | null;
 }
 
 export const RUN_STATUS_COLOR: Record<string, string> = { queued: "gray", running: "blue", completed: "green", cancelled: "gray", stopped: "yellow", failed: "red" };
