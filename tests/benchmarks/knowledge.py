@@ -313,7 +313,7 @@ def _versions(
         fuse,
         vector_search,
     )
-    from llmops.knowledge.versions import knowledge_version_publish
+    from llmops.knowledge.versions import KnowledgeScope, knowledge_version_publish
 
     base = _relation_bytes()
     publish_ms: list[float] = []
@@ -334,15 +334,19 @@ def _versions(
     def hybrid(scope: list[int] | None) -> Any:
         def one(pair: tuple[Any, str]) -> Any:
             found = vector_search(
-                kb_ids=[kb.pk], vector=pair[0], distance="cosine", limit=limit, versions=scope
+                kb_ids=[kb.pk], vector=pair[0], distance="cosine", limit=limit, pinned=scope
             )
-            text = full_text_search(kb_ids=[kb.pk], query=pair[1], limit=limit, versions=scope)
+            text = full_text_search(kb_ids=[kb.pk], query=pair[1], limit=limit, pinned=scope)
             return fuse(found, text, fusion="weighted", vector_weight=0.75, limit=10)
 
         return one
 
     pairs = list(zip(qvecs, qtexts, strict=True))
-    scopes = {"oldest": [published[0].pk], "newest": [published[-1].pk], "head": None}
+    scopes = {
+        "oldest": KnowledgeScope(kb, published[0]).pinned_keys,
+        "newest": KnowledgeScope(kb, published[-1]).pinned_keys,
+        "head": None,
+    }
     for scope in scopes.values():
         for pair in pairs[:10]:
             hybrid(scope)(pair)

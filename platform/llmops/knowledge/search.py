@@ -71,13 +71,14 @@ def _unavailable(scopes: Sequence[KnowledgeScope], model: str, reason: str) -> s
 def _by_scope(
     scopes: Sequence[KnowledgeScope], search: Callable[[list[int], list[int] | None], list[Hit]], limit: int
 ) -> list[Hit]:
-    """One query for the heads among ``scopes`` and one for the published versions, merged best first (a
-    chunk two versions share counts once)."""
+    """One query for the heads among ``scopes`` and one for the published versions (their document generations),
+    merged best first (a chunk two versions share counts once)."""
     heads = [s.knowledge_base.pk for s in scopes if s.version is None]
     pinned = [s for s in scopes if s.version is not None]
     hits = search(heads, None) if heads else []
     if pinned:
-        hits += search(list({s.knowledge_base.pk for s in pinned}), [s.version_id or 0 for s in pinned])
+        keys = sorted({key for s in pinned for key in s.pinned_keys})
+        hits += search(list({s.knowledge_base.pk for s in pinned}), keys)
     unique = {hit.chunk_id: hit for hit in sorted(hits, key=lambda h: h.score)}
     return sorted(unique.values(), key=lambda h: -h.score)[:limit]
 
@@ -110,7 +111,7 @@ def _vector_hits(
 
         def legs(
             kbs: list[int],
-            versions: list[int] | None,
+            pinned: list[int] | None,
             v: list[float] = vector,
             m: str = model,
             d: str = distance,
@@ -122,7 +123,7 @@ def _vector_hits(
                 limit=limit,
                 filters=filters,
                 embedding_model=m,
-                versions=versions,
+                pinned=pinned,
             )
 
         hits += _by_scope(group, legs, limit)
@@ -160,8 +161,8 @@ def _both_modes(
     if mode != RetrievalMode.VECTOR:
         text_hits = _by_scope(
             scopes,
-            lambda kbs, versions: full_text_search(
-                kb_ids=kbs, query=query, limit=limit, filters=filters, versions=versions
+            lambda kbs, pinned: full_text_search(
+                kb_ids=kbs, query=query, limit=limit, filters=filters, pinned=pinned
             ),
             limit,
         )

@@ -39,6 +39,7 @@ from llmops.knowledge.models import (
     KnowledgeBaseVersion,
     KnowledgeBaseVersionDocument,
 )
+from llmops.knowledge.search_queries import pinned_key
 from llmops.knowledge.selectors import knowledge_base_get
 
 _SETTLED = (DocumentStatus.READY, DocumentStatus.FAILED)
@@ -64,6 +65,14 @@ class KnowledgeScope:
     def version_id(self) -> int | None:
         """The version's id, None for the head."""
         return self.version.pk if self.version else None
+
+    @property
+    def pinned_keys(self) -> list[int]:
+        """The version's document generations as ``search_queries.pinned_key``s (empty for the head)."""
+        if self.version is None:
+            return []
+        documents: dict[str, int] = self.version.content["documents"]
+        return [pinned_key(int(document), generation) for document, generation in documents.items()]
 
     @property
     def space(self) -> tuple[str, str, int | None]:
