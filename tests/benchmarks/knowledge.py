@@ -21,11 +21,15 @@ ensure``). It creates a private database (``bench_llmops_knowledge``, dropped at
    newest and the head, with the same queries.
 
 The last line is ``RESULT ingest_chunks_per_s=<..> hybrid_p95_ms=<..> recall_at_10=<..> hit_at_5_hybrid=<..>
-mrr_hybrid=<..> e2e_chunks_per_s=<..> ... publish_p95_ms=<..> version_storage_pct=<..>
+mrr_hybrid=<..> e2e_chunks_per_s=<..> ... publish_max_ms=<..> version_storage_pct=<..>
 hybrid_p95_oldest_ms=<..> hybrid_p95_newest_ms=<..> hybrid_p95_head_ms=<..>``. Environment:
 ``LLMOPS_BENCH_EMBEDDING_URL`` uses a running embeddings server; ``LLMOPS_BENCH_CHUNKS`` (default 100000).
 ``--quick``: 3,000 chunks, 20 queries per mode, 2 real documents, 2 documents of the retrieval set, 3 versions
 (a smoke check for the test suite).
+
+``--versions`` runs only steps 1 and 6 (the bulk load, the index and the versions); last line ``RESULT
+publish_max_ms=<..> version_storage_pct=<..> hybrid_p95_oldest_ms=<..> hybrid_p95_newest_ms=<..>
+hybrid_p95_head_ms=<..>``.
 
 ``--rerank-quality`` measures only the retrieval quality, with a fourth mode, hybrid + rerank: the local
 reranker (``qwen-rerank``: Qwen2.5-Coder-1.5B-Instruct on a private chat server scoring P(是/yes) per passage)
@@ -361,6 +365,65 @@ def _versions(
     }  # fmt: skip
 
 
+def _versions_table(versioned: dict[str, Any], n: int) -> dict[str, float]:
+    """Print the versions' rows of the table; their figures for the RESULT line."""
+    publish = versioned["publish_ms"]
+    per_version = versioned["extra_bytes"] / max(versioned["versions"] - 1, 1)
+    churn_pct = 100 * versioned["churned_chunks"] / max(versioned["versions"] - 1, 1) / n
+    figures = {
+        "publish_max_ms": max(publish),
+        "version_storage_pct": 100 * per_version / versioned["base_bytes"],
+    }
+    print(f"| publish a version ({versioned['versions']} versions, {versioned['documents']} documents, {n} chunks) "
+          f"p50 / max | {statistics.median(publish):.1f} / {max(publish):.1f} ms |")  # fmt: skip
+    print(f"| extra storage per version ({churn_pct:.1f} % of chunks changed between versions) | "
+          f"{per_version / 1e6:.2f} MB = {figures['version_storage_pct']:.2f} % of the "
+          f"{versioned['base_bytes'] / 1e6:.0f} MB chunk table with indexes |")  # fmt: skip
+    for name, samples in versioned["timings"].items():
+        figures[f"hybrid_p95_{name}_ms"] = _pct(samples, 0.95)
+        print(f"| hybrid p50 / p95 against the {name} ({len(samples)} queries) | "
+              f"{statistics.median(samples):.1f} / {_pct(samples, 0.95):.1f} ms |")  # fmt: skip
+    return figures
+
+
+def versions_only(quick: bool) -> None:
+    """``--versions``: the bulk load, the HNSW index, then 20 versions with 1 % churn (see the docstring)."""
+    from django.db import connection
+
+    from llmops.accounts.models import Workspace
+    from llmops.knowledge.models import KnowledgeBase
+
+    n = 3000 if quick else int(os.environ.get("LLMOPS_BENCH_CHUNKS", "100000"))
+    calibration = cpu_calibration_ms()
+    rng = random.Random(42)
+    connection.settings_dict["TEST"] = {**connection.settings_dict.get("TEST", {}), "NAME": DB_NAME}
+    original = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+    try:
+        workspace = Workspace.objects.create(slug="bench", name="Bench")
+        kb = KnowledgeBase.objects.create(
+            workspace=workspace, slug="bench", name="Bench", embedding_model="minilm", dims=DIMS
+        )
+        print(f"generating {n} chunks ...", flush=True)
+        vectors, texts, _english, _chinese = _data(n, rng)
+        _bulk_ingest(kb, vectors, texts, per_doc=min(1000, n // 6))
+        _build_index()
+        versioned = _versions(
+            kb, vectors, texts, rng, versions=3 if quick else 20, count=20 if quick else 200
+        )
+    finally:
+        connection.creation.destroy_test_db(original, verbosity=0)
+    print()
+    print("| measurement | value |")
+    print("| --- | --- |")
+    figures = _versions_table(versioned, n)
+    print(calibration_line(calibration, cpu_calibration_ms()))
+    print(
+        "RESULT "
+        + " ".join(f"{key}={value:.2f}" for key, value in figures.items())
+        + f" cpu_calibration_ms={calibration:.0f}"
+    )
+
+
 def _recall(kb: Any, vectors: Any, rng: random.Random, n: int = 100) -> float:
     import numpy as np
     from django.db import connection, transaction
@@ -411,6 +474,9 @@ def main() -> None:
     from llmops.providers.models import ModelEndpoint
 
     quick = "--quick" in sys.argv[1:]
+    if "--versions" in sys.argv[1:]:
+        versions_only(quick)
+        return
     n = 3000 if quick else int(os.environ.get("LLMOPS_BENCH_CHUNKS", "100000"))
     queries, real_docs, recall_queries = (20, 2, 20) if quick else (200, 20, 100)
     calibration = cpu_calibration_ms()
@@ -474,19 +540,7 @@ def main() -> None:
         print(f"| query {mode} p50 / p95 ({len(samples)} queries, {n} chunks) | "
               f"{statistics.median(samples):.1f} / {_pct(samples, 0.95):.1f} ms |")  # fmt: skip
     print(f"| recall@10 HNSW vs exact ({recall_queries} queries, ef_search=200) | {recall:.3f} |")
-    publish = versioned["publish_ms"]
-    per_version = versioned["extra_bytes"] / max(versioned["versions"] - 1, 1)
-    storage_pct = 100 * per_version / versioned["base_bytes"]
-    churn_pct = 100 * versioned["churned_chunks"] / max(versioned["versions"] - 1, 1) / n
-    print(f"| publish a version ({versioned['versions']} versions, {versioned['documents']} documents, {n} chunks) "
-          f"p50 / max | {statistics.median(publish):.1f} / {max(publish):.1f} ms |")  # fmt: skip
-    print(f"| extra storage per version ({churn_pct:.1f} % of chunks changed between versions) | "
-          f"{per_version / 1e6:.2f} MB = {storage_pct:.2f} % of the {versioned['base_bytes'] / 1e6:.0f} MB "
-          "chunk table with indexes |")  # fmt: skip
-    version_p95 = {name: _pct(samples, 0.95) for name, samples in versioned["timings"].items()}
-    for name, samples in versioned["timings"].items():
-        print(f"| hybrid p50 / p95 against the {name} ({len(samples)} queries) | "
-              f"{statistics.median(samples):.1f} / {version_p95[name]:.1f} ms |")  # fmt: skip
+    version_figures = _versions_table(versioned, n)
     print()
     print(
         f"Retrieval quality, default settings and embedding model, {quality_docs} documents of tests/data/retrieval:"
@@ -498,9 +552,8 @@ def main() -> None:
         f"RESULT ingest_chunks_per_s={rate:.0f} hybrid_p95_ms={_pct(timings['hybrid'], 0.95):.1f} "
         f"recall_at_10={recall:.3f} hit_at_5_hybrid={hybrid.hit_at[5]:.3f} mrr_hybrid={hybrid.mrr:.3f} "
         f"e2e_chunks_per_s={multi_n / multi_s:.0f} hybrid_embed_p95_ms={_pct(timings['hybrid+embed'], 0.95):.1f} "
-        f"publish_max_ms={max(publish):.1f} version_storage_pct={storage_pct:.2f} "
-        f"hybrid_p95_oldest_ms={version_p95['oldest']:.1f} hybrid_p95_newest_ms={version_p95['newest']:.1f} "
-        f"hybrid_p95_head_ms={version_p95['head']:.1f} cpu_calibration_ms={calibration:.0f}"
+        + " ".join(f"{key}={value:.2f}" for key, value in version_figures.items())
+        + f" cpu_calibration_ms={calibration:.0f}"
     )
 
 
