@@ -32,3 +32,10 @@ export function useCan(role: Role): boolean {
   const mine = workspaces.data?.find((w) => w.slug === slug)?.role as Role | undefined;
   return mine !== undefined && RANK[mine] >= RANK[role];
 }
+
+/** Whether the caller reviews evaluations in the current workspace (admins and owners, or members granted it). */
+export function useCanReview(): boolean {
+  const slug = useWorkspaceSlug();
+  const workspaces = useWorkspaces();
+  return workspaces.data?.find((w) => w.slug === slug)?.can_review === true;
+}

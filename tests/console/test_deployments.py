@@ -15,6 +15,7 @@ import pytest
 from llmops.accounts.models import Role, Workspace
 from llmops.deployments.models import ApiKey, Deployment, DeploymentStatus
 from llmops.runs.models import Run
+from llmops.usage.run_rollups import run_rollup
 from tests.accounts.factories import WorkspaceFactory
 from tests.console.conftest import screenshot, sign_in
 from tests.console.test_browser import person
@@ -104,6 +105,13 @@ def test_create_a_deployment_and_a_key_call_it_with_the_curl_snippet_see_the_cal
     assert run.deployment_id == deployment.id
     log.get_by_role("link", name=str(run.id)[:8]).click()
     page.wait_for_url(f"**/w/team/runs/{run.id}")
+
+    # and: in the usage dashboard grouped by deployment, once the beat task has rolled the run up
+    assert run_rollup() == 1
+    page.goto(f"http://{asgi_server}/w/team/usage?group_by=deployment")
+    page.get_by_test_id("total-runs").wait_for()
+    assert page.get_by_test_id("total-runs").inner_text() == "1"
+    page.go_back()
 
     # when: its limits are edited in the settings
     page.go_back()

@@ -104,7 +104,14 @@ def test_review_decision_and_the_promotion_gate(
     assert (
         client_for(member).post(item_url + "review/", {"verdict": "fail"}, format="json").status_code == 403
     )
+    assign = f"{BASE}evaluation-runs/{run.pk}/assign/"
+    refused = client.post(assign, {"items": [failed[0]["id"]], "reviewer": member.username}, format="json")
+    assert refused.status_code == 400 and "Not a reviewer" in refused.json()["error"]["fields"]["reviewer"][0]
+    assert client_for(member).get("/api/workspaces/").json()[0]["can_review"] is False
     Membership.objects.filter(user=member).update(can_review=True)
+    assert client_for(member).get("/api/workspaces/").json()[0]["can_review"] is True
+    assigned = client.post(assign, {"items": [failed[0]["id"]], "reviewer": member.username}, format="json")
+    assert assigned.status_code == 200 and assigned.json() == {"assigned": 1}
     assert client_for(member).post(item_url + "lock/").status_code == 200
     assert client.post(item_url + "review/", {"verdict": "pass"}, format="json").status_code == 409
     reviewed = client_for(member).post(

@@ -3347,6 +3347,8 @@ export interface components {
             readonly id: number;
             readonly user: components["schemas"]["MemberUser"];
             readonly role: components["schemas"]["Role34fEnum"];
+            /** @description May review evaluation runs (admins and owners always may). */
+            readonly can_review: boolean;
             /** Format: date-time */
             readonly created_at: string;
         };
@@ -4424,6 +4426,8 @@ export interface components {
             /** Format: date-time */
             readonly created_at: string;
             readonly role: string | null;
+            /** @description Whether the caller reviews evaluations here (an admin or owner, or a member granted it). */
+            readonly can_review: boolean;
         };
         WorkspaceRequest: {
             name: string;

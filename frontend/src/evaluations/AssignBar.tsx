@@ -11,6 +11,7 @@ interface Member {
   id: number;
   user: { id: number; username: string };
   role: string;
+  can_review: boolean;
 }
 
 interface Props {
@@ -26,7 +27,8 @@ export function AssignBar({ ws, runId, selected, unreviewed, onAssigned }: Props
   const [member, setMember] = useState<string | null>(null);
   const [among, setAmong] = useState<string[]>([]);
   const members = useQuery({ queryKey: [ws, "members"], queryFn: () => listOf<Member>(`/api/workspaces/${ws}/members/`) });
-  const names = (members.data ?? []).map((m) => m.user.username);
+  // only reviewers can be assigned (admins and owners, or members granted it)
+  const names = (members.data ?? []).filter((m) => m.can_review || m.role === "admin" || m.role === "owner").map((m) => m.user.username);
   const assign = useMutation({
     mutationFn: async (parts: [string | null, number[]][]) => {
       let count = 0;

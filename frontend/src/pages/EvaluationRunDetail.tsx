@@ -17,7 +17,7 @@ import { resultRows } from "../evaluations/results";
 import { ResultsTable } from "../evaluations/ResultsTable";
 import { ReviewPanel } from "../evaluations/ReviewPanel";
 import { DECISION_COLOR, RUN_STATUS_COLOR, type EvaluationRunRow, type ItemRow, type RunSummary } from "../evaluations/types";
-import { useCan, useMe, useWorkspaceSlug } from "../session";
+import { useCanReview, useMe, useWorkspaceSlug } from "../session";
 
 const FILTERS = ["failed", "disagree", "unreviewed", "mine"] as const;
 
@@ -32,9 +32,8 @@ export default function EvaluationRunDetail() {
   const [byScore, setByScore] = useState(false);
   const [selected, setSelected] = useState<ReadonlySet<number>>(new Set());
   const me = useMe().data?.username;
-  // Assigning needs a reviewer; the members list does not say who else may review, so admins see the tools
-  // and the server answers anyone else with its refusal.
-  const mayAssign = useCan("admin");
+  // Assigning needs a reviewer (an admin or owner, or a member granted it).
+  const mayAssign = useCanReview();
   const [mode, setMode] = useState<"results" | "review" | "compare">("results");
   const [decisionComment, setDecisionComment] = useState("");
   const run = useQuery({ queryKey: [ws, "evaluation-runs", id], queryFn: async () => (await (await request(base)).json()) as EvaluationRunRow });

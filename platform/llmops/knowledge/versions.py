@@ -115,9 +115,10 @@ def _endpoint_version(workspace_id: int, ref: str) -> int | None:
     """The number of the embedding endpoint's latest version (what new query vectors are made with)."""
     from llmops.providers.models import ModelEndpoint
 
-    if not ref:
+    try:
+        slug = ref_parse(ref, kind="model endpoint").slug
+    except ValidationError:  # no endpoint reference (none yet, or a value from before references)
         return None
-    slug = ref_parse(ref, kind="model endpoint").slug
     endpoint = ModelEndpoint.objects.filter(workspace_id=workspace_id, slug=slug).only(
         "latest_version_number"
     )

@@ -31,16 +31,23 @@ class TokenOutputSerializer(serializers.Serializer[Any]):
 
 class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
     role = serializers.SerializerMethodField()
+    can_review = serializers.SerializerMethodField(
+        help_text="Whether the caller reviews evaluations here (an admin or owner, or a member granted it)."
+    )
 
     class Meta:
         model = Workspace
-        fields = ["id", "name", "slug", "created_at", "role"]
-        read_only_fields = ["id", "created_at", "role"]
+        fields = ["id", "name", "slug", "created_at", "role", "can_review"]
+        read_only_fields = ["id", "created_at", "role", "can_review"]
         extra_kwargs = {"slug": {"required": False, "validators": []}}
 
     def get_role(self, workspace: Workspace) -> str | None:
         roles: dict[int, str] = self.context.get("roles", {})
         return roles.get(workspace.pk)
+
+    def get_can_review(self, workspace: Workspace) -> bool:
+        reviewers: set[int] = self.context.get("reviewers", set())
+        return self.get_role(workspace) in (Role.ADMIN, Role.OWNER) or workspace.pk in reviewers
 
 
 class WorkspaceUpdateSerializer(serializers.Serializer[Any]):
@@ -67,7 +74,7 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
 
     class Meta:
         model = Membership
-        fields = ["id", "user", "role", "created_at"]
+        fields = ["id", "user", "role", "can_review", "created_at"]
         read_only_fields = fields
 
 

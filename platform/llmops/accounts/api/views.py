@@ -165,7 +165,13 @@ class WorkspaceViewSet(viewsets.ViewSet):
     @extend_schema(responses=WorkspaceSerializer(many=True))
     def list(self, request: Request) -> Response:
         workspaces = selectors.workspaces_for_user(user=signed_in_user(request))
-        data = WorkspaceSerializer(workspaces, many=True, context={"roles": self._roles(request)}).data
+        reviewers = set(
+            Membership.objects.filter(user=signed_in_user(request), can_review=True).values_list(
+                "workspace_id", flat=True
+            )
+        )
+        context = {"roles": self._roles(request), "reviewers": reviewers}
+        data = WorkspaceSerializer(workspaces, many=True, context=context).data
         return Response(data)
 
     @extend_schema(request=WorkspaceSerializer, responses={201: WorkspaceSerializer})

@@ -392,6 +392,11 @@ class EvaluationRunViewSet(
                 raise ValidationError(
                     "No such member.", fields={"reviewer": ["Not a member of this workspace."]}
                 )
+            if not (role_at_least(member.role, Role.ADMIN) or member.can_review):
+                raise ValidationError(
+                    f"{member.user.username} cannot review evaluations here.",
+                    fields={"reviewer": ["Not a reviewer: an admin can grant it (can review) to a member."]},
+                )
             reviewer = member.user
         items = EvaluationItem.objects.filter(run=self.get_object(), pk__in=data.validated_data["items"])
         return Response({"assigned": services.item_assign(items=items, reviewer=reviewer)})
