@@ -16,9 +16,10 @@ import pytest
 from django.conf import settings
 
 from llmops.accounts.models import Role, Workspace
+from llmops.deployments.models import ApiKey
 from llmops.knowledge.models import Document, DocumentStatus, KnowledgeBase
 from tests.accounts.factories import WorkspaceFactory
-from tests.console.conftest import PASSWORD, screenshot, sign_in
+from tests.console.conftest import screenshot, sign_in
 from tests.console.test_browser import person
 from tests.knowledge.factories import (
     KnowledgeBaseFactory,
@@ -202,9 +203,9 @@ def test_pasted_text_the_reembed_switch_and_the_dify_endpoint_with_a_key_made_in
     endpoint = page.get_by_test_id("external-endpoint").inner_text()
     assert endpoint == f"http://{asgi_server}/api/workspaces/team/external-knowledge"
     assert page.get_by_test_id("external-id").inner_text() == "notes"
-    page.get_by_label("Your password, to create an API key").fill(PASSWORD)
     page.get_by_role("button", name="Create API key").click()
     key = page.get_by_test_id("api-key").inner_text()
+    assert ApiKey.objects.get(name="Dify: notes").scopes == ["knowledge"]  # it can search, nothing else
     screenshot(page, "knowledge-settings")
     response = httpx.post(
         f"{endpoint}/retrieval",
@@ -218,3 +219,8 @@ def test_pasted_text_the_reembed_switch_and_the_dify_endpoint_with_a_key_made_in
     )
     assert response.status_code == 200, response.text
     assert [r["title"] for r in response.json()["records"]] == ["Opening hours"]
+    console = httpx.get(
+        f"http://{asgi_server}/api/workspaces/team/knowledge-bases/",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert console.status_code == 401  # not a login

@@ -1115,7 +1115,8 @@ export interface paths {
         /**
          * @description Dify's External Knowledge API: ``POST .../external-knowledge/retrieval``.
          *
-         *     ``knowledge_id`` is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
+         *     Authenticated with a workspace API key of the ``knowledge`` scope (or a member's token). ``knowledge_id``
+         *     is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
          *     metadata}]}``, errors as Dify's ``{"error_code", "error_msg"}`` (1001 bad header, 1002 auth failed,
          *     2001 unknown knowledge base).
          */
@@ -4211,9 +4212,10 @@ export interface components {
          * @description * `run` - run
          *     * `read` - read
          *     * `chat` - chat
+         *     * `knowledge` - knowledge
          * @enum {string}
          */
-        ScopesEnum: "run" | "read" | "chat";
+        ScopesEnum: "run" | "read" | "chat" | "knowledge";
         /**
          * @description * `input` - input
          *     * `output` - output

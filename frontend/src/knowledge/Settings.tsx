@@ -1,13 +1,12 @@
 // The settings tab: the same form as creation (a new embedding endpoint or distance re-embeds every document,
 // searches keep the previous vectors until all are done), the re-embed's progress, and Dify's external
-// knowledge connection (endpoint, knowledge id, an API key minted with the user's password, shown once).
-import { Alert, Button, Code, CopyButton, Group, Paper, PasswordInput, Progress, Stack, Text, Title } from "@mantine/core";
+// knowledge connection (endpoint, knowledge id, and a workspace API key that can only search, shown once).
+import { Alert, Button, Code, CopyButton, Group, Paper, Progress, Stack, Text, Title } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
 import { useMutation } from "@tanstack/react-query";
-import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ApiError, request } from "../api/client";
-import { useMe, useWorkspaceSlug } from "../session";
+import { useCan, useWorkspaceSlug } from "../session";
 import { useSaveKnowledgeBase } from "./api";
 import { KnowledgeBaseForm } from "./KnowledgeBaseForm";
 import type { KnowledgeBase, KnowledgeDocument } from "./types";
@@ -41,14 +40,15 @@ function Copyable({ label, value, testId }: { label: string; value: string; test
 export function ExternalKnowledge({ kb }: { kb: KnowledgeBase }) {
   const { t } = useTranslation();
   const ws = useWorkspaceSlug();
-  const me = useMe();
-  const [password, setPassword] = useState("");
+  const canEdit = useCan("editor");
+  // a workspace API key with the "knowledge" scope only: it searches through this endpoint and opens nothing
+  // else (no login, no deployment); listed and revoked with the other keys under Deployments
   const mint = useMutation({
     mutationFn: async () => {
-      const response = await request("/api/auth/login/", { method: "POST", body: JSON.stringify({ username: me.data?.username ?? "", password }) });
-      return (await response.json()) as { token: string; expiry: string | null };
+      const body = JSON.stringify({ name: `Dify: ${kb.slug}`, scopes: ["knowledge"] });
+      const response = await request(`/api/workspaces/${ws}/api-keys/`, { method: "POST", body });
+      return (await response.json()) as { token: string; expires_at: string | null };
     },
-    onSuccess: () => setPassword(""),
   });
   const error = mint.error instanceof ApiError ? mint.error : null;
   const endpoint = `${location.origin}/api/workspaces/${ws}/external-knowledge`;
@@ -63,14 +63,15 @@ export function ExternalKnowledge({ kb }: { kb: KnowledgeBase }) {
         {mint.data ? (
           <Stack gap={4}>
             <Copyable label={t("knowledge.apiKey")} value={mint.data.token} testId="api-key" />
-            <Text size="xs" c="orange">{t("knowledge.keyOnce")}{mint.data.expiry ? ` ${t("knowledge.expires", { date: new Date(mint.data.expiry).toLocaleString() })}` : ""}</Text>
+            <Text size="xs" c="orange">{t("knowledge.keyOnce")}</Text>
           </Stack>
         ) : (
-          <Group component="form" align="flex-end" onSubmit={(e) => { e.preventDefault(); mint.mutate(); }}>
-            <PasswordInput style={{ flex: 1 }} label={t("knowledge.passwordForKey")} value={password} autoComplete="current-password" onChange={(e) => setPassword(e.currentTarget.value)} error={error?.fieldMessages("password")[0] ?? error?.message} />
-            <Button type="submit" loading={mint.isPending} disabled={!password}>{t("knowledge.createKey")}</Button>
+          <Group>
+            <Button onClick={() => mint.mutate()} loading={mint.isPending} disabled={!canEdit}>{t("knowledge.createKey")}</Button>
+            <Text size="xs" c="dimmed" style={{ flex: 1 }}>{t("knowledge.keyScope")}</Text>
           </Group>
         )}
+        {error && <Alert color="red">{error.message}</Alert>}
       </Stack>
     </Paper>
   );

@@ -33,9 +33,12 @@ class Scope(models.TextChoices):
     RUN = "run", "Start and cancel runs"
     READ = "read", "Read runs and list deployments"
     CHAT = "chat", "OpenAI-compatible chat completions"
+    KNOWLEDGE = "knowledge", "Search the workspace's knowledge bases (Dify's external knowledge API) only"
 
 
+# What a new key gets when no scopes are asked for; ``knowledge`` is only given on request.
 ALL_SCOPES = [Scope.RUN.value, Scope.READ.value, Scope.CHAT.value]
+KEY_SCOPES = [*ALL_SCOPES, Scope.KNOWLEDGE.value]
 
 
 def _webhook_secret() -> str:

@@ -29,6 +29,7 @@ from llmops.deployments import idempotency, keys
 from llmops.deployments.limits import concurrency_admit, concurrency_check, redis_required
 from llmops.deployments.models import (
     ALL_SCOPES,
+    KEY_SCOPES,
     ApiKey,
     Deployment,
     DeploymentRun,
@@ -133,9 +134,9 @@ def api_key_create(
 ) -> CreatedKey:
     """Create a key; only its prefix and digest are stored, the token is returned once."""
     scopes = list(scopes if scopes is not None else ALL_SCOPES)
-    unknown = [s for s in scopes if s not in ALL_SCOPES]
+    unknown = [s for s in scopes if s not in KEY_SCOPES]
     if unknown or not scopes:
-        raise ValidationError("Invalid scopes.", fields={"scopes": [f"Choose from {', '.join(ALL_SCOPES)}."]})
+        raise ValidationError("Invalid scopes.", fields={"scopes": [f"Choose from {', '.join(KEY_SCOPES)}."]})
     if any(d.workspace_id != workspace.pk for d in deployments or []):
         raise ValidationError("Unknown deployment.", fields={"deployments": ["Not in this workspace."]})
     token, prefix = keys.token_new()
@@ -183,7 +184,7 @@ def api_key_authenticate(*, token: str) -> ApiKey:
 def api_key_require_scope(*, key: ApiKey, scope: str) -> None:
     """403 unless the key carries ``scope``."""
     if scope not in key.scopes:
-        raise PermissionDenied(f"This API key lacks the {scope!r} scope.")
+        raise PermissionDenied(f"This API key lacks the {str(scope)!r} scope.")
 
 
 # --- admitting a run ---------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework import serializers
 
 from llmops.chains.models import Chain
-from llmops.deployments.models import ALL_SCOPES, ApiKey, Deployment, DeploymentStatus, Execution
+from llmops.deployments.models import ALL_SCOPES, KEY_SCOPES, ApiKey, Deployment, DeploymentStatus, Execution
 from llmops.studio.models import Workflow
 
 RESPONSE_MODES = ("blocking", "streaming", "async")
@@ -178,7 +178,7 @@ class ApiKeySerializer(serializers.ModelSerializer[ApiKey]):
 class ApiKeyCreateSerializer(StrictSerializer):
     name = serializers.CharField(max_length=200)
     scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ALL_SCOPES), default=list(ALL_SCOPES), allow_empty=False
+        child=serializers.ChoiceField(choices=KEY_SCOPES), default=list(ALL_SCOPES), allow_empty=False
     )
     deployments = serializers.ListField(child=serializers.SlugField(), default=list)
     requests_per_minute = serializers.IntegerField(min_value=1, required=False, allow_null=True)

@@ -11,12 +11,14 @@ from django.db.models import Count, QuerySet
 from drf_spectacular.utils import extend_schema
 from knox.auth import TokenAuthentication
 from rest_framework import mixins, status, viewsets
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from llmops.accounts.models import Membership
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.core.api.parsers import BoundedJSONParser
 from llmops.core.api.slugs import slug_unchanged_check
@@ -28,6 +30,10 @@ from llmops.core.api.versioning import (
     RestoreInputSerializer,
     diff_range,
 )
+from llmops.core.errors import AuthenticationRequired, PermissionDenied
+from llmops.deployments import keys
+from llmops.deployments import services as deployment_services
+from llmops.deployments.models import ApiKey, Scope
 from llmops.knowledge import selectors, services, versions
 from llmops.knowledge.api.serializers import (
     ChunkSerializer,
@@ -263,15 +269,39 @@ class BearerTokenAuthentication(TokenAuthentication):  # type: ignore[misc]
         return "Bearer"
 
 
+class KnowledgeKeyAuthentication(BaseAuthentication):
+    """A workspace API key with the ``knowledge`` scope (``Bearer llm-<prefix>-<secret>``): what the console
+    gives Dify, good for this endpoint only (it runs no deployment and opens no other API). The key acts as
+    the member who created it, so it stops working when they leave the workspace; other bearer tokens are
+    left to the knox classes."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or keys.token_prefix(token) is None:
+            return None
+        key = deployment_services.api_key_authenticate(token=token)
+        deployment_services.api_key_require_scope(key=key, scope=Scope.KNOWLEDGE)
+        creator = key.created_by
+        member = Membership.objects.filter(user=creator, workspace_id=key.workspace_id).exists()
+        if creator is None or not creator.is_active or not member:
+            raise AuthenticationRequired("The member who created this API key has left; create a new key.")
+        return creator, key
+
+    def authenticate_header(self, request: Request) -> str:
+        return "Bearer"
+
+
 class ExternalKnowledgeRetrievalView(WorkspaceScopedMixin, APIView):
     """Dify's External Knowledge API: ``POST .../external-knowledge/retrieval``.
 
-    ``knowledge_id`` is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
+    Authenticated with a workspace API key of the ``knowledge`` scope (or a member's token). ``knowledge_id``
+    is a knowledge-base reference (slug or id, ``kb:3``, ``kb@production``, ``kb@draft``); answers ``{"records": [{content, score, title,
     metadata}]}``, errors as Dify's ``{"error_code", "error_msg"}`` (1001 bad header, 1002 auth failed,
     2001 unknown knowledge base).
     """
 
-    authentication_classes = [BearerTokenAuthentication, TokenAuthentication]
+    authentication_classes = [KnowledgeKeyAuthentication, BearerTokenAuthentication, TokenAuthentication]
     permission_classes = WORKSPACE_PERMISSIONS
     write_role = "viewer"
 
@@ -285,6 +315,8 @@ class ExternalKnowledgeRetrievalView(WorkspaceScopedMixin, APIView):
 
     @extend_schema(request=ExternalRetrievalSerializer, responses=ExternalRecordsSerializer)
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if isinstance(request.auth, ApiKey) and request.auth.workspace_id != self.workspace.pk:
+            raise PermissionDenied("This API key belongs to another workspace.")
         data = ExternalRetrievalSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
