@@ -70,6 +70,11 @@ class Membership(models.Model):
     def __str__(self) -> str:
         return f"{self.user} in {self.workspace} ({self.role})"
 
+    @property
+    def reviews(self) -> bool:
+        """Whether the member may review evaluation runs: admins and owners always, others when granted."""
+        return role_at_least(self.role, Role.ADMIN) or self.can_review
+
 
 class InvitationStatus(models.TextChoices):
     """Where an invitation stands; only a pending, unexpired one can be accepted."""

@@ -230,8 +230,7 @@ def item_execute(run: EvaluationRun, item: EvaluationItem, claim: uuid.UUID) -> 
         if run.target_kind == TargetKind.WORKFLOW:
             target = _target(run, item, claim)
             outcome, figures["target_run"] = _run_outcome(target), target
-            searched = Run.objects.filter(pk=target.pk).values_list("knowledge_versions", flat=True).first()
-            knowledge_versions_record(EvaluationRun, run.pk, searched or {})
+            knowledge_versions_record(EvaluationRun, run.pk, target.knowledge_versions)
         else:
             outcome = _call(run, item, claim)
     except _Lost:

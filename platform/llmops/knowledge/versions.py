@@ -21,15 +21,16 @@ References use the grammar of every resource (``llmops.core.refs``): ``kb:3``, `
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from llmops.core import versioning
 from llmops.core.errors import Conflict, NotFound, ValidationError
 from llmops.core.models import content_hash
-from llmops.core.refs import DRAFT, LATEST, label_name_problem, ref_parse, version_parse
+from llmops.core.refs import DRAFT, LATEST, ref_parse, version_parse
 from llmops.knowledge.models import (
     Chunk,
     Document,
@@ -249,27 +250,23 @@ def knowledge_scope_resolve(
 # ----------------------------------------------------------------------------------------------- labels
 
 
-@transaction.atomic
 def knowledge_label_set(
     *, knowledge_base: KnowledgeBase, name: str, number: int, user: Any
 ) -> KnowledgeBaseLabel:
-    """Point label ``name`` at version ``number`` (creating or moving it)."""
-    problem = label_name_problem(name)
-    if problem is not None:
-        raise ValidationError("Invalid label name.", fields={"name": [problem]})
-    version = knowledge_version_get(knowledge_base=knowledge_base, ref=number)
-    label, _ = KnowledgeBaseLabel.objects.update_or_create(
-        resource=knowledge_base, name=name, defaults={"version": version, "updated_by": user}
-    )
-    return label
+    """Point label ``name`` at version ``number`` (creating or moving it): ``llmops.core.versioning``'s, which a
+    knowledge base's version and label rows fit (its head is not a draft, which labels never read)."""
+    label = versioning.label_set(resource=_versioned(knowledge_base), name=name, number=number, user=user)
+    return cast(KnowledgeBaseLabel, label)
 
 
-@transaction.atomic
 def knowledge_label_delete(*, knowledge_base: KnowledgeBase, name: str) -> None:
     """Remove a label; the version it pointed at stays."""
-    deleted, _ = KnowledgeBaseLabel.objects.filter(resource=knowledge_base, name=name).delete()
-    if not deleted:
-        raise NotFound(f"{knowledge_base.slug} has no label {name!r}.")
+    versioning.label_delete(resource=_versioned(knowledge_base), name=name)
+
+
+def _versioned(knowledge_base: KnowledgeBase) -> Any:
+    """A knowledge base for the core versioning services, typed for a draft-holding resource (see models)."""
+    return knowledge_base
 
 
 # -------------------------------------------------------------------------------------- delete, restore

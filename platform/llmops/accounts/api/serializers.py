@@ -47,7 +47,7 @@ class WorkspaceSerializer(serializers.ModelSerializer[Workspace]):
 
     def get_can_review(self, workspace: Workspace) -> bool:
         reviewers: set[int] = self.context.get("reviewers", set())
-        return self.get_role(workspace) in (Role.ADMIN, Role.OWNER) or workspace.pk in reviewers
+        return workspace.pk in reviewers
 
 
 class WorkspaceUpdateSerializer(serializers.Serializer[Any]):

@@ -146,16 +146,23 @@ class MeView(APIView):
         return Response(UserSerializer(signed_in_user(request)).data)
 
 
+def _workspace_context(request: Request) -> dict[str, Any]:
+    """What ``WorkspaceSerializer`` reads: the caller's role in each of their workspaces and those where they
+    review evaluations (one query)."""
+    memberships = Membership.objects.filter(user=signed_in_user(request)).only(
+        "workspace_id", "role", "can_review"
+    )
+    return {
+        "roles": {m.workspace_id: m.role for m in memberships},
+        "reviewers": {m.workspace_id for m in memberships if m.reviews},
+    }
+
+
 class WorkspaceViewSet(viewsets.ViewSet):
     """Workspaces the caller belongs to. Anyone signed in may create one and becomes its owner."""
 
     permission_classes = [IsAuthenticated]
     lookup_field = "slug"
-
-    def _roles(self, request: Request) -> dict[int, str]:
-        return dict(
-            Membership.objects.filter(user=signed_in_user(request)).values_list("workspace_id", "role")
-        )
 
     def _scoped(self, slug: str, role: str) -> Membership:
         membership = selectors.membership_for_user(user=signed_in_user(self.request), workspace_slug=slug)
@@ -165,13 +172,7 @@ class WorkspaceViewSet(viewsets.ViewSet):
     @extend_schema(responses=WorkspaceSerializer(many=True))
     def list(self, request: Request) -> Response:
         workspaces = selectors.workspaces_for_user(user=signed_in_user(request))
-        reviewers = set(
-            Membership.objects.filter(user=signed_in_user(request), can_review=True).values_list(
-                "workspace_id", flat=True
-            )
-        )
-        context = {"roles": self._roles(request), "reviewers": reviewers}
-        data = WorkspaceSerializer(workspaces, many=True, context=context).data
+        data = WorkspaceSerializer(workspaces, many=True, context=_workspace_context(request)).data
         return Response(data)
 
     @extend_schema(request=WorkspaceSerializer, responses={201: WorkspaceSerializer})
@@ -179,14 +180,15 @@ class WorkspaceViewSet(viewsets.ViewSet):
         data = WorkspaceSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace = services.workspace_create(owner=signed_in_user(request), **data.validated_data)
-        out = WorkspaceSerializer(workspace, context={"roles": {workspace.pk: Role.OWNER}})
+        out = WorkspaceSerializer(
+            workspace, context={"roles": {workspace.pk: Role.OWNER}, "reviewers": {workspace.pk}}
+        )
         return Response(out.data, status=status.HTTP_201_CREATED)
 
     @extend_schema(responses=WorkspaceSerializer)
     def retrieve(self, request: Request, slug: str) -> Response:
         membership = self._scoped(slug, Role.VIEWER)
-        ctx = {"roles": {membership.workspace_id: membership.role}}
-        return Response(WorkspaceSerializer(membership.workspace, context=ctx).data)
+        return Response(WorkspaceSerializer(membership.workspace, context=_workspace_context(request)).data)
 
     @extend_schema(request=WorkspaceUpdateSerializer, responses=WorkspaceSerializer)
     def partial_update(self, request: Request, slug: str) -> Response:
@@ -194,8 +196,7 @@ class WorkspaceViewSet(viewsets.ViewSet):
         data = WorkspaceUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         workspace = services.workspace_update(workspace=membership.workspace, **data.validated_data)
-        ctx = {"roles": {workspace.pk: membership.role}}
-        return Response(WorkspaceSerializer(workspace, context=ctx).data)
+        return Response(WorkspaceSerializer(workspace, context=_workspace_context(request)).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request: Request, slug: str) -> Response:
@@ -287,8 +288,7 @@ class ReceivedInvitationViewSet(viewsets.ViewSet):
     @action(detail=True, methods=["post"])
     def accept(self, request: Request, pk: str) -> Response:
         membership = services.invitation_accept(user=signed_in_user(request), invitation_id=UUID(pk))
-        ctx = {"roles": {membership.workspace_id: membership.role}}
-        return Response(WorkspaceSerializer(membership.workspace, context=ctx).data)
+        return Response(WorkspaceSerializer(membership.workspace, context=_workspace_context(request)).data)
 
     @extend_schema(request=None, responses={204: None})
     @action(detail=True, methods=["post"])

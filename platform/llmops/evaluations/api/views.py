@@ -24,7 +24,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from llmops.accounts.models import Membership, Role, role_at_least
+from llmops.accounts.models import Membership, Role
 from llmops.accounts.permissions import WORKSPACE_PERMISSIONS, WorkspaceScopedMixin, signed_in_user
 from llmops.core.api.parsers import BoundedJSONParser
 from llmops.core.api.versioning import VersionedResourceViewSet
@@ -61,7 +61,7 @@ REVIEW_FILTERS = ("failed", "disagree", "low_confidence", "unreviewed", "mine")
 
 def require_reviewer(membership: Membership) -> None:
     """403 unless the member may review evaluation runs."""
-    if not (role_at_least(membership.role, Role.ADMIN) or membership.can_review):
+    if not membership.reviews:
         raise PermissionDenied(
             "Reviewing evaluation runs needs an admin, an owner or a member who may review."
         )
@@ -392,7 +392,7 @@ class EvaluationRunViewSet(
                 raise ValidationError(
                     "No such member.", fields={"reviewer": ["Not a member of this workspace."]}
                 )
-            if not (role_at_least(member.role, Role.ADMIN) or member.can_review):
+            if not member.reviews:
                 raise ValidationError(
                     f"{member.user.username} cannot review evaluations here.",
                     fields={"reviewer": ["Not a reviewer: an admin can grant it (can review) to a member."]},
