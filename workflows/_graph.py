@@ -69,6 +69,10 @@ class CompiledGraph:
     declared_outputs: dict[str, Mapping[str, str] | None] = field(default_factory=dict)
     # For each answer node: the nodes whose success guarantees it will run (its text may stream early).
     stream_sources: dict[str, frozenset[str]] = field(default_factory=dict)
+    # In a workflow without answer nodes: the nodes whose streamed ``text`` is the reply (the end node's
+    # ``answer`` output, else its only output, is exactly ``<node>.text``) and whose success guarantees that
+    # end node runs. A chat client may show their tokens as the reply while they stream.
+    reply_sources: frozenset[str] = frozenset()
     # Containers whose bodies hold only pure nodes (and such containers): not checkpointed item by item.
     replayable_bodies: frozenset[str] = frozenset()
 

@@ -425,6 +425,20 @@ class _Compiler:
         for node in self.graph.nodes.values():
             if node.stream_template is not None:
                 self.graph.stream_sources[node.id] = frozenset(self._unconditional_sources(node.id))
+        if not self.graph.stream_sources:
+            self.graph.reply_sources = frozenset(self._reply_sources())
+
+    def _reply_sources(self) -> set[str]:
+        sources: set[str] = set()
+        for node in self.graph.nodes.values():
+            outputs = getattr(node.config, "outputs", None)
+            if node.node.type != "end" or node.node.parent is not None or not isinstance(outputs, dict):
+                continue
+            selector = outputs.get("answer") or (next(iter(outputs.values())) if len(outputs) == 1 else None)
+            source, _, field_name = str(selector or "").partition(".")
+            if field_name == "text" and source in self._unconditional_sources(node.id):
+                sources.add(source)
+        return sources
 
     def _unconditional_sources(self, answer_id: str) -> set[str]:
         # A source "guarantees" the answer when a chain of plain "source" edges through nodes that cannot

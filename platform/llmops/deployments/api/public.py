@@ -54,10 +54,11 @@ from llmops.deployments.payloads import (
 )
 from llmops.deployments.webhooks import webhook_url_check
 from llmops.runs.execution import WorkerExecution, execution_events, execution_finish
+from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import Run, RunStatus
 from llmops.runs.services import run_cancel
 from llmops.runs.streaming import event_cursor, sse_frame, sse_response
-from workflows import BlockedURLError
+from workflows import BlockedURLError, WorkflowValidationError
 
 RUN_EXAMPLE = {
     "id": "0b6f4b5e-8a43-4a36-9a59-2f1f4a3c9d11", "object": "run", "deployment_id": 3, "version": 2,
@@ -337,7 +338,8 @@ class ChatCompletionsView(PublicAPIView):
         )  # fmt: skip
         if data["stream"]:
             include_usage = bool((data.get("stream_options") or {}).get("include_usage"))
-            return sse_response(_chat_stream(admitted, data["model"], completion_id, include_usage))
+            replies = _reply_sources(version)
+            return sse_response(_chat_stream(admitted, data["model"], completion_id, include_usage, replies))
         run = _blocking_result(admitted)
         if not run.is_final:
             raise RunStillRunning(
@@ -364,10 +366,24 @@ class ChatCompletionsView(PublicAPIView):
         return Response(chain_call_blocking(call, inputs, conversation_id=conversation_id, reply=reply))
 
 
+def _reply_sources(version: Any) -> frozenset[str]:
+    """The nodes whose streamed text is the reply of a workflow without answer nodes (see
+    ``CompiledGraph.reply_sources``); none when the version does not compile (its run fails with the reason)."""
+    try:
+        return compiled_graph(version).reply_sources
+    except WorkflowValidationError:
+        return frozenset()
+
+
 async def _chat_stream(
-    admitted: services.Admitted, model: str, completion_id: str, include_usage: bool
+    admitted: services.Admitted,
+    model: str,
+    completion_id: str,
+    include_usage: bool,
+    replies: frozenset[str] = frozenset(),
 ) -> AsyncIterator[str]:
-    """OpenAI chunks from run events: answer text as it streams, then the finish and usage chunks."""
+    """OpenAI chunks from run events: answer text as it streams (an answer node's, or the tokens of the node
+    whose text a workflow's end node answers with), then the finish and usage chunks."""
     yield completion_chunk(
         completion_id=completion_id, model=model, delta={"role": "assistant", "content": ""}
     )
@@ -375,7 +391,9 @@ async def _chat_stream(
     async for event in execution_events(admitted):
         if event is None:
             yield ": ping\n\n"
-        elif event["type"] == "text_chunk" and event.get("channel", "answer") == "answer":
+        elif event["type"] == "text_chunk" and (
+            event.get("channel", "answer") == "answer" or event.get("node_id") in replies
+        ):
             streamed = True
             yield completion_chunk(completion_id=completion_id, model=model, delta={"content": event["text"]})
         elif event["type"] == "run_finished":
