@@ -60,6 +60,7 @@ from workflows._events import (
 from workflows._executor import BodyNodeError, Executor, NodeTimeoutError, RunLimits, RunResult
 from workflows._graph import CompiledGraph
 from workflows._http import GuardedHttpClient
+from workflows._inputs import inputs_json_schema
 from workflows._jinja import BoundedSandbox, TemplateLimitError, TemplateLimits, render_bounded
 from workflows._ports import (
     CallContext,
@@ -211,6 +212,7 @@ __all__ = [
     "document_kind",
     "evaluate_arithmetic",
     "extract_text",
+    "inputs_json_schema",
     "inspect_workflow",
     "load_yaml",
     "node_debug_plan",

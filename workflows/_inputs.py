@@ -95,3 +95,39 @@ _COERCERS: dict[InputType, Callable[[InputField, Any], Any]] = {
     InputType.JSON: _json,
     InputType.FILE: _file,
 }
+
+
+_JSON_TYPES = {
+    InputType.TEXT: "string",
+    InputType.PARAGRAPH: "string",
+    InputType.NUMBER: "number",
+    InputType.SELECT: "string",
+    InputType.BOOLEAN: "boolean",
+}
+
+
+def inputs_json_schema(fields: list[InputField]) -> dict[str, Any]:
+    """The JSON Schema of a run's ``inputs`` object: what a workflow offered as a tool (MCP, agents) takes."""
+    properties: dict[str, Any] = {}
+    for field in fields:
+        if field.type == InputType.JSON:
+            schema: dict[str, Any] = dict(field.json_schema or {})
+        elif field.type == InputType.FILE:
+            schema = {"type": "object", "description": "a file reference"}
+        else:
+            schema = {"type": _JSON_TYPES[field.type]}
+        if field.type == InputType.SELECT and field.options:
+            schema["enum"] = list(field.options)
+        if field.max_length is not None:
+            schema["maxLength"] = field.max_length
+        if field.minimum is not None:
+            schema["minimum"] = field.minimum
+        if field.maximum is not None:
+            schema["maximum"] = field.maximum
+        if field.default is not None:
+            schema["default"] = field.default
+        if description := (field.description or field.label):
+            schema["description"] = description
+        properties[field.name] = schema
+    required = [f.name for f in fields if f.required and f.default is None]
+    return {"type": "object", "properties": properties, "required": required, "additionalProperties": False}

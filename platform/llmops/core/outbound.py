@@ -155,14 +155,18 @@ def _async_inner() -> httpx.AsyncHTTPTransport:
 class GuardedTransport(SSRFGuardTransport):
     """The engine's pinning SSRF transport (``httpx``), with a fast path for literal IPs."""
 
-    def __init__(self, allow: AllowList) -> None:
+    def __init__(self, allow: AllowList, setting: str = MODEL_ENDPOINTS) -> None:
         super().__init__(allow, inner=_async_inner())
+        self.setting = setting
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         literal = _literal(request.url.host)
         if literal is None:
-            return await super().handle_async_request(request)
-        _check_ip(literal, self.allow)
+            try:
+                return await super().handle_async_request(request)
+            except BlockedURLError as exc:
+                raise BlockedURLError(f"{exc} ({self.setting})") from None
+        _check_ip(literal, self.allow, self.setting)
         return await self.inner.handle_async_request(request)
 
 
