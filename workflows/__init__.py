@@ -45,6 +45,7 @@ from workflows._errors import (
     WorkflowValidationError,
 )
 from workflows._events import (
+    AgentStep,
     ErrorEvent,
     Event,
     IterationProgress,
@@ -115,6 +116,7 @@ __all__ = [
     "NODE_KINDS",
     "RESERVED_NAMESPACES",
     "SCHEMA_VERSION",
+    "AgentStep",
     "AllowList",
     "BlockedURLError",
     "BodyNodeError",

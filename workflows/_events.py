@@ -131,6 +131,23 @@ class LoopProgress(_Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStep(_Event):
+    """One step of an agent node: its ``thought`` and the ``tool`` it called with ``arguments``, then the tool's
+    ``observation`` (``error`` when the call failed; the agent saw the error). The last step of an answer has
+    no ``tool`` and carries the ``answer``."""
+
+    node_id: str
+    index: int
+    thought: str = ""
+    tool: str | None = None
+    arguments: dict[str, Any] | None = None
+    observation: str | None = None
+    error: bool = False
+    answer: str | None = None
+    type: Literal["agent_step"] = "agent_step"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunFinished(_Event):
     """The run ended; ``usage`` totals every model call, ``steps`` counts node executions."""
 
@@ -162,6 +179,7 @@ Event = (
     | TextChunk
     | IterationProgress
     | LoopProgress
+    | AgentStep
     | RunFinished
     | ErrorEvent
 )

@@ -10,12 +10,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from workflows._errors import NodeError, ToolError
-from workflows._ports import ChatMessage, ChatRequest, ToolRegistry, ToolSpec, Usage
+from workflows._events import AgentStep
+from workflows._ports import ChatMessage, ChatRequest, ToolCall, ToolRegistry, ToolSpec, Usage
 from workflows.nodes._base import NodeContext, NodeKind, NodeResult, Template
 from workflows.nodes._llm import Memory, ModelSettings, call_model, with_memory
 
 _ACTION = re.compile(r"Action\s*:\s*(?P<name>[\w.-]+)\s*\n\s*Action Input\s*:\s*(?P<input>.*)", re.DOTALL)
 _FINAL = re.compile(r"Final Answer\s*:\s*(?P<answer>.*)", re.DOTALL)
+_THOUGHT = re.compile(r"Thought\s*:\s*(?P<thought>.*?)(?=\n\s*(?:Action|Final Answer)\s*:|$)", re.DOTALL)
 
 
 class AgentConfig(ModelSettings):
@@ -30,14 +32,16 @@ class AgentConfig(ModelSettings):
 
 
 class AgentNode(NodeKind[AgentConfig]):
-    """Outputs ``text`` (the final answer), ``iterations`` and ``tool_calls`` (name, arguments, result)."""
+    """Outputs ``text`` (the final answer), ``iterations``, ``tool_calls`` (name, arguments, result) and
+    ``steps`` (thought, tool, arguments, observation; the last one the answer), each step also an
+    ``agent_step`` event as it happens."""
 
     type = "agent"
     config_model = AgentConfig
     description = "Answers using tools (function calling or ReAct)."
 
     def outputs(self, config: AgentConfig) -> Mapping[str, str] | None:
-        return {"text": "string", "iterations": "number", "tool_calls": "array"}
+        return {"text": "string", "iterations": "number", "tool_calls": "array", "steps": "array"}
 
     async def run(self, config: AgentConfig, ctx: NodeContext) -> NodeResult:
         registry: ToolRegistry = ctx.port("tools")
@@ -45,7 +49,8 @@ class AgentNode(NodeKind[AgentConfig]):
         run = _AgentRun(config, ctx, registry, specs)
         text = await (run.react() if config.strategy == "react" else run.function_calling())
         ctx.stream_text(text)
-        outputs = {"text": text, "iterations": run.iterations, "tool_calls": run.calls}
+        run.step("", answer=text)
+        outputs = {"text": text, "iterations": run.iterations, "tool_calls": run.calls, "steps": run.steps}
         return NodeResult(outputs, usage=run.usage)
 
 
@@ -69,6 +74,16 @@ class _AgentRun:
         self.usage = Usage()
         self.iterations = 0
         self.calls: list[dict[str, Any]] = []
+        self.steps: list[dict[str, Any]] = []
+        self.thought = ""  # what the model said before its next tool call (function calling: its text)
+
+    def step(self, thought: str, *, answer: str | None = None, **call: Any) -> None:
+        """Record one step in ``steps`` and publish it as an ``agent_step`` event."""
+        event = AgentStep(run_id=self.ctx.call.run_id, node_id=self.ctx.node.id, index=len(self.steps),
+                          thought=thought, answer=answer, **call)  # fmt: skip
+        record = {k: v for k, v in event.to_dict().items() if k not in ("type", "run_id", "at", "node_id")}
+        self.steps.append(record)
+        self.ctx.emit(event)
 
     def _messages(self, system: str) -> list[ChatMessage]:
         base = [ChatMessage("system", system)] if system else []
@@ -84,24 +99,35 @@ class _AgentRun:
         self.usage += result.usage
         return result
 
-    async def _invoke(self, name: str, arguments: dict[str, Any]) -> str:
+    async def _invoke(self, name: str, arguments: dict[str, Any], thought: str = "") -> str:
+        failed = False
         try:
             result = await self.registry.invoke(name, arguments, self.ctx.call)
             text = result.text
         except ToolError as exc:  # shown to the model so it can correct itself
-            text = f"error: {exc}"
+            text, failed = f"error: {exc}", True
         self.calls.append({"name": name, "arguments": arguments, "result": text})
+        self.step(thought, tool=name, arguments=arguments, observation=text, error=failed)
         return text
 
     async def function_calling(self) -> str:
         messages = self._messages(self.ctx.render(self.config.instruction))
         for _ in range(self.config.max_iterations):
             result = await self._chat(messages, self.specs)
-            if not result.tool_calls:
-                return str(result.text)
-            messages.append(ChatMessage("assistant", result.text, tool_calls=result.tool_calls))
-            for call in result.tool_calls:
-                output = await self._invoke(call.name, call.arguments)
+            calls = result.tool_calls or _text_tool_calls(str(result.text or ""), self.specs, self.iterations)
+            if not calls:
+                if str(result.text or "").strip() or not self.calls:
+                    return str(result.text)
+                # Small models sometimes end with nothing after their tool calls: ask once for the answer,
+                # without tools, from the observations already in the conversation.
+                messages.append(ChatMessage("user", "Answer the question now, using the tool results above."))
+                return str((await self._chat(messages, ())).text)
+            text = "" if not result.tool_calls else result.text  # a call written as text is not a thought
+            messages.append(ChatMessage("assistant", text, tool_calls=calls))
+            thought = str(text or "")
+            for call in calls:
+                output = await self._invoke(call.name, call.arguments, thought)
+                thought = ""  # the model's text goes with the first call of its turn
                 messages.append(ChatMessage("tool", output, tool_call_id=call.id, name=call.name))
         raise NodeError(f"agent reached max_iterations ({self.config.max_iterations}) without a final answer")
 
@@ -115,10 +141,45 @@ class _AgentRun:
                 return final.group("answer").strip()
             if not action:
                 return text.strip()  # no protocol at all: the model answered directly
-            observation = await self._invoke(action.group("name"), _action_input(action.group("input")))
+            thought = _THOUGHT.search(text[: action.start()])
+            observation = await self._invoke(
+                action.group("name"),
+                _action_input(action.group("input")),
+                thought.group("thought").strip() if thought else text[: action.start()].strip(),
+            )
             messages.append(ChatMessage("assistant", text[: action.end()]))
             messages.append(ChatMessage("user", f"Observation: {observation}"))
         raise NodeError(f"agent reached max_iterations ({self.config.max_iterations}) without a final answer")
+
+
+_CALL_BLOCKS = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>|```(?:json)?\s*(.*?)\s*```", re.DOTALL)
+
+
+def _text_tool_calls(text: str, specs: tuple[ToolSpec, ...], turn: int) -> tuple[ToolCall, ...]:
+    """Tool calls a small model wrote as text instead of using the protocol: a JSON object (or a list of them)
+    naming one of the offered tools, alone or in a ```json fence or <tool_call> tags (Qwen, Hermes). Anything
+    else is an answer."""
+    names = {spec.name for spec in specs}
+    blocks = [a or b for a, b in _CALL_BLOCKS.findall(text)] or [text.strip()]
+    calls: list[ToolCall] = []
+    for block in blocks:
+        try:
+            value = json.loads(block)
+        except (json.JSONDecodeError, RecursionError):
+            return ()
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, dict) or item.get("name") not in names:
+                return ()
+            arguments = item.get("arguments", item.get("parameters", {}))
+            if isinstance(arguments, str):
+                try:
+                    arguments = json.loads(arguments)
+                except (json.JSONDecodeError, RecursionError):
+                    return ()
+            if not isinstance(arguments, dict):
+                return ()
+            calls.append(ToolCall(f"text-{turn}-{len(calls)}", item["name"], arguments))
+    return tuple(calls)
 
 
 def _action_input(raw: str) -> dict[str, Any]:

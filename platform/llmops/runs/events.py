@@ -25,7 +25,7 @@ from llmops.runs.models import RunEvent
 
 EventType = Literal[
     "run_started", "node_started", "node_finished", "node_retry", "node_restored", "text_chunk",
-    "iteration_progress", "loop_progress", "run_finished", "error",
+    "iteration_progress", "loop_progress", "agent_step", "run_finished", "error",
 ]  # fmt: skip
 TERMINAL_EVENT = "run_finished"
 # What a publish to an unreachable channel layer raises (redis-py's errors; OSError for refused sockets).

@@ -201,13 +201,36 @@ async def test_react_agent_parses_actions_and_final_answer() -> None:
     )
     result = await run_single(
         agent(strategy="react"),
-        {"t": "ag.text", "calls": "ag.tool_calls"},
+        {"t": "ag.text", "calls": "ag.tool_calls", "steps": "ag.steps"},
         {"q": "2+2?"},
         Ports(models=model, tools=DefaultToolRegistry()),
     )
     assert result.outputs["t"] == "4"
     assert model.requests[1].messages[-1].content == 'Observation: {"result": 4}'
     assert "calculator" in model.requests[0].messages[0].content
+    # each step (thought, tool call, observation; then the answer) is in the outputs and an event
+    first = {"index": 0, "thought": "compute", "tool": "calculator", "arguments": {"expression": "2+2"},
+             "observation": '{"result": 4}', "error": False, "answer": None}  # fmt: skip
+    assert result.outputs["steps"] == [first, {"index": 1, "thought": "", "tool": None, "arguments": None,
+                                               "observation": None, "error": False, "answer": "4"}]  # fmt: skip
+    events = [e.to_dict() for e in result.events if e.to_dict()["type"] == "agent_step"]
+    assert [(e["node_id"], e["index"], e["tool"]) for e in events] == [
+        ("ag", 0, "calculator"),
+        ("ag", 1, None),
+    ]
+
+
+async def test_a_function_calling_agents_failed_call_is_a_step_marked_as_an_error() -> None:
+    model = FakeModelGateway([
+        ChatResult("Let me compute.", tool_calls=(ToolCall("c1", "calculator", {"expression": 1}),)),
+        "Sorry.",
+    ])  # fmt: skip
+    result = await run_single(
+        agent(), {"steps": "ag.steps"}, {"q": "?"}, Ports(models=model, tools=DefaultToolRegistry())
+    )
+    step = result.outputs["steps"][0]
+    assert (step["thought"], step["tool"], step["error"]) == ("Let me compute.", "calculator", True)
+    assert step["observation"].startswith("error: invalid arguments for 'calculator'")
 
 
 async def test_agent_stops_at_max_iterations() -> None:
@@ -222,3 +245,36 @@ async def test_agent_stops_at_max_iterations() -> None:
     assert "max_iterations (3)" in failure(result, "ag")["message"]
     assert len(model.requests) == 3
     assert json.dumps(result.events[-1].to_dict())
+
+
+async def test_a_tool_call_written_as_text_by_a_small_model_is_still_a_call() -> None:
+    # given: a model that writes its calls as a ```json block and as <tool_call> tags instead of the protocol
+    model = FakeModelGateway([
+        '```json\n{"name": "calculator", "arguments": {"expression": "6*7"}}\n```',
+        '<tool_call>\n{"name": "current_time", "arguments": {"timezone": "Asia/Shanghai"}}\n</tool_call>',
+        'The answer is 42; {"name": "not a call"}',
+    ])  # fmt: skip
+    result = await run_single(
+        agent(tools=["calculator", "current_time"]), {"t": "ag.text", "calls": "ag.tool_calls"}, {"q": "?"},
+        Ports(models=model, tools=DefaultToolRegistry()),
+    )  # fmt: skip
+    assert [c["name"] for c in result.outputs["calls"]] == ["calculator", "current_time"]
+    assert result.outputs["calls"][0]["result"] == '{"result": 42}'
+    assert result.outputs["t"] == 'The answer is 42; {"name": "not a call"}'
+    assert model.requests[1].messages[-2].tool_calls[0].name == "calculator"
+
+
+async def test_an_empty_answer_after_tool_calls_is_asked_for_once_without_tools() -> None:
+    model = FakeModelGateway([
+        ChatResult("", tool_calls=(ToolCall("c1", "calculator", {"expression": "6*7"}),)),
+        "",
+        "It is 42.",
+    ])  # fmt: skip
+    result = await run_single(
+        agent(),
+        {"t": "ag.text", "n": "ag.iterations"},
+        {"q": "6*7?"},
+        Ports(models=model, tools=DefaultToolRegistry()),
+    )
+    assert (result.outputs["t"], result.outputs["n"]) == ("It is 42.", 3)
+    assert model.requests[2].tools == () and model.requests[2].messages[-1].role == "user"
