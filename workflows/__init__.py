@@ -110,8 +110,10 @@ from workflows.security import (
     check_url,
     check_url_async,
 )
+from workflows.tools import BUILTIN_PROVIDERS, CredentialField, ProviderInfo, provider_tools
 
 __all__ = [
+    "BUILTIN_PROVIDERS",
     "NODE_ID_PATTERN",
     "NODE_KINDS",
     "RESERVED_NAMESPACES",
@@ -131,6 +133,7 @@ __all__ = [
     "CodeSandbox",
     "CompiledGraph",
     "ConversationVariable",
+    "CredentialField",
     "DefaultToolRegistry",
     "DocumentError",
     "DocumentLimits",
@@ -173,6 +176,7 @@ __all__ = [
     "Ports",
     "Problem",
     "PromptResolver",
+    "ProviderInfo",
     "RenderedPrompt",
     "RetrievedChunk",
     "Retriever",
@@ -219,6 +223,7 @@ __all__ = [
     "load_yaml",
     "node_debug_plan",
     "openapi_tools",
+    "provider_tools",
     "register_node_kind",
     "render_bounded",
     "validate_workflow",

@@ -93,11 +93,14 @@ class ChatMessage:
 
 @dataclass(frozen=True, slots=True)
 class ToolSpec:
-    """A tool as a model sees it: a name, a description and JSON-Schema parameters."""
+    """A tool as a model sees it: a name, a description and JSON-Schema parameters, plus its limits."""
 
     name: str
     description: str
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    # Limits the registry enforces on every call: a slower call or a longer output is a ``ToolError``.
+    timeout_seconds: float = 30.0
+    max_output_chars: int = 100_000
 
 
 @dataclass(frozen=True, slots=True)

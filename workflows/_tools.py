@@ -1,37 +1,26 @@
 """A ToolRegistry implementation: built-in tools plus tools generated from an OpenAPI 3 document.
 
-Arguments are validated against each tool's JSON Schema before the tool runs, so a model's malformed call
-becomes a ``ToolError`` the agent can show back to the model.
+Arguments are validated against each tool's JSON Schema before the tool runs, and each call is held to its
+spec's ``timeout_seconds`` and ``max_output_chars``, so a model's malformed call, a slow service or a huge
+answer becomes a ``ToolError`` the agent can show back to the model, never a hang.
 """
 
 from __future__ import annotations
 
-import ast
+import asyncio
 import json
-import math
-import operator
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jsonschema
 
 from workflows._errors import ToolError
 from workflows._ports import CallContext, HttpClient, HttpRequest, ToolResult, ToolSpec
+from workflows.tools import Tool, builtin_tools, evaluate_arithmetic
 
-Handler = Callable[[Mapping[str, Any], CallContext], Awaitable[Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Tool:
-    """A tool: its spec (what the model sees) and the coroutine that runs it."""
-
-    spec: ToolSpec
-    handler: Handler
+__all__ = ["DefaultToolRegistry", "Tool", "builtin_tools", "evaluate_arithmetic", "openapi_tools"]
 
 
 class DefaultToolRegistry:
@@ -63,142 +52,44 @@ class DefaultToolRegistry:
         try:
             jsonschema.validate(dict(arguments), tool.spec.parameters)
         except jsonschema.ValidationError as exc:
-            raise ToolError(f"invalid arguments for {name!r}: {exc.message}") from None
-        data = await tool.handler(arguments, context)
-        if isinstance(data, ToolResult):
-            return data
-        return ToolResult(
-            data, data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
-        )
+            where = "/".join(str(p) for p in exc.absolute_path)
+            raise ToolError(
+                f"invalid arguments for {name!r}: {where + ': ' if where else ''}{exc.message}"
+            ) from None
+        result = _as_result(await _bounded(tool, arguments, context))
+        return _limited(name, result, tool.spec.max_output_chars)
 
 
-# --- built-ins ------------------------------------------------------------------------------------------
-
-_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add,
-    ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
-    ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
-}
-# Integers are exact and unbounded in Python, so every result is held to this many bits (about 1,200 digits):
-# a power is checked *before* it is computed, since its size grows with the base as much as with the exponent
-# (``((9**999)**999)**999`` has small exponents); other operations at most double the size, checked after.
-_MAX_BITS = 4096
-_MAX_EXPRESSION = 2000
-_MAX_ROUND_DIGITS = 400
-
-
-def _power(base: Any, exponent: Any) -> Any:
-    if abs(exponent) > 1000:
-        raise ValueError("exponent too large")
-    growing = isinstance(base, int) and isinstance(exponent, int) and abs(base) > 1 and exponent > 0
-    if growing and base.bit_length() * exponent > _MAX_BITS:
-        raise ValueError(f"result too large (over {_MAX_BITS} bits)")
-    return operator.pow(base, exponent)
-
-
-def _round(value: Any, digits: Any = None) -> Any:
-    # round(x, -n) computes 10**n first: a huge n is a CPU bomb on its own.
-    if digits is not None and abs(digits) > _MAX_ROUND_DIGITS:
-        raise ValueError(f"round() takes at most {_MAX_ROUND_DIGITS} digits")
-    return round(value, digits)
-
-
-_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "sqrt": math.sqrt,
-    "abs": abs,
-    "round": _round,
-    "min": min,
-    "max": max,
-    "log": math.log,
-    "exp": math.exp,
-}
-
-
-def evaluate_arithmetic(expression: str) -> float | int:
-    """Evaluate arithmetic safely: numbers, + - * / // % **, parentheses and a few math functions.
-
-    Bounded in time and memory: the expression's length, every integer's size and ``round``'s digits are
-    capped, so no input keeps the caller's event loop busy.
-    """
+async def _bounded(tool: Tool, arguments: Mapping[str, Any], context: CallContext) -> Any:
+    name, timeout = tool.spec.name, tool.spec.timeout_seconds
     try:
-        if len(expression) > _MAX_EXPRESSION:
-            raise ValueError(f"expression longer than {_MAX_EXPRESSION} characters")
-        value: float | int = _eval(ast.parse(expression, mode="eval").body)
-    except (SyntaxError, ZeroDivisionError, OverflowError, ValueError, TypeError, RecursionError) as exc:
-        raise ToolError(f"cannot evaluate {expression[:200]!r}: {exc}") from None
-    return value
+        return await asyncio.wait_for(tool.handler(arguments, context), timeout)
+    except TimeoutError:
+        raise ToolError(f"tool {name!r} timed out after {timeout:g} s") from None
+    except ToolError:
+        raise
+    except Exception as exc:  # a tool's bug or an adapter's error is the agent's observation, not a crash
+        raise ToolError(f"tool {name!r} failed: {type(exc).__name__}: {exc}") from None
 
 
-def _eval(node: ast.expr) -> Any:
-    if (
-        isinstance(node, ast.Constant)
-        and isinstance(node.value, int | float)
-        and not isinstance(node.value, bool)
-    ):
-        return _sized(node.value)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
-        return _sized(_power(_eval(node.left), _eval(node.right)))
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        return _sized(_BINARY[type(node.op)](_eval(node.left), _eval(node.right)))
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        value = _eval(node.operand)
-        return -value if isinstance(node.op, ast.USub) else value
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _FUNCTIONS:
-        return _sized(_FUNCTIONS[node.func.id](*(_eval(arg) for arg in node.args)))
-    raise ValueError(f"unsupported expression element {type(node).__name__}")
+def _as_result(data: Any) -> ToolResult:
+    if isinstance(data, ToolResult):
+        return data
+    return ToolResult(
+        data, data if isinstance(data, str) else json.dumps(data, ensure_ascii=False, default=str)
+    )
 
 
-def _sized(value: Any) -> Any:
-    if isinstance(value, int) and value.bit_length() > _MAX_BITS:
-        raise ValueError(f"result too large (over {_MAX_BITS} bits)")
-    return value
-
-
-async def _calculator(arguments: Mapping[str, Any], context: CallContext) -> Any:
-    return {"result": evaluate_arithmetic(str(arguments["expression"]))}
-
-
-async def _current_time(arguments: Mapping[str, Any], context: CallContext) -> Any:
-    name = str(arguments.get("timezone") or "UTC")
-    try:
-        zone = ZoneInfo(name) if name != "UTC" else UTC
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ToolError(f"unknown time zone {name!r}") from None
-    return {"time": datetime.now(zone).isoformat(), "timezone": name}
-
-
-def builtin_tools() -> list[Tool]:
-    """The tools every registry starts with."""
-    return [
-        Tool(
-            ToolSpec(
-                "calculator",
-                "Evaluate an arithmetic expression, e.g. '(2 + 3) * sqrt(16)'.",
-                {
-                    "type": "object",
-                    "properties": {"expression": {"type": "string"}},
-                    "required": ["expression"],
-                    "additionalProperties": False,
-                },
-            ),
-            _calculator,
-        ),
-        Tool(
-            ToolSpec(
-                "current_time",
-                "The current date and time in a time zone (IANA name, default UTC).",
-                {
-                    "type": "object",
-                    "properties": {"timezone": {"type": "string"}},
-                    "additionalProperties": False,
-                },
-            ),
-            _current_time,
-        ),
-    ]
+def _limited(name: str, result: ToolResult, limit: int) -> ToolResult:
+    """Text output over ``limit`` is cut with a visible note; structured output that long is refused (a cut
+    JSON document would be wrong, not shorter)."""
+    size = len(result.text)
+    if size <= limit:
+        return result
+    if isinstance(result.data, str):
+        text = result.data[:limit] + f"\n\n[... cut: output of {name!r} over {limit} characters]"
+        return ToolResult(text, text)
+    raise ToolError(f"tool {name!r} returned {size} characters, over its limit of {limit}")
 
 
 # --- OpenAPI --------------------------------------------------------------------------------------------
@@ -212,10 +103,12 @@ def openapi_tools(
     http: HttpClient,
     base_url: str | None = None,
     headers: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> list[Tool]:
     """One tool per operation of an OpenAPI 3 document, calling it through ``http`` (SSRF-guarded by default).
 
     Path, query and header parameters become arguments; a JSON request body becomes the ``body`` argument.
+    ``headers`` and ``query`` are sent with every call (e.g. an API key in a header or in the query).
     """
     servers = document.get("servers") or [{}]
     root = (base_url or servers[0].get("url") or "").rstrip("/")
@@ -225,9 +118,10 @@ def openapi_tools(
     for path, item in (document.get("paths") or {}).items():
         for method in _METHODS:
             if method in item:
-                tools.append(
-                    _operation_tool(document, root, path, method, item[method], http, dict(headers or {}))
-                )
+                tool = _operation_tool(document, root, path, method, item[method], http, dict(headers or {}))
+                if query:
+                    cast(_OperationCall, tool.handler).query = dict(query)
+                tools.append(tool)
     return tools
 
 
@@ -275,9 +169,10 @@ class _OperationCall:
             http,
             headers,
         )
+        self.query: dict[str, str] = {}
 
     async def __call__(self, arguments: Mapping[str, Any], context: CallContext) -> Any:
-        path, query, headers = self.path, {}, dict(self.headers)
+        path, query, headers = self.path, dict(self.query), dict(self.headers)
         for p in self.params:
             if p["name"] not in arguments:
                 continue

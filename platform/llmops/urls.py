@@ -25,6 +25,7 @@ urlpatterns = [
     path("api/", include("llmops.deployments.api.urls")),
     path("api/", include("llmops.knowledge.api.urls")),
     path("api/", include("llmops.evaluations.api.urls")),
+    path("api/", include("llmops.tools.api.urls")),
     # Last: every other path is a console route (the React app routes it in the browser).
     re_path(r"^(?!api/|admin/|v1/|static/|ws/|healthz$|readyz$).*$", ConsoleView.as_view(), name="console"),
 ]

@@ -17,7 +17,18 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCHMARKS = ["engine", "runs", "chaos", "gateway", "knowledge", "api", "evals", "console", "dashboards", "streaming"]
+BENCHMARKS = [
+    "engine",
+    "runs",
+    "chaos",
+    "gateway",
+    "knowledge",
+    "api",
+    "evals",
+    "console",
+    "dashboards",
+    "streaming",
+]
 
 
 def _benchmark_env() -> dict[str, str]:

@@ -345,6 +345,23 @@ export interface paths {
         patch: operations["api_workspaces_budgets_partial_update"];
         trace?: never;
     };
+    "/api/workspaces/{workspace}/builtin-tool-providers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``/api/workspaces/<ws>/builtin-tool-providers/``: the credentialed built-ins, what each needs and gives. */
+        get: operations["api_workspaces_builtin_tool_providers_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/chains/": {
         parameters: {
             query?: never;
@@ -2018,6 +2035,132 @@ export interface paths {
         patch: operations["api_workspaces_schedules_partial_update"];
         trace?: never;
     };
+    "/api/workspaces/{workspace}/tool-calls/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * @description ``/api/workspaces/<ws>/tool-calls/``: the metered tool calls, newest first (``?run_id=``, ``?tool=``,
+         *     ``?provider=``).
+         */
+        get: operations["api_workspaces_tool_calls_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tool-providers/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        get: operations["api_workspaces_tool_providers_list"];
+        put?: never;
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        post: operations["api_workspaces_tool_providers_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tool-providers/{slug}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        get: operations["api_workspaces_tool_providers_retrieve"];
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        put: operations["api_workspaces_tool_providers_update"];
+        post?: never;
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        delete: operations["api_workspaces_tool_providers_destroy"];
+        options?: never;
+        head?: never;
+        /** @description ``/api/workspaces/<ws>/tool-providers/``: CRUD, ``import-openapi/`` and ``<slug>/refresh/``. */
+        patch: operations["api_workspaces_tool_providers_partial_update"];
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tool-providers/{slug}/refresh/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description Read the tools again (OpenAPI: from the document's URL; MCP: the server's list). */
+        post: operations["api_workspaces_tool_providers_refresh_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tool-providers/import-openapi/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description A provider from an OpenAPI 3 document (``document`` pasted, or ``url``), its operations as tools. */
+        post: operations["api_workspaces_tool_providers_import_openapi_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tools/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description ``/api/workspaces/<ws>/tools/``: every tool the workspace's runs can call. */
+        get: operations["api_workspaces_tools_list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workspaces/{workspace}/tools/{name}/test/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** @description ``/api/workspaces/<ws>/tools/<name>/test/``: call one tool with arguments (metered as a test). */
+        post: operations["api_workspaces_tools_test_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/workspaces/{workspace}/usage/dashboard/": {
         parameters: {
             query?: never;
@@ -2380,6 +2523,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/mcp/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description No server-initiated stream: this server answers every request in its response. */
+        get: operations["v1_mcp_retrieve"];
+        put?: never;
+        /** @description MCP (streamable HTTP, JSON responses): initialize, ping, tools/list, tools/call. The deployment's workflow is one tool named after the deployment; the key needs the run scope. */
+        post: operations["v1_mcp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/models": {
         parameters: {
             query?: never;
@@ -2571,6 +2732,14 @@ export interface components {
             webhook_secret?: string;
             is_active?: boolean;
         };
+        /** @description A credentialed built-in provider a workspace can configure (kind ``builtin``). */
+        BuiltinProvider: {
+            name: string;
+            label: string;
+            description: string;
+            credentials: components["schemas"]["CredentialField"][];
+            readonly tools: components["schemas"]["ToolSpec"][];
+        };
         CatalogModel: {
             readonly id: number;
             provider_kind: components["schemas"]["ProviderKindEnum"];
@@ -2718,6 +2887,13 @@ export interface components {
             total_tokens: number;
             cost: string;
             model_calls: number;
+        };
+        /** @description One setting a built-in provider needs. */
+        CredentialField: {
+            name: string;
+            label: string;
+            secret: boolean;
+            required: boolean;
         };
         /** @description Base serializer: subclasses set ``Meta.model`` and add resource-specific fields. */
         Dataset: {
@@ -3166,6 +3342,12 @@ export interface components {
              */
             version: string;
         };
+        /**
+         * @description * `header` - header
+         *     * `query` - query
+         * @enum {string}
+         */
+        InEnum: "header" | "query";
         /** @description A workspace's invitation as its admins see it: only what they typed, nothing about the account. */
         Invitation: {
             /** Format: uuid */
@@ -3431,6 +3613,22 @@ export interface components {
             handles: string[];
             /** @description Declared outputs of the default config (name: type). */
             outputs: unknown;
+        };
+        /** @description ``import-openapi/``: a provider from an OpenAPI 3 document, pasted or at a URL. */
+        OpenAPIImportRequest: {
+            slug: string;
+            name: string;
+            description?: string;
+            /** @description The document's text (JSON or YAML) or object. */
+            document?: unknown;
+            url?: string;
+            auth?: components["schemas"]["ToolAuthRequest"];
+            /** @description api_key or token. */
+            credentials?: {
+                [key: string]: string;
+            };
+            /** @default true */
+            enabled: boolean;
         };
         /**
          * @description * `chat` - Chat
@@ -3703,6 +3901,21 @@ export interface components {
             previous?: string | null;
             results: components["schemas"]["Schedule"][];
         };
+        PaginatedToolCallList: {
+            /** @example 123 */
+            count: number;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=400&limit=100
+             */
+            next?: string | null;
+            /**
+             * Format: uri
+             * @example http://api.example.org/accounts/?offset=200&limit=100
+             */
+            previous?: string | null;
+            results: components["schemas"]["ToolCall"][];
+        };
         PaginatedUsageRecordList: {
             /** @example 123 */
             count: number;
@@ -3843,6 +4056,31 @@ export interface components {
             cron?: string;
             timezone?: string;
             inputs?: unknown;
+            enabled?: boolean;
+        };
+        /**
+         * @description A provider: its settings, which secrets are set (``credentials_set``) and its tools as runs name them.
+         *
+         *     On create, ``kind`` picks what else is needed: ``builtin_provider`` (builtin), ``document`` or ``url``
+         *     (openapi), ``url`` and ``transport`` (mcp; ``credentials`` are then the request headers).
+         */
+        PatchedToolProviderRequest: {
+            slug?: string;
+            name?: string;
+            description?: string;
+            kind?: components["schemas"]["ToolProviderKindEnum"];
+            /** @description The engine's built-in provider (kind builtin), e.g. tavily. */
+            builtin_provider?: string;
+            /** @description The OpenAPI document's URL (if imported from one) or the MCP server's. */
+            url?: string;
+            transport?: components["schemas"]["TransportEnum"];
+            /** @description The OpenAPI document: its text (JSON or YAML) or the object. */
+            document?: unknown;
+            auth?: components["schemas"]["ToolAuthRequest"];
+            /** @description Secrets (never returned); on update merged into the stored ones, an empty value removes one. */
+            credentials?: {
+                [key: string]: string | null;
+            };
             enabled?: boolean;
         };
         /** @description Base serializer: subclasses set ``Meta.model`` and add resource-specific fields. */
@@ -4253,6 +4491,149 @@ export interface components {
             user: components["schemas"]["User"];
         };
         /**
+         * @description How an OpenAPI provider's calls authenticate; the secret itself goes in ``credentials``
+         *     (``api_key`` or ``token``).
+         */
+        ToolAuth: {
+            /** @default none */
+            type: components["schemas"]["ToolAuthTypeEnum"];
+            in?: components["schemas"]["InEnum"];
+            /** @description Header or query parameter name. */
+            name?: string;
+        };
+        /**
+         * @description How an OpenAPI provider's calls authenticate; the secret itself goes in ``credentials``
+         *     (``api_key`` or ``token``).
+         */
+        ToolAuthRequest: {
+            /** @default none */
+            type: components["schemas"]["ToolAuthTypeEnum"];
+            in?: components["schemas"]["InEnum"];
+            /** @description Header or query parameter name. */
+            name?: string;
+        };
+        /**
+         * @description * `none` - none
+         *     * `api_key` - api_key
+         *     * `bearer` - bearer
+         * @enum {string}
+         */
+        ToolAuthTypeEnum: "none" | "api_key" | "bearer";
+        /** @description One metered tool call. */
+        ToolCall: {
+            readonly id: number;
+            readonly tool: string;
+            /** @description Empty: a built-in tool. */
+            readonly provider_slug: string;
+            readonly source: components["schemas"]["ToolCallSourceEnum"];
+            readonly run_id: string;
+            readonly node_id: string;
+            readonly status: components["schemas"]["UsageRecordStatusEnum"];
+            readonly error_message: string;
+            readonly duration_ms: number;
+            readonly output_chars: number;
+            /** Format: date-time */
+            readonly created_at: string;
+        };
+        /**
+         * @description * `run` - Workflow run
+         *     * `test` - Console test
+         * @enum {string}
+         */
+        ToolCallSourceEnum: "run" | "test";
+        /**
+         * @description A provider: its settings, which secrets are set (``credentials_set``) and its tools as runs name them.
+         *
+         *     On create, ``kind`` picks what else is needed: ``builtin_provider`` (builtin), ``document`` or ``url``
+         *     (openapi), ``url`` and ``transport`` (mcp; ``credentials`` are then the request headers).
+         */
+        ToolProvider: {
+            readonly id: number;
+            slug: string;
+            name: string;
+            description?: string;
+            kind: components["schemas"]["ToolProviderKindEnum"];
+            /** @description The engine's built-in provider (kind builtin), e.g. tavily. */
+            builtin_provider?: string;
+            /** @description The OpenAPI document's URL (if imported from one) or the MCP server's. */
+            url?: string;
+            transport?: components["schemas"]["TransportEnum"];
+            /** @description The OpenAPI server the tools call. */
+            readonly base_url: string;
+            auth?: components["schemas"]["ToolAuth"];
+            readonly credentials_set: string[];
+            readonly settings: {
+                [key: string]: string;
+            };
+            enabled?: boolean;
+            readonly tools: components["schemas"]["ToolSpec"][];
+            /** Format: date-time */
+            readonly refreshed_at: string | null;
+            /** Format: date-time */
+            readonly created_at: string;
+            /** Format: date-time */
+            readonly updated_at: string;
+        };
+        /**
+         * @description * `builtin` - Built-in (with credentials)
+         *     * `openapi` - OpenAPI document
+         *     * `mcp` - MCP server
+         * @enum {string}
+         */
+        ToolProviderKindEnum: "builtin" | "openapi" | "mcp";
+        /**
+         * @description A provider: its settings, which secrets are set (``credentials_set``) and its tools as runs name them.
+         *
+         *     On create, ``kind`` picks what else is needed: ``builtin_provider`` (builtin), ``document`` or ``url``
+         *     (openapi), ``url`` and ``transport`` (mcp; ``credentials`` are then the request headers).
+         */
+        ToolProviderRequest: {
+            slug: string;
+            name: string;
+            description?: string;
+            kind: components["schemas"]["ToolProviderKindEnum"];
+            /** @description The engine's built-in provider (kind builtin), e.g. tavily. */
+            builtin_provider?: string;
+            /** @description The OpenAPI document's URL (if imported from one) or the MCP server's. */
+            url?: string;
+            transport?: components["schemas"]["TransportEnum"];
+            /** @description The OpenAPI document: its text (JSON or YAML) or the object. */
+            document?: unknown;
+            auth?: components["schemas"]["ToolAuthRequest"];
+            /** @description Secrets (never returned); on update merged into the stored ones, an empty value removes one. */
+            credentials?: {
+                [key: string]: string | null;
+            };
+            enabled?: boolean;
+        };
+        /** @description A tool as runs and agents see it. */
+        ToolSpec: {
+            name: string;
+            description: string;
+            /** @description JSON Schema of the arguments. */
+            parameters: unknown;
+        };
+        /** @description The arguments to call a tool with. */
+        ToolTestInputRequest: {
+            arguments?: {
+                [key: string]: unknown;
+            };
+        };
+        /** @description What the tool returned, or its error. */
+        ToolTestResult: {
+            ok: boolean;
+            result: unknown;
+            text: string;
+            error: string | null;
+            duration_ms: number;
+        };
+        /**
+         * @description * `streamable_http` - Streamable HTTP
+         *     * `sse` - Server-sent events
+         * @enum {string}
+         */
+        TransportEnum: "streamable_http" | "sse";
+        /**
          * @description * `console` - Console
          *     * `api` - Api
          *     * `evaluation` - Evaluation
@@ -4434,6 +4815,16 @@ export interface components {
         WorkspaceRequest: {
             name: string;
             slug?: string;
+        };
+        /** @description A tool of the workspace's registry and where it comes from. */
+        WorkspaceTool: {
+            name: string;
+            description: string;
+            /** @description JSON Schema of the arguments. */
+            parameters: unknown;
+            /** @description The provider's slug; null: an engine built-in. */
+            provider: string | null;
+            kind: components["schemas"]["ToolProviderKindEnum"];
         };
     };
     responses: never;
@@ -5093,6 +5484,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Budget"];
+                };
+            };
+        };
+    };
+    api_workspaces_builtin_tool_providers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BuiltinProvider"][];
                 };
             };
         };
@@ -8724,6 +9136,280 @@ export interface operations {
             };
         };
     };
+    api_workspaces_tool_calls_list: {
+        parameters: {
+            query?: {
+                /** @description Number of results to return per page. */
+                limit?: number;
+                /** @description The initial index from which to return the results. */
+                offset?: number;
+                provider?: string;
+                run_id?: string;
+                tool?: string;
+            };
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaginatedToolCallList"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"][];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ToolProviderRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ToolProviderRequest"];
+                "multipart/form-data": components["schemas"]["ToolProviderRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ToolProviderRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ToolProviderRequest"];
+                "multipart/form-data": components["schemas"]["ToolProviderRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_destroy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    api_workspaces_tool_providers_partial_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["PatchedToolProviderRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["PatchedToolProviderRequest"];
+                "multipart/form-data": components["schemas"]["PatchedToolProviderRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_refresh_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tool_providers_import_openapi_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenAPIImportRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["OpenAPIImportRequest"];
+                "multipart/form-data": components["schemas"]["OpenAPIImportRequest"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolProvider"];
+                };
+            };
+        };
+    };
+    api_workspaces_tools_list: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspaceTool"][];
+                };
+            };
+        };
+    };
+    api_workspaces_tools_test_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+                workspace: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ToolTestInputRequest"];
+                "application/x-www-form-urlencoded": components["schemas"]["ToolTestInputRequest"];
+                "multipart/form-data": components["schemas"]["ToolTestInputRequest"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ToolTestResult"];
+                };
+            };
+        };
+    };
     api_workspaces_usage_dashboard_retrieve: {
         parameters: {
             query: {
@@ -9454,6 +10140,57 @@ export interface operations {
         responses: {
             /** @description chat.completion, or chat.completion.chunk SSE ending with `data: [DONE]`; usage carries our `cost` too */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_mcp_retrieve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No response body */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_mcp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description the JSON-RPC response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description a notification was accepted */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };

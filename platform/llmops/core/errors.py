@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class LLMOpsError(Exception):
@@ -26,10 +27,18 @@ class LLMOpsError(Exception):
     code = "internal"
     status = 500
 
-    def __init__(self, message: str, *, fields: Mapping[str, Sequence[str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        fields: Mapping[str, Sequence[str]] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.fields: dict[str, list[str]] = {key: list(value) for key, value in (fields or {}).items()}
+        # More members of the error object (a failed run's ``run_id``), after code, message and fields.
+        self.extra: dict[str, Any] = dict(extra or {})
 
 
 class ValidationError(LLMOpsError):

@@ -43,6 +43,10 @@ _PUBLIC_CODES = {
     "ContextWindowExceeded": "model_rejected",
     "WorkflowValidationError": "workflow_invalid",
     "TemplateError": "workflow_failed",
+    # The platform's own faults: the run could not be executed (its worker died on every attempt, the engine
+    # stopped without an outcome). Only these answer 5xx to a chat completion.
+    "RunAttemptsExhausted": "platform_error",
+    "EngineError": "platform_error",
 }
 # Codes whose stored message is the engine's own words about the workflow (a template that does not render,
 # an invalid graph), safe and useful to show; every other message is replaced by the fixed one.
@@ -57,6 +61,7 @@ PUBLIC_MESSAGES = {
     "workflow_invalid": "The deployed workflow version is invalid.",
     "workflow_failed": "A step of the workflow failed.",
     "run_failed": "The run failed.",
+    "platform_error": "The platform could not execute the run.",
 }
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from llmops.chains.conversation_scope import ConversationScope
@@ -12,15 +15,40 @@ from llmops.knowledge.recording import knowledge_versions_record
 from llmops.prompts.resolver import PlatformPromptResolver
 from llmops.providers.gateway import PlatformModelGateway
 from llmops.runs.models import Run
-from workflows import DefaultToolRegistry, Ports, SubprocessSandbox
+from llmops.tools.registry import builtin_tool_registry, workspace_tool_registry
+from workflows import Ports, SubprocessSandbox
 
 # The usage ledger's source of a run's model calls, by trigger (debug runs stay out of production totals).
 _SOURCES = {"api": "api", "debug": "debug"}
+# The node types that call the tool registry.
+_TOOL_NODE_TYPES = frozenset({"tool", "agent"})
+
+
+async def build_ports_async(run: Run) -> Ports:
+    """:func:`build_ports` from async code: the workspace's tool providers are read (in a thread) only for a
+    workflow with a tool or agent node, so other runs pay no query and no thread hop for them."""
+    if uses_tools(run.workflow_version.content):
+        return await sync_to_async(build_ports)(run)
+    return build_ports(run)
+
+
+def uses_tools(content: Any) -> bool:
+    """Whether a workflow document has a node of a tool-calling type anywhere (iteration and loop bodies too)."""
+    if isinstance(content, dict):
+        if content.get("type") in _TOOL_NODE_TYPES:
+            return True
+        return any(uses_tools(value) for value in content.values() if isinstance(value, dict | list))
+    if isinstance(content, list):
+        return any(uses_tools(value) for value in content if isinstance(value, dict | list))
+    return False
 
 
 def build_ports(run: Run) -> Ports:
     """Adapters for one run: metered models, prompts and chains of its workspace, sandboxed code,
-    SSRF-guarded HTTP and the built-in tools."""
+    SSRF-guarded HTTP and the workspace's tools (built-ins and enabled providers, metered).
+
+    For a workflow with tool or agent nodes it reads the workspace's tool providers: from async code call
+    :func:`build_ports_async`."""
     gateway = PlatformModelGateway(
         workspace=run.workspace_id,
         source=_SOURCES.get(run.trigger, "run"),
@@ -34,6 +62,7 @@ def build_ports(run: Run) -> Ports:
         gateway=gateway,
         on_resolved=lambda resolved: knowledge_versions_record(Run, run.pk, resolved),
     )
+    http = workflow_http_client()
     return Ports(
         models=gateway,
         prompts=PlatformPromptResolver(run.workspace),
@@ -41,8 +70,12 @@ def build_ports(run: Run) -> Ports:
             run.workspace, gateway=gateway, retriever=retriever, scope=_conversation_scope(run)
         ),
         sandbox=build_sandbox(),
-        http=workflow_http_client(),
-        tools=DefaultToolRegistry(),
+        http=http,
+        tools=(
+            workspace_tool_registry(workspace_id=run.workspace_id, http=http)
+            if uses_tools(run.workflow_version.content)
+            else builtin_tool_registry(workspace_id=run.workspace_id, http=http)
+        ),
         retriever=retriever,
     )
 

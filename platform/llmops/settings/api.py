@@ -53,4 +53,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Fields named alike with other choices (tool providers' ``kind``, their auth's ``type``) would rename
+    # the older enums after their components: every name stays put.
+    "ENUM_NAME_OVERRIDES": {
+        "ToolProviderKindEnum": "llmops.tools.models.ProviderKind",
+        "ToolAuthTypeEnum": ["none", "api_key", "bearer"],
+        "KindEnum": ["workflow", "prompt", "chain"],
+        "TypeEnum": ["chat", "text"],
+        "UsageRecordStatusEnum": "llmops.usage.models.UsageStatus",  # also tool calls' status
+    },
 }

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "llmops.deployments",
     "llmops.knowledge",
     "llmops.evaluations",
+    "llmops.tools",
 ]
 
 MIDDLEWARE = [

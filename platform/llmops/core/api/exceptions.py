@@ -69,7 +69,9 @@ def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 
 def _domain_response(exc: LLMOpsError) -> Response:
-    response = Response(error_body(exc.code, exc.message, exc.fields), status=exc.status)
+    body = error_body(exc.code, exc.message, exc.fields)
+    body["error"].update({k: v for k, v in exc.extra.items() if k not in body["error"]})
+    response = Response(body, status=exc.status)
     retry_after = exc.retry_after if isinstance(exc, RateLimited | ServiceUnavailable) else None
     if retry_after is not None:
         response["Retry-After"] = str(max(1, math.ceil(retry_after)))

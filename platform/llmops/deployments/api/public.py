@@ -42,6 +42,7 @@ from llmops.deployments.conversations import conversation_scoped
 from llmops.deployments.limits import rate_take
 from llmops.deployments.models import ApiKey, Deployment, Scope
 from llmops.deployments.payloads import (
+    PUBLIC_MESSAGES,
     answer_text,
     completion_body,
     completion_chunk,
@@ -72,9 +73,17 @@ ERROR_EXAMPLE = {"error": {"code": "invalid", "message": "Invalid inputs: inputs
 
 
 class RunFailed(LLMOpsError):
-    """A chat completion whose run failed (the OpenAI protocol has no partial answer)."""
+    """A chat completion whose run failed for reasons of the workflow (a node's error, a blocked URL, a budget,
+    a model provider's refusal): 422, which clients (the ``openai`` SDK among them) do not retry, so a failure
+    never starts the run again. The error names the ``run_id`` and the failure's ``type`` (its public code)."""
 
     code = "run_failed"
+    status = 422
+
+
+class RunPlatformFailed(RunFailed):
+    """A chat completion whose run the platform could not execute (its own fault): a 5xx."""
+
     status = 500
 
 
@@ -343,12 +352,11 @@ class ChatCompletionsView(PublicAPIView):
         run = _blocking_result(admitted)
         if not run.is_final:
             raise RunStillRunning(
-                f"The run {run.id} is still running; poll GET /v1/runs/{run.id} for its result."
+                f"The run {run.id} is still running; poll GET /v1/runs/{run.id} for its result.",
+                extra={"run_id": str(run.id)},
             )
-        if run.status != RunStatus.SUCCEEDED:
-            raise RunFailed(
-                f"The run {run.id} ended {run.status}: {(public_error(run.error) or {}).get('message', '')}".strip()
-            )
+        if run.status not in (RunStatus.SUCCEEDED, RunStatus.PARTIAL):
+            raise _run_failed(run)
         usage = openai_usage(run.prompt_tokens, run.completion_tokens, run_cost(run))
         return Response(completion_body(completion_id=completion_id, model=data["model"],
                                         text=answer_text(run.outputs), finish="stop", usage=usage))  # fmt: skip
@@ -364,6 +372,18 @@ class ChatCompletionsView(PublicAPIView):
         if data["stream"]:
             return sse_response(chain_call_stream(call, inputs, conversation_id=conversation_id, reply=reply))
         return Response(chain_call_blocking(call, inputs, conversation_id=conversation_id, reply=reply))
+
+
+def _run_failed(run: Run) -> RunFailed:
+    """The error of a chat completion whose run ended without an answer (see ``RunFailed``)."""
+    error = public_error(run.error) or {"code": "run_failed", "message": PUBLIC_MESSAGES["run_failed"]}
+    extra = {"type": error["code"], "run_id": str(run.id)} | (
+        {"node_id": error["node_id"]} if "node_id" in error else {}
+    )
+    message = f"The run {run.id} ended {run.status}: {error['message']}"
+    if error["code"] == "platform_error":
+        return RunPlatformFailed(message, extra=extra)
+    return RunFailed(message, extra=extra)
 
 
 def _reply_sources(version: Any) -> frozenset[str]:
@@ -399,8 +419,17 @@ async def _chat_stream(
         elif event["type"] == "run_finished":
             finished = event
     if finished is None or finished.get("status") != "succeeded":
-        error = public_error((finished or {}).get("error")) or {"message": "the run did not finish"}
-        yield f'data: {{"error": {{"code": "run_failed", "message": {json.dumps(error.get("message", ""))}}}}}\n\n'
+        error = public_error((finished or {}).get("error")) or {
+            "code": "run_failed",
+            "message": "the run did not finish",
+        }
+        body = {
+            "code": "run_failed",
+            "message": error["message"],
+            "type": error["code"],
+            "run_id": str(admitted.run.id),
+        }
+        yield f"data: {json.dumps({'error': body})}\n\n"
         yield "data: [DONE]\n\n"
         return
     if not streamed:

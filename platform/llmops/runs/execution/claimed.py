@@ -28,7 +28,7 @@ from llmops.runs.execution.context import ChatContext, Listener
 from llmops.runs.execution.limits import run_limits
 from llmops.runs.graphs import compiled_graph
 from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
-from llmops.runs.ports import build_ports
+from llmops.runs.ports import build_ports_async
 from llmops.runs.store import DjangoRunStore
 from llmops.usage.models import UsageRecord
 from workflows import Event, Executor
@@ -83,7 +83,7 @@ class ClaimedExecution:
         try:
             executor = Executor(
                 compiled_graph(self.run.workflow_version),
-                ports=build_ports(self.run),
+                ports=await build_ports_async(self.run),
                 store=self.store,
                 limits=run_limits(),
             )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from llmops.studio.dify import flow_nodes, http, model_nodes, nodes
+from llmops.studio.dify import agent_nodes, flow_nodes, http, model_nodes, nodes, tool_nodes
 from llmops.studio.dify.context import DifyNode, Mapped, NodeMapper
 from llmops.studio.dify.document import (
     MODES,
@@ -46,11 +46,10 @@ CONVERTERS: dict[str, Converter] = {
     "iteration": flow_nodes.iteration,
     "loop": flow_nodes.loop,
     "assigner": flow_nodes.assigner,
+    "tool": tool_nodes.tool,
+    "agent": agent_nodes.agent,
 }
 UNSUPPORTED = {
-    "tool": "Dify tools are provider plugins with no equivalent in this platform's tool registry; "
-    "rebuild the step with a tool, http_request or code node",
-    "agent": "Dify agent strategies are plugins with no faithful equivalent; rebuild it as an agent node",
     "loop-end": "breaking out of a loop from inside its body has no equivalent (use break conditions)",
 }
 _CONTAINER_STARTS = {"iteration-start", "loop-start"}

@@ -96,6 +96,7 @@ def output_renames(dify_type: str, data: Mapping[str, Any]) -> dict[str, str]:
         "parameter-extractor": {"__is_success": "is_success", "__reason": "reason"},
         "list-operator": {"first_record": "first", "last_record": "last"},
         "if-else": {"selected_case_id": "case"},
+        "tool": {"json": "result"},  # Dify's structured output is our tool node's ``result``
         "document-extractor": {"text": "texts"} if data.get("is_array_file") else {},
     }.get(dify_type, {})
     names: list[str] = []
