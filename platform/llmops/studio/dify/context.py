@@ -11,6 +11,8 @@ from llmops.studio.dify.report import BindingKind, ImportReport, Unsupported
 
 # A placeholder for a reference that could not be mapped; the conversion has failed by then anyway.
 UNMAPPED = "unmapped.value"
+# The model reference of a Dify model node saved without a model (bound at import like any other).
+UNSELECTED_MODEL = "unselected-model"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +102,10 @@ class NodeMapper:
         model = self.data.get(what) or {}
         provider = str(model.get("provider") or "").rstrip("/").split("/")[-1]
         name = str(model.get("name") or "")
-        if not name:
-            self.fail(f"{what}: no model is selected")
-            return UNMAPPED, {}
+        if not name:  # saved in Dify without a choice: imported with a model to bind, as any other
+            self.warn(f"{what}: no model was selected in Dify; bind '{UNSELECTED_MODEL}' to a model endpoint")
+            self.bind("model", UNSELECTED_MODEL, {"provider": model.get("provider"), "name": ""})
+            return UNSELECTED_MODEL, dict(model.get("completion_params") or {})
         reference = f"{provider}/{name}" if provider else name
         self.bind("model", reference, {"provider": model.get("provider"), "name": name})
         return reference, dict(model.get("completion_params") or {})

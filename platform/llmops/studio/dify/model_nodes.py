@@ -6,6 +6,7 @@ Dify names models by provider and model name; here a node names a model endpoint
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,13 +23,15 @@ _PARAMETER_TYPES = {
     "object": "object",
 }
 _DEFAULT_WINDOW = 50
+_SYS_FILES = re.compile(r"\{\{#sys\.files#\}\}")
 
 
 def llm(m: NodeMapper) -> Mapped:
     """Messages, memory, context and structured output of a Dify LLM node."""
     model, parameters = m.model()
-    config: dict[str, Any] = {"model": model, "parameters": parameters, "messages": _messages(m, _context(m))}
     memory = m.data.get("memory")
+    messages = _messages(m, _context(m), memory_query=bool(memory))
+    config: dict[str, Any] = {"model": model, "parameters": parameters, "messages": messages}
     if memory:
         config["memory"] = {"window": _window(m, memory)}
         _append_query(m, memory, config["messages"])
@@ -52,7 +55,7 @@ def _context(m: NodeMapper) -> str | None:
     return m.placeholder(selector, "context")
 
 
-def _messages(m: NodeMapper, context: str | None) -> list[dict[str, str]]:
+def _messages(m: NodeMapper, context: str | None, *, memory_query: bool = False) -> list[dict[str, str]]:
     template = m.data.get("prompt_template")
     if isinstance(template, Mapping):  # completion model: one prompt
         m.warn("the completion-style prompt is sent as one user message")
@@ -70,7 +73,7 @@ def _messages(m: NodeMapper, context: str | None) -> list[dict[str, str]]:
             content = m.template(item.get("text"), f"message {index}", context=context)
         if content.strip():
             messages.append({"role": role, "content": content})
-    if not messages:
+    if not messages and not memory_query:  # with memory, the user's query is a message of its own
         m.fail("the prompt has no message")
     return messages
 
@@ -103,6 +106,11 @@ def _append_query(m: NodeMapper, memory: Mapping[str, Any], messages: list[dict[
     if isinstance(m.data.get("prompt_template"), Mapping):
         return
     query = str(memory.get("query_prompt_template") or "{{#sys.query#}}")
+    if _SYS_FILES.search(
+        query
+    ):  # Dify's default template ends with the turn's files, which have no equivalent
+        query = _SYS_FILES.sub("", query).rstrip() or "{{#sys.query#}}"
+        m.warn("the memory query's sys.files (the turn's uploaded files) was left out: files are not sent")
     messages.append({"role": "user", "content": m.template(query, "memory query")})
     if any(message["role"] != "system" for message in messages[:-1]):
         m.warn("conversation history now comes before the prompt's own user/assistant messages")
