@@ -329,3 +329,25 @@ def test_connection_test_reports_a_provider_error_without_the_key(
     assert body["ok"] is False and body["error"]["type"] == "auth"
     assert API_KEY not in response.content.decode()
     assert provider.requests[0].json["max_completion_tokens"] == 1
+
+
+async def test_a_structured_reply_cut_at_max_tokens_is_returned_as_a_truncated_reply(
+    ws: Workspace, provider: OpenAITestServer
+) -> None:
+    # given: a JSON-schema reply the model cut at max_tokens (the SDK's structured-output parser raises on it)
+    await _endpoint(ws, provider)
+    provider.script(ok('{"city": "Par', usage=(9, 4), finish_reason="length"))
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    request = ChatRequest(
+        model="primary", messages=(ChatMessage(role="user", content="Where?"),), context=CONTEXT,
+        response_format={"type": "json_schema", "json_schema": {"name": "p", "schema": schema}},
+    )  # fmt: skip
+    # when
+    result = await _gateway(ws).chat(request)
+    # then: the partial text with its reason, metered, for the node to judge (a parameter extractor says why)
+    assert (result.text, result.finish_reason, result.usage.completion_tokens) == (
+        '{"city": "Par',
+        "length",
+        4,
+    )
+    assert await _rows(ws) == [("primary", 1, "ok", "")]

@@ -135,8 +135,21 @@ def test_wikipedia_and_plugin_era_time_tools_map_onto_ours() -> None:
              "tool_parameters": {"query": {"type": "mixed", "value": "{{#1718000000001.text#}}"}}},
             {"tool": "searxng_search", "arguments": {"category": "news", "query": "{{ start.text }}"}},
         ),
+        (
+            "google_translate", "translate",
+            {"tool_parameters": {"content": {"type": "mixed", "value": "{{#1718000000001.text#}}"},
+                                 "dest": {"type": "constant", "value": "zh"}}},
+            {"tool": "translate", "arguments": {"text": "{{ start.text }}", "target_language": "zh"}},
+        ),
+        (
+            "duckduckgo", "ddgo_translate",
+            {"tool_parameters": {"query": {"type": "mixed", "value": "{{#1718000000001.text#}}"},
+                                 "translate_to": {"type": "constant", "value": "en"}}},
+            {"tool": "translate", "arguments": {"text": "{{ start.text }}", "target_language": "en"}},
+        ),
     ],
-    ids=["json-parse", "json-replace", "maths", "timezone-conversion", "duckduckgo-plugin", "searxng"],
+    ids=["json-parse", "json-replace", "maths", "timezone-conversion", "duckduckgo-plugin", "searxng",
+         "google-translate", "duckduckgo-translate"],
 )  # fmt: skip
 def test_builtin_tools_map_with_renamed_parameters(
     provider: str, tool: str, data: dict[str, Any], expected: dict[str, Any]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import openai
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from llmops.core.errors import ValidationError
@@ -116,7 +117,10 @@ async def chat_once(endpoint: ResolvedEndpoint, request: ChatRequest) -> tuple[C
     runnable = _runnable(endpoint, request)
     parameters = parameters_for(endpoint, request)
     started = time.perf_counter()
-    message = await runnable.ainvoke(to_langchain(request.messages), **parameters)
+    try:
+        message = await runnable.ainvoke(to_langchain(request.messages), **parameters)
+    except openai.LengthFinishReasonError as exc:  # structured output cut at max_tokens: the caller judges it
+        return _truncated(endpoint, exc.completion), Measured(latency_ms=elapsed_ms(started))
     measured = Measured(latency_ms=elapsed_ms(started))
     if not isinstance(message, AIMessage):
         raise MalformedResponse(f"the provider returned {type(message).__name__}, not a reply")
@@ -128,6 +132,22 @@ async def chat_once(endpoint: ResolvedEndpoint, request: ChatRequest) -> tuple[C
         finish_reason=_finish_reason(message),
     )
     return result, measured
+
+
+def _truncated(endpoint: ResolvedEndpoint, completion: Any) -> ChatResult:
+    """The reply of a structured-output call the SDK refused because it hit ``max_tokens``: the partial text
+    with ``finish_reason`` ``length`` (a parameter extractor then reports why it could not parse it)."""
+    choice = completion.choices[0] if completion.choices else None
+    usage = completion.usage
+    return ChatResult(
+        text=str(getattr(choice.message, "content", "") or "") if choice else "",
+        usage=Usage(
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        ),
+        model=str(completion.model or endpoint.config.model),
+        finish_reason="length",
+    )
 
 
 @dataclass(slots=True)

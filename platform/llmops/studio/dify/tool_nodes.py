@@ -97,6 +97,13 @@ MAPPINGS: dict[tuple[str, str], ToolMapping] = {
         },
         provider="jina",
     ),
+    # Dify's translation tools go to DeepL here (the workspace sets up its key): a provider-to-provider move.
+    ("google_translate", "translate"): ToolMapping(
+        "translate", {"content": "text", "dest": "target_language"}, provider="deepl"
+    ),
+    ("duckduckgo", "ddgo_translate"): ToolMapping(
+        "translate", {"query": "text", "translate_to": "target_language"}, provider="deepl"
+    ),
     ("json_process", "parse"): ToolMapping(
         "json_parse", {"content": "content", "json_filter": "path", "ensure_ascii": "ensure_ascii"}
     ),
