@@ -18,7 +18,7 @@ import jsonschema
 
 from workflows._errors import ToolError
 from workflows._ports import CallContext, HttpClient, HttpRequest, ToolResult, ToolSpec
-from workflows.tools import Tool, builtin_tools, evaluate_arithmetic
+from workflows.tools import Tool, builtin_tools, evaluate_arithmetic, unknown_tool_error
 
 __all__ = ["DefaultToolRegistry", "Tool", "builtin_tools", "evaluate_arithmetic", "openapi_tools"]
 
@@ -48,7 +48,7 @@ class DefaultToolRegistry:
         """Validate the arguments, run the tool, wrap its result."""
         tool = self._tools.get(name)
         if tool is None:
-            raise ToolError(f"unknown tool {name!r}")
+            raise unknown_tool_error(name)
         try:
             jsonschema.validate(dict(arguments), tool.spec.parameters)
         except jsonschema.ValidationError as exc:

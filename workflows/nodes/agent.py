@@ -14,6 +14,7 @@ from workflows._events import AgentStep
 from workflows._ports import ChatMessage, ChatRequest, ToolCall, ToolRegistry, ToolSpec, Usage
 from workflows.nodes._base import NodeContext, NodeKind, NodeResult, Template
 from workflows.nodes._llm import Memory, ModelSettings, call_model, with_memory
+from workflows.tools import unknown_tool_error
 
 _ACTION = re.compile(r"Action\s*:\s*(?P<name>[\w.-]+)\s*\n\s*Action Input\s*:\s*(?P<input>.*)", re.DOTALL)
 _FINAL = re.compile(r"Final Answer\s*:\s*(?P<answer>.*)", re.DOTALL)
@@ -61,7 +62,7 @@ def _specs(config: AgentConfig, registry: ToolRegistry) -> tuple[ToolSpec, ...]:
     for name in config.tools:
         spec = registry.get(name)
         if spec is None:
-            raise ToolError(f"unknown tool {name!r}")
+            raise unknown_tool_error(name)
         specs.append(spec)
     return tuple(specs)
 

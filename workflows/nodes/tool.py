@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import Field
 
-from workflows._errors import ToolError
 from workflows._ports import ToolRegistry
 from workflows.nodes._base import NodeConfig, NodeContext, NodeKind, NodeResult, Template
+from workflows.tools import unknown_tool_error
 
 ArgumentValue = Template | bool | int | float | list[Any] | dict[str, Any] | None
 
@@ -34,7 +34,7 @@ class ToolNode(NodeKind[ToolConfig]):
     async def run(self, config: ToolConfig, ctx: NodeContext) -> NodeResult:
         registry: ToolRegistry = ctx.port("tools")
         if registry.get(config.tool) is None:
-            raise ToolError(f"unknown tool {config.tool!r}")
+            raise unknown_tool_error(config.tool)
         arguments = {name: ctx.value(v) if isinstance(v, str) else v for name, v in config.arguments.items()}
         result = await registry.invoke(config.tool, arguments, ctx.call)
         return NodeResult({"result": result.data, "text": result.text})

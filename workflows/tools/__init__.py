@@ -68,4 +68,16 @@ __all__ = [
     "builtin_tools",
     "evaluate_arithmetic",
     "provider_tools",
+    "unknown_tool_error",
 ]
+
+
+def unknown_tool_error(name: str) -> ToolError:
+    """The error for a tool the registry lacks; it names the provider to set up when a credentialed one has it."""
+    for info in BUILTIN_PROVIDERS.values():
+        if any(spec.name == name for spec in info.tools):
+            return ToolError(
+                f"tool {name!r} needs the {info.label} tool provider, which this workspace has not set up "
+                "(add its credentials under Tools)"
+            )
+    return ToolError(f"unknown tool {name!r}")
