@@ -1,7 +1,7 @@
-// Ready-to-paste calls (curl, openai Python SDK, fetch with SSE) with a copy button each.
+// Ready-to-paste calls (curl, openai Python SDK, fetch with SSE, an MCP client's config) with a copy button each.
 import { Button, Code, CopyButton, Stack, Tabs, Text } from "@mantine/core";
 import { useTranslation } from "react-i18next";
-import { curlSnippet, fetchSnippet, pythonSnippet, type SnippetContext } from "./snippets";
+import { curlSnippet, fetchSnippet, mcpSnippet, pythonSnippet, type SnippetContext } from "./snippets";
 
 function Snippet({ text, name }: { text: string; name: string }) {
   const { t } = useTranslation();
@@ -29,10 +29,12 @@ export function Snippets({ ctx }: { ctx: SnippetContext }) {
           <Tabs.Tab value="curl">curl</Tabs.Tab>
           <Tabs.Tab value="python">Python (openai)</Tabs.Tab>
           <Tabs.Tab value="js">JavaScript (fetch, SSE)</Tabs.Tab>
+          <Tabs.Tab value="mcp">MCP</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="curl" pt="xs"><Snippet name="curl" text={curlSnippet(ctx)} /></Tabs.Panel>
         <Tabs.Panel value="python" pt="xs"><Snippet name="python" text={pythonSnippet(ctx)} /></Tabs.Panel>
         <Tabs.Panel value="js" pt="xs"><Snippet name="js" text={fetchSnippet(ctx)} /></Tabs.Panel>
+        <Tabs.Panel value="mcp" pt="xs"><Snippet name="mcp" text={mcpSnippet(ctx)} /></Tabs.Panel>
       </Tabs>
     </Stack>
   );

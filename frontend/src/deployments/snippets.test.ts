@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { curlSnippet, fetchSnippet, inputsOf, pythonSnippet, shellQuote, TOKEN_PLACEHOLDER } from "./snippets";
+import { curlSnippet, mcpSnippet, fetchSnippet, inputsOf, pythonSnippet, shellQuote, TOKEN_PLACEHOLDER } from "./snippets";
 
 const ctx = { baseUrl: "http://127.0.0.1:8000/", slug: "greeter", inputs: [{ name: "name", type: "text" }, { name: "count", type: "number" }] };
 
@@ -72,5 +72,18 @@ describe("fetchSnippet", () => {
     // An async function body parses the snippet (top-level await included) without running it.
     const AsyncFunction = Object.getPrototypeOf(async () => {}).constructor as new (...args: string[]) => unknown;
     expect(() => new AsyncFunction("process", text)).not.toThrow();
+  });
+});
+
+describe("mcpSnippet", () => {
+  it("configures the deployment's MCP server with the key", () => {
+    const config = JSON.parse(mcpSnippet({ ...ctx, token: "llm-abc-def" })) as {
+      mcpServers: Record<string, { type: string; url: string; headers: Record<string, string> }>;
+    };
+    expect(config.mcpServers.greeter).toEqual({
+      type: "streamable-http",
+      url: "http://127.0.0.1:8000/v1/mcp/greeter",
+      headers: { Authorization: "Bearer llm-abc-def" },
+    });
   });
 });

@@ -122,3 +122,19 @@ export function fetchSnippet(ctx: SnippetContext): string {
     "}",
   ].join("\n");
 }
+
+/** An MCP client configuration (Claude Desktop, Cursor and others read this shape): the deployment's
+ * workflow is one tool of the MCP server at /v1/mcp/<slug>, authenticated with the key. */
+export function mcpSnippet(ctx: SnippetContext): string {
+  const token = ctx.token ?? TOKEN_PLACEHOLDER;
+  const config = {
+    mcpServers: {
+      [ctx.slug]: {
+        type: "streamable-http",
+        url: `${base(ctx.baseUrl)}/v1/mcp/${ctx.slug}`,
+        headers: { Authorization: `Bearer ${token}` },
+      },
+    },
+  };
+  return JSON.stringify(config, null, 2);
+}
