@@ -26,6 +26,7 @@ const EvaluationRunDetail = lazy(() => import("./pages/EvaluationRunDetail"));
 const Datasets = lazy(() => import("./pages/Datasets"));
 const DatasetDetail = lazy(() => import("./pages/DatasetDetail"));
 const Evaluators = lazy(() => import("./pages/Evaluators"));
+const Tools = lazy(() => import("./pages/Tools"));
 
 function page(element: ReactNode): ReactNode {
   return <Suspense fallback={<Loader m="xl" />}>{element}</Suspense>;
@@ -59,6 +60,7 @@ export const router = createBrowserRouter([
       { path: "w/:ws/datasets", element: page(<Datasets />) },
       { path: "w/:ws/datasets/:slug", element: page(<DatasetDetail />) },
       { path: "w/:ws/evaluators", element: page(<Evaluators />) },
+      { path: "w/:ws/tools", element: page(<Tools />) },
       { path: "*", element: <Navigate to="/" replace /> },
     ],
   },

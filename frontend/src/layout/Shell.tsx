@@ -8,9 +8,9 @@ import { ApiError, connection, request } from "../api/client";
 import { switchLanguage } from "../i18n";
 import { useMe, useWorkspaces } from "../session";
 
-const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "deployments", "runs", "evaluations", "datasets", "evaluators", "usage", "members"] as const;
+const SECTIONS = ["overview", "workflows", "prompts", "chains", "endpoints", "knowledge", "tools", "deployments", "runs", "evaluations", "datasets", "evaluators", "usage", "members"] as const;
 // Sections whose label lives in their feature's locale file.
-const LABELS: Partial<Record<(typeof SECTIONS)[number], string>> = { datasets: "datasets.navDatasets", evaluators: "datasets.navEvaluators" };
+const LABELS: Partial<Record<(typeof SECTIONS)[number], string>> = { datasets: "datasets.navDatasets", evaluators: "datasets.navEvaluators", tools: "tools.nav" };
 export const LAST_WORKSPACE_KEY = "llmops.workspace";
 
 function ConnectionBanner() {

@@ -4,6 +4,7 @@ import { deploymentsText } from "./deployments";
 import { evaluationsText } from "./evaluations";
 import { knowledgeText } from "./knowledge";
 import { overviewText } from "./overview";
+import { toolsText } from "./tools";
 import { usageText } from "./usage";
 
 export const en = {
@@ -26,5 +27,6 @@ export const en = {
   overview: overviewText.en,
   evaluations: evaluationsText.en,
   datasets: datasetsText.en,
+  tools: toolsText.en,
 };
 export type Messages = typeof en;

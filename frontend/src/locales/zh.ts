@@ -5,6 +5,7 @@ import { evaluationsText } from "./evaluations";
 import type { Messages } from "./en";
 import { knowledgeText } from "./knowledge";
 import { overviewText } from "./overview";
+import { toolsText } from "./tools";
 import { usageText } from "./usage";
 
 export const zh: Messages = {
@@ -27,4 +28,5 @@ export const zh: Messages = {
   overview: overviewText.zh,
   evaluations: evaluationsText.zh,
   datasets: datasetsText.zh,
+  tools: toolsText.zh,
 };
