@@ -11,7 +11,7 @@ EMBEDDING_PORT := $(or $(LLMOPS_EMBEDDING_MODEL_PORT),8092)
 export LLMOPS_HOST := $(HOST)
 export LLMOPS_PORT := $(PORT)
 
-.PHONY: install services models console dev api-types run test stop lint format clean
+.PHONY: install sandbox-packages services models console dev api-types run test stop lint format clean
 
 # The console (frontend/): npm ci when the lockfile changed, a production build when its sources changed.
 CONSOLE_DEPS := frontend/node_modules/.installed
@@ -30,7 +30,12 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+# Code nodes' own package environment (LLMOPS_SANDBOX_PACKAGES, pinned in platform/llmops/runs/
+# sandbox-requirements.txt) under .llmops/sandbox-packages; its manifest makes this a no-op when nothing changed.
+sandbox-packages: $(STAMP)
+	@$(PY) manage.py sandbox_packages
+
+install: $(STAMP) sandbox-packages
 
 services: install
 	@$(PY) -m devservices.embedded start

@@ -100,11 +100,17 @@ class EnvVar(_Model):
     description: str = ""
 
 
+# ``array[...]`` types check their items when a variable assigner writes them (Dify's conversation types).
+ConversationVariableType = Literal[
+    "string", "number", "boolean", "object", "array", "array[string]", "array[number]", "array[object]"
+]
+
+
 class ConversationVariable(_Model):
     """State a chat workflow carries between turns, readable as ``{{ conversation.NAME }}``."""
 
     name: Annotated[str, Field(pattern=NODE_ID_PATTERN)]
-    type: Literal["string", "number", "boolean", "object", "array"] = "string"
+    type: ConversationVariableType = "string"
     default: Any = None
     description: str = ""
 

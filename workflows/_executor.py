@@ -44,6 +44,7 @@ from workflows._scope import (
     error_dict,
 )
 from workflows._validation import compile_workflow
+from workflows._variables import ConversationState
 
 logger = logging.getLogger("workflows.executor")
 _END = object()
@@ -62,6 +63,8 @@ class RunResult:
     steps: int
     elapsed_ms: float
     events: list[Event] = field(default_factory=list)
+    # The conversation variables as the run left them (None for a workflow that declares none).
+    conversation: dict[str, Any] | None = None
 
 
 class Executor:
@@ -87,6 +90,7 @@ class Executor:
         self._state: _RunState | None = None
         self._cancel_requested = False
         self._last_records: dict[str, NodeRecord] = {}
+        self._last_conversation: dict[str, Any] | None = None
 
     def cancel(self) -> None:
         """Cancel the current run: running nodes are cancelled and the run ends ``cancelled``."""
@@ -106,18 +110,27 @@ class Executor:
         conversation: Mapping[str, Any] | None = None,
         history: Sequence[ChatMessage] = (),
         env: Mapping[str, Any] | None = None,
+        dialogue_count: int = 0,
     ) -> AsyncIterator[Event]:
         """Execute (or resume) run ``run_id`` and yield its events as they happen.
 
         ``env`` overrides environment variable values (the platform passes decrypted secrets here);
-        ``conversation`` and ``history`` carry chat state; ``query`` is the user message of a chat turn.
+        ``conversation`` (the stored conversation variables: missing ones get their declared default, ones no
+        longer declared are dropped) and ``history`` carry chat state; ``query`` is the user message of a chat
+        turn and ``dialogue_count`` (``sys.dialogue_count``) the number of turns before it. The final
+        conversation variables come back on the final ``RunRecord`` and ``RunResult.conversation``.
         """
         if self._state is not None:
             raise RuntimeError("this executor is already running a run; create another Executor")
         state = _RunState(self, run_id, CallContext(run_id, "", user_id, workspace_id), tuple(history))
         self._state = state
         setup = _RunSetup(
-            dict(inputs or {}), conversation_id, query, dict(conversation or {}), dict(env or {})
+            dict(inputs or {}),
+            conversation_id,
+            query,
+            dict(conversation or {}),
+            dict(env or {}),
+            dialogue_count,
         )
         driver = asyncio.ensure_future(self._drive(state, setup))
         try:
@@ -150,6 +163,7 @@ class Executor:
             finished.steps,
             finished.elapsed_ms,
             events,
+            self._last_conversation,
         )
 
     async def _deliver(self, event: Event) -> None:
@@ -215,7 +229,11 @@ class Executor:
         workflow = self.graph.workflow
         env = {v.name: v.value for v in workflow.environment} | setup.env
         state.secrets = tuple(str(env[n]) for n in self.graph.secret_names if env.get(n) not in (None, ""))
-        conversation = {v.name: v.default for v in workflow.conversation_variables} | setup.conversation
+        declared = {v.name: v.default for v in workflow.conversation_variables}
+        conversation = ConversationState(
+            declared | {k: v for k, v in setup.conversation.items() if k in declared},
+            {v.name: v.type for v in workflow.conversation_variables},
+        )
         state.pool.update(
             sys={
                 "run_id": state.run_id,
@@ -226,6 +244,7 @@ class Executor:
                 "time": started.isoformat(),
                 "inputs": inputs,
                 "query": setup.query,
+                "dialogue_count": setup.dialogue_count,
             },
             env=env,
             conversation=conversation,
@@ -247,6 +266,7 @@ class Executor:
             )
         await self._save_final(state, outcome, outputs)
         self._last_records = dict(state.records)
+        self._last_conversation = _final_conversation(state)
         state.emit(
             RunFinished(
                 run_id=state.run_id,
@@ -272,6 +292,7 @@ class Executor:
             outcome.started_at,
             _now(),
             state.usage,
+            _final_conversation(state),
         )
         try:
             await self.store.save_run(record)
@@ -282,6 +303,12 @@ class Executor:
             )
 
 
+def _final_conversation(state: _RunState) -> dict[str, Any] | None:
+    if not state.graph.workflow.conversation_variables:
+        return None
+    return dict(state.pool.get("conversation") or {})
+
+
 @dataclass(slots=True)
 class _RunSetup:
     inputs: dict[str, Any]
@@ -289,6 +316,7 @@ class _RunSetup:
     query: str | None
     conversation: dict[str, Any]
     env: dict[str, Any]
+    dialogue_count: int = 0
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ SYS_VARIABLES = (
     "time",
     "inputs",
     "query",
+    "dialogue_count",
 )
 
 

@@ -361,6 +361,8 @@ class RunRecord:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     usage: Usage = Usage()
+    # On the final record: the conversation variables as the run left them (None: none declared).
+    conversation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form for persistence."""
@@ -373,6 +375,7 @@ class RunRecord:
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),
             "usage": self.usage.to_dict(),
+            "conversation": self.conversation,
         }
 
     @classmethod
@@ -387,6 +390,7 @@ class RunRecord:
             started_at=_parse_dt(data.get("started_at")),
             finished_at=_parse_dt(data.get("finished_at")),
             usage=Usage.from_dict(data.get("usage")),
+            conversation=data.get("conversation"),
         )
 
 

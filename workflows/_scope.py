@@ -284,6 +284,11 @@ class _ScopeRun:
             body_usage, body_handled = _bodies.restored_totals(state.restored, node.id)
             usage, handled = usage + body_usage, handled + body_handled
         self._account(usage, handled)
+        if node.node.type == "variable_assigner" and record.status == "succeeded":
+            # Its writes are not run again: apply what it wrote to the conversation variables.
+            conversation = self.pool.get("conversation")
+            if isinstance(conversation, dict):
+                conversation.update(record.outputs.get("written") or {})
         self._resolve(node, record)
 
     def _emit_answer_text(self, node_id: str, text: str) -> None:

@@ -23,6 +23,20 @@ from workflows._errors import TemplateError
 from workflows._jinja import BoundedSandbox, TemplateLimitError, TemplateLimits, render_bounded
 
 Pool = dict[str, Any]
+
+
+class ConversationState(dict[str, Any]):
+    """The pool's ``conversation`` namespace: values by name, plus each declared variable's type (``types``).
+
+    A plain dict to templates and selectors; the variable assigner writes into it in place, so every scope of
+    the run (container bodies hold the same object) and every later node sees the new value.
+    """
+
+    def __init__(self, values: Mapping[str, Any], types: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.types = dict(types)
+
+
 _SELECTOR = re.compile(r"^\s*(?:\{\{\s*)?([A-Za-z_]\w*(?:\.[\w-]+)*)(?:\s*\}\})?\s*$")
 _SIMPLE_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.\w+)*)\s*\}\}")
 

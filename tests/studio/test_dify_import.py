@@ -237,10 +237,10 @@ def test_unsupported_nodes_are_all_reported_and_nothing_is_created(workspace: Wo
     assert {
         "document.nodes.1718000000301",
         "document.nodes.1718000000302",
-        "document.nodes.1718000000303",
     } <= set(body["error"]["fields"])
     unsupported = {(u["type"], u["title"]) for u in body["report"]["unsupported"]}
-    assert unsupported == {("tool", "Google Search"), ("agent", "Agent"), ("assigner", "Remember")}
+    # the conversation variable assigner ("Remember") imports now: see tests/studio/test_dify_conversation.py
+    assert unsupported == {("tool", "Google Search"), ("agent", "Agent")}
     assert body["report"]["ok"] is False
     assert not Workflow.objects.exists()
 
@@ -426,3 +426,25 @@ def test_unquoted_numeric_ids_in_yaml_still_resolve() -> None:
     assert "id: 1718000000001" in document
     conversion = convert_dify(document)
     assert conversion.ok, conversion.report.to_dict()
+
+
+def test_code_packages_are_reported_with_a_warning_for_each_one_not_allowed(
+    settings: Any, tmp_path: Any
+) -> None:
+    settings.LLMOPS_SANDBOX_PACKAGES = ["requests", "numpy", "pyyaml"]
+    settings.LLMOPS_SANDBOX_PACKAGES_DIR = str(tmp_path)
+    source = (
+        "import json\nimport numpy as np\nimport yaml\nfrom sklearn.linear_model import LinearRegression\n"
+        "import requests.adapters\ndef main(text):\n    import torch\n    return {'out': text}"
+    )
+    conversion = convert_dify(
+        single_node_file(
+            "code", code_language="python3", code=source, dependencies=[{"name": "jieba", "version": ""}],
+            variables=[{"variable": "text", "value_selector": [samples.START, "text"]}],
+            outputs={"out": {"type": "string"}},
+        )
+    )  # fmt: skip
+    assert conversion.ok
+    refused = [w.message for w in conversion.report.warnings if "LLMOPS_SANDBOX_PACKAGES" in w.message]
+    named = sorted(message.split("'")[1] for message in refused)
+    assert named == ["jieba", "scikit-learn", "torch"]

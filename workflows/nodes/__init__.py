@@ -25,6 +25,7 @@ from workflows.nodes.start import StartNode
 from workflows.nodes.template import TemplateNode
 from workflows.nodes.tool import ToolNode
 from workflows.nodes.variable_aggregator import VariableAggregatorNode
+from workflows.nodes.variable_assigner import VariableAssignerNode
 
 NODE_KINDS: dict[str, NodeKind[Any]] = {}
 
@@ -60,6 +61,7 @@ for _kind in (
     LoopNode(),
     ListOperatorNode(),
     DocumentExtractorNode(),
+    VariableAssignerNode(),
 ):
     register_node_kind(_kind)
 

@@ -23,6 +23,6 @@ gets no kernel boundary beyond rlimits, so production deployments add an out-of-
 
 from __future__ import annotations
 
-from workflows.sandbox._launcher import SubprocessSandbox
+from workflows.sandbox._launcher import SubprocessSandbox, imported_modules, package_index_write
 
-__all__ = ["SubprocessSandbox"]
+__all__ = ["SubprocessSandbox", "imported_modules", "package_index_write"]

@@ -1,8 +1,16 @@
 """The sandbox child: runs inside ``python -I -S`` with rlimits and namespaces already applied by the parent.
 
-Protocol: one JSON object on stdin ``{"code", "inputs", "tmp", "uid", "gid", "max_files", "max_bytes"}``; one
-JSON object on stdout ``{"ok": true, "outputs", "stdout"}`` or ``{"ok": false, "error_type", "error",
-"stdout"}``.
+Protocol: one JSON line on stdin ``{"code", "inputs", "tmp", "uid", "gid", "max_files", "max_bytes",
+"packages", "preload", "hint"}``; one JSON line on stdout ``{"ok": true, "outputs", "stdout"}`` or ``{"ok":
+false, "error_type", "error", "stdout"}``. Before it, while user code runs, each HTTP call of ``requests`` or
+``httpx`` is one line ``{"http": {...}}`` on stdout answered by one line on stdin (see :func:`_http_bridge`):
+the child has no network; the parent sends the request through its SSRF-guarded client.
+
+Packages: ``packages`` is the read-only package environment, appended to ``sys.path`` (the platform's own
+environment never is: the child runs ``-I -S``). The modules user code imports from it (``preload``, found by
+the parent in the source) are imported before the lockdown, because no extension module can be loaded after
+it; pure-Python submodules can still be imported later (read-only, compiled from source). A module found
+nowhere fails with ``hint``, which names the setting that offers packages.
 
 Order matters: read the request and import every module user code may use (as the launching user, who can
 read the interpreter's files), take away the interpreter's back doors (fresh copies of builtin modules,
@@ -230,11 +238,12 @@ REMOVED = {
 
 
 def _guard(
-    tmp: str, stdlib: str, max_files: int, max_bytes: int
+    tmp: str, stdlib: str, max_files: int, max_bytes: int, packages: str = "/nonexistent/"
 ) -> typing.Callable[[str, tuple[object, ...]], None]:
     """Build the audit hook for a sandbox whose temp dir (and cwd) is ``tmp``.
 
-    Reads are allowed under ``tmp`` and ``stdlib`` (not its ``site-packages``), writes under ``tmp`` only; paths are resolved here, with
+    Reads are allowed under ``tmp``, ``stdlib`` (not its ``site-packages``) and the package environment
+    ``packages``, writes under ``tmp`` only; paths are resolved here, with
     symlinks followed by ``lstat``/``readlink``, against the real cwd. Directories cannot be opened as file
     descriptors, so no ``dir_fd`` or fd-based directory call can start anywhere but the cwd; the fd forms of
     path calls are refused outright. Creating a file or directory is refused once the temp dir holds
@@ -256,7 +265,8 @@ def _guard(
     tmp_under, stdlib_under = tmp + "/", stdlib + "/"
     # Installed packages may live under the stdlib folder (a pyenv or source build): not the standard library.
     packages_under = (stdlib + "/site-packages/", stdlib + "/dist-packages/")
-    packages = (stdlib + "/site-packages", stdlib + "/dist-packages")
+    packages_dirs = (stdlib + "/site-packages", stdlib + "/dist-packages")
+    offered, offered_under = packages, packages + "/"
     blocked_events, blocked_modules = tuple(BLOCKED_EVENTS), frozenset(BLOCKED_MODULES)
     path_events, path_table = frozenset(e[0] for e in PATH_EVENTS), tuple(PATH_EVENTS)
 
@@ -346,8 +356,11 @@ def _guard(
             real = "/" + sjoin("/", parts)
             inside = real == tmp or sstarts(real, tmp_under)
             in_stdlib = real == stdlib or (
-                sstarts(real, stdlib_under) and not sstarts(real, packages_under) and real not in packages
+                sstarts(real, stdlib_under)
+                and not sstarts(real, packages_under)
+                and real not in packages_dirs
             )
+            in_stdlib = in_stdlib or (not writing and (real == offered or sstarts(real, offered_under)))
             if not inside and (writing or not in_stdlib):
                 raise Deny(f"sandbox: {event} on {path!r} is not allowed (only the temp dir)")
             if event != "open":
@@ -439,6 +452,170 @@ def drop_privileges(uid: int | None, gid: int | None) -> None:
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
 
+# Modules an offered package needs imported with it (pyplot loads its backend lazily, an extension module).
+# Response headers that described the wire encoding: the parent hands over the decoded body.
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+# Never preloaded (the preload runs before the uid drop and the hook): modules that act when imported.
+ACTING_MODULES = frozenset(
+    {
+        "__main__",
+        "antigravity",
+        "this",
+        "__hello__",
+        "__phello__",
+        "idlelib",
+        "turtledemo",
+        "tkinter",
+        "turtle",
+        "webbrowser",
+        "ensurepip",
+        "venv",
+        "pip",
+        "site",
+        "sitecustomize",
+        "usercustomize",
+    }
+)
+# (certifi finds its bundle through importlib.resources, which imports its readers lazily.)
+PRELOAD_WITH = {
+    "matplotlib": ("matplotlib.pyplot", "matplotlib.backends.backend_agg"),
+    "httpx": ("httpcore", "importlib.readers"),
+    "requests": ("importlib.readers",),
+}
+
+
+def offer_packages(packages: str | None, preload: list[str], index: dict[str, list[str]], hint: str) -> None:
+    """Put the package environment on ``sys.path`` and import what user code will use (before the lockdown):
+    the modules it imports (offered or standard: the interpreter's own files may be unreadable after the uid
+    drop, an interpreter under /root for instance), then the standard modules that every package now loaded imports somewhere in its
+    sources (``index``), since it may import them lazily once the interpreter's files are out of reach."""
+    if packages:
+        sys.path.append(packages)
+    sys.meta_path.append(_Unavailable(hint))  # asked last: only for modules no other finder has
+    for name in preload:
+        _preload(name, *PRELOAD_WITH.get(name.split(".")[0], ()))
+    if preload:
+        loaded = {name.split(".")[0] for name in sys.modules}
+        for top in sorted(loaded & set(index)):
+            _preload(*index[top])
+
+
+def _preload(*modules: str) -> None:
+    for module in modules:
+        parts = module.split(".")
+        if module in sys.modules or any(part in BLOCKED_MODULES or part in ACTING_MODULES for part in parts):
+            continue
+        with contextlib.suppress(Exception):  # user code meets the same error, with its own traceback
+            importlib.import_module(module)
+
+
+class _Unavailable:
+    """The last meta-path finder: a module nothing provides fails naming the package and the setting."""
+
+    def __init__(self, hint: str) -> None:
+        self.hint = hint
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        top = name.split(".")[0]
+        if path is None and top not in sys.stdlib_module_names:
+            raise ModuleNotFoundError(
+                f"No module named {name!r}: the package {top!r} is not available in code nodes ({self.hint})",
+                name=name,
+            )
+
+
+def _http_bridge(
+    inbox: typing.BinaryIO, outbox: typing.TextIO
+) -> typing.Callable[[str, str, list[tuple[str, str]], bytes, float], dict[str, typing.Any]]:
+    """One HTTP exchange with the parent: the request as a line on stdout, the answer as a line on stdin."""
+
+    def send(
+        method: str, url: str, headers: list[tuple[str, str]], body: bytes, timeout: float
+    ) -> dict[str, typing.Any]:
+        request = {
+            "method": method,
+            "url": url,
+            "headers": headers,
+            "body": base64.b64encode(body).decode(),
+            "timeout": timeout,
+        }
+        outbox.write(json.dumps({"http": request}) + "\n")
+        outbox.flush()
+        answer = json.loads(inbox.readline() or b'{"error": "the sandbox closed the HTTP channel"}')
+        if "error" not in answer:
+            answer["body"] = base64.b64decode(answer["body"])
+            answer["headers"] = [(k, v) for k, v in answer["headers"] if k.lower() not in _WIRE_HEADERS]
+        return typing.cast(dict[str, typing.Any], answer)
+
+    return send
+
+
+def route_http(send: typing.Callable[..., dict[str, typing.Any]]) -> None:
+    """Make ``requests`` and ``httpx`` (where preloaded) send through the parent instead of sockets."""
+    requests = sys.modules.get("requests.adapters")
+    if requests is not None:
+        _route_requests(requests, send)
+    httpx = sys.modules.get("httpx")
+    if httpx is not None:
+        _route_httpx(httpx, send)
+
+
+def _timeout_seconds(timeout: typing.Any) -> float:
+    if isinstance(timeout, tuple):
+        timeout = max((t for t in timeout if t is not None), default=None)
+    return float(timeout) if isinstance(timeout, int | float) else 30.0
+
+
+def _route_requests(adapters: typing.Any, send: typing.Callable[..., dict[str, typing.Any]]) -> None:
+    models, exceptions, structures = (
+        sys.modules[f"requests.{n}"] for n in ("models", "exceptions", "structures")
+    )
+
+    def adapter_send(
+        self: typing.Any, request: typing.Any, timeout: typing.Any = None, **_: typing.Any
+    ) -> typing.Any:
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else body
+        if not isinstance(body, bytes):
+            body = b"".join(body)  # a generator or file-like upload
+        answer = send(
+            request.method, request.url, list(request.headers.items()), body, _timeout_seconds(timeout)
+        )
+        if "error" in answer:
+            raise exceptions.ConnectionError(answer["error"], request=request)
+        response = models.Response()
+        response.status_code = answer["status"]
+        response.headers = structures.CaseInsensitiveDict(answer["headers"])
+        response._content = answer["body"]
+        response.url = answer.get("url") or request.url
+        response.encoding = adapters.get_encoding_from_headers(response.headers)
+        response.reason = ""
+        response.request = request
+        response.connection = self
+        return response
+
+    adapters.HTTPAdapter.send = adapter_send
+
+
+def _route_httpx(httpx: typing.Any, send: typing.Callable[..., dict[str, typing.Any]]) -> None:
+    def handle_request(self: typing.Any, request: typing.Any) -> typing.Any:
+        timeout = request.extensions.get("timeout", {}).get("read")
+        answer = send(
+            request.method,
+            str(request.url),
+            list(request.headers.items()),
+            request.read(),
+            _timeout_seconds(timeout),
+        )
+        if "error" in answer:
+            raise httpx.ConnectError(answer["error"], request=request)
+        return httpx.Response(
+            answer["status"], headers=answer["headers"], content=answer["body"], request=request
+        )
+
+    httpx.HTTPTransport.handle_request = handle_request
+
+
 def run(request: dict[str, typing.Any], capture: io.StringIO) -> dict[str, typing.Any]:
     """Compile and run the user code, returning the response payload."""
     namespace: dict[str, typing.Any] = {"__name__": "__sandbox__", "__builtins__": __builtins__}
@@ -458,17 +635,28 @@ def respond(payload: dict[str, typing.Any], out: typing.TextIO) -> None:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         text = json.dumps({"ok": False, "error_type": "TypeError", "error": f"outputs are not JSON: {exc}"})
-    out.write(text)
+    out.write(text + "\n")
     out.flush()
 
 
 def main() -> None:
     """Read the request, lock the process down, run the code, answer on the real stdout."""
-    request = json.loads(sys.stdin.buffer.read())
+    inbox = sys.stdin.buffer
+    request = json.loads(inbox.readline())
     tmp = os.path.realpath(request["tmp"])
     stdlib = os.path.realpath(os.path.dirname(os.__file__))
+    packages = os.path.realpath(request["packages"]) if request.get("packages") else "/nonexistent/"
     out, capture, leave = sys.stdout, io.StringIO(), posix._exit
-    hook = _guard(tmp, stdlib, int(request["max_files"]), int(request["max_bytes"]))
+    hook = _guard(tmp, stdlib, int(request["max_files"]), int(request["max_bytes"]), packages)
+    offer_packages(
+        request.get("packages"),
+        list(request.get("preload") or ()),
+        dict(request.get("index") or {}),
+        str(request.get("hint", "")),
+    )
+    route_http(_http_bridge(inbox, out))
+    # Preloaded packages may have imported socket, subprocess or ctypes for themselves: those stay in
+    # sys.modules (their lazy imports need them), and what they would do is refused by their audit events.
     _close_back_doors()
     drop_privileges(request.get("uid"), request.get("gid"))
     sys.stdout = sys.stderr = capture

@@ -2523,6 +2523,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversation_id}/variables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The stored conversation variables of one conversation with a chat workflow deployment. */
+        get: operations["v1_conversation_variables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/mcp/{slug}": {
         parameters: {
             query?: never;
@@ -10140,6 +10157,38 @@ export interface operations {
         responses: {
             /** @description chat.completion, or chat.completion.chunk SSE ending with `data: [DONE]`; usage carries our `cost` too */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    v1_conversation_variables: {
+        parameters: {
+            query: {
+                /** @description The deployment's slug. */
+                model: string;
+                /** @description Your end user's id, as sent in chat. */
+                user?: string;
+            };
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description {object: list, dialogue_count, updated_at, data: [{name, value_type, value, description}]} */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description unknown deployment or conversation */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

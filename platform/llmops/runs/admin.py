@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from llmops.runs.models import NodeRun, Run, RunEvent, Schedule
+from llmops.runs.models import ConversationState, NodeRun, Run, RunEvent, Schedule
 
 
 class NodeRunInline(admin.TabularInline[NodeRun, Run]):
@@ -60,3 +60,19 @@ class ScheduleAdmin(admin.ModelAdmin[Schedule]):
     search_fields = ["name", "workflow__slug"]
     list_select_related = ["workflow", "workspace"]
     readonly_fields = ["periodic_task", "last_run_at", "last_error", "created_at"]
+
+
+@admin.register(ConversationState)
+class ConversationStateAdmin(admin.ModelAdmin[ConversationState]):
+    list_display = ["key", "workspace", "dialogue_count", "version", "updated_at"]
+    list_filter = ["workspace"]
+    search_fields = ["key"]
+    readonly_fields = [
+        "workspace",
+        "key",
+        "variables",
+        "dialogue_count",
+        "version",
+        "created_at",
+        "updated_at",
+    ]

@@ -7,3 +7,6 @@ class RunsConfig(AppConfig):
     name = "llmops.runs"
     label = "runs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from llmops.runs import sandbox_packages  # noqa: F401 (registers the package environment's check)

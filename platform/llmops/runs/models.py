@@ -183,3 +183,26 @@ class Schedule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.cron})"
+
+
+class ConversationState(models.Model):
+    """The conversation variables and turn count of one chat conversation with a workflow deployment.
+
+    ``key`` is the client's conversation id scoped to the deployment, API key and end user
+    (``llmops.chains.conversation_scope``), so another key or end user never reads it. ``version`` grows with
+    every write of the variables: a turn saves its variables only over the version it started from.
+    """
+
+    workspace = models.ForeignKey("accounts.Workspace", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=100, unique=True)
+    variables = models.JSONField(default=dict, blank=True)
+    dialogue_count = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.key

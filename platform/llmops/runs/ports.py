@@ -88,7 +88,8 @@ def _conversation_scope(run: Run) -> ConversationScope | None:
 
 
 def build_sandbox() -> SubprocessSandbox:
-    """The code sandbox for one run, from the ``LLMOPS_SANDBOX_*`` settings (its memory budget is per run)."""
+    """The code sandbox for one run, from the ``LLMOPS_SANDBOX_*`` settings (its memory budget is per run);
+    ``requests``/``httpx`` in code go through the workflow HTTP client (its SSRF guard and allow-list)."""
     mib = 1024 * 1024
     return SubprocessSandbox(
         uid=settings.LLMOPS_SANDBOX_UID,
@@ -99,4 +100,7 @@ def build_sandbox() -> SubprocessSandbox:
         tmp_bytes=settings.LLMOPS_SANDBOX_TMP_MB * mib,
         tmp_files=settings.LLMOPS_SANDBOX_TMP_FILES,
         namespaces=settings.LLMOPS_SANDBOX_NAMESPACES,
+        packages_dir=settings.LLMOPS_SANDBOX_PACKAGES_DIR if settings.LLMOPS_SANDBOX_PACKAGES else None,
+        packages_hint="an operator can offer it to code nodes with the setting LLMOPS_SANDBOX_PACKAGES",
+        http=workflow_http_client(),
     )

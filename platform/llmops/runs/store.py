@@ -12,6 +12,8 @@ import time
 import uuid
 from typing import Any
 
+from django.db.models import QuerySet
+
 from llmops.runs.claimed_writes import claimed_insert
 from llmops.runs.models import FINAL_STATUSES, NodeRun, Run, RunStatus
 from workflows import NodeRecord, RunRecord, Usage
@@ -59,6 +61,22 @@ def _record(row: NodeRun) -> NodeRecord:
         usage=Usage(row.prompt_tokens, row.completion_tokens, row.cached_tokens),
         branch=row.branch,
     )
+
+
+def _run_fields(record: RunRecord) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "status": STATUS[record.status],
+        "inputs": record.inputs,
+        "outputs": record.outputs,
+        "error": record.error,
+        "prompt_tokens": record.usage.prompt_tokens,
+        "completion_tokens": record.usage.completion_tokens,
+    }
+    if record.started_at is not None:
+        fields["started_at"] = record.started_at
+    if record.finished_at is not None:
+        fields["finished_at"] = record.finished_at
+    return fields
 
 
 class DjangoRunStore:
@@ -117,22 +135,17 @@ class DjangoRunStore:
     async def write_run(self, record: RunRecord, **extra: Any) -> int:
         """Write run-level state (plus ``extra`` columns); returns 0 when the claim no longer owns the run or
         the run already ended (failed by the sweeper, cancelled): a final status is never overwritten."""
+        return await self._run_rows(record).aupdate(**_run_fields(record), **extra)
+
+    def write_run_sync(self, record: RunRecord, **extra: Any) -> int:
+        """``write_run`` for a caller inside a transaction (the final state with rows written beside it)."""
+        return self._run_rows(record).update(**_run_fields(record), **extra)
+
+    def _run_rows(self, record: RunRecord) -> QuerySet[Run]:
         rows = Run.objects.filter(id=record.run_id)
         if self.claim is not None:
             rows = rows.filter(claim=self.claim).exclude(status__in=FINAL_STATUSES)
-        fields: dict[str, Any] = {
-            "status": STATUS[record.status],
-            "inputs": record.inputs,
-            "outputs": record.outputs,
-            "error": record.error,
-            "prompt_tokens": record.usage.prompt_tokens,
-            "completion_tokens": record.usage.completion_tokens,
-        }
-        if record.started_at is not None:
-            fields["started_at"] = record.started_at
-        if record.finished_at is not None:
-            fields["finished_at"] = record.finished_at
-        return await rows.aupdate(**fields, **extra)
+        return rows
 
     async def load_run(self, run_id: str) -> RunRecord | None:
         """Run-level state in the engine's terms, or None for an unknown run."""

@@ -18,11 +18,26 @@ child to (an account that owns nothing: not ``nobody``, which the embedded servi
 calls of one run running at once; ``LLMOPS_SANDBOX_TMP_MB`` / ``LLMOPS_SANDBOX_TMP_FILES`` what one call may
 keep in its temp dir; ``LLMOPS_SANDBOX_NAMESPACES`` is ``auto`` (private network/mount namespaces where the
 kernel allows them, a log line otherwise), ``required`` (code nodes fail without them) or ``off``.
+``LLMOPS_SANDBOX_PACKAGES`` lists the packages code may import (default: every name in
+``runs/sandbox-requirements.txt``, at the versions pinned there; ``name==version`` pins another), installed
+by ``manage.py sandbox_packages`` into ``LLMOPS_SANDBOX_PACKAGES_DIR`` (a start-up check fails when it does
+not hold them).
 """
 
 from __future__ import annotations
 
-from llmops.settings.env import env_choice, env_int, env_list
+from pathlib import Path
+
+from llmops.settings.base import STATE_DIR
+from llmops.settings.env import env_choice, env_int, env_list, env_str
+
+_SANDBOX_REQUIREMENTS = Path(__file__).resolve().parents[1] / "runs" / "sandbox-requirements.txt"
+
+
+def _requirement_names(path: Path) -> list[str]:
+    lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+    return [line.split("=")[0].split("<")[0].split(">")[0].strip() for line in lines if line]
+
 
 LLMOPS_WORKFLOW_HTTP_ALLOWLIST = env_list("LLMOPS_WORKFLOW_HTTP_ALLOWLIST", [])
 LLMOPS_WORKFLOW_MAX_NODES = env_int("LLMOPS_WORKFLOW_MAX_NODES", 500, minimum=2)
@@ -40,3 +55,5 @@ LLMOPS_SANDBOX_RUN_MEMORY_MB = env_int("LLMOPS_SANDBOX_RUN_MEMORY_MB", 2048, min
 LLMOPS_SANDBOX_TMP_MB = env_int("LLMOPS_SANDBOX_TMP_MB", 64, minimum=1)
 LLMOPS_SANDBOX_TMP_FILES = env_int("LLMOPS_SANDBOX_TMP_FILES", 256, minimum=8)
 LLMOPS_SANDBOX_NAMESPACES = env_choice("LLMOPS_SANDBOX_NAMESPACES", "auto", ("auto", "required", "off"))
+LLMOPS_SANDBOX_PACKAGES = env_list("LLMOPS_SANDBOX_PACKAGES", _requirement_names(_SANDBOX_REQUIREMENTS))
+LLMOPS_SANDBOX_PACKAGES_DIR = env_str("LLMOPS_SANDBOX_PACKAGES_DIR") or str(STATE_DIR / "sandbox-packages")

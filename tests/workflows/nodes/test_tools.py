@@ -113,7 +113,11 @@ async def test_tool_node_calls_a_builtin_tool_with_templated_arguments() -> None
     [
         ("nope", {}, "unknown tool"),
         ("calculator", {"expression": 5}, "invalid arguments"),
-        ("tavily_search", {"query": "x"}, "needs the Tavily tool provider, which this workspace has not set up"),
+        (
+            "tavily_search",
+            {"query": "x"},
+            "needs the Tavily tool provider, which this workspace has not set up",
+        ),
     ],
 )
 async def test_tool_node_fails_on_unknown_tools_and_bad_arguments(

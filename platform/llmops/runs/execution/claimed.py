@@ -14,15 +14,23 @@ import logging
 import uuid
 from collections.abc import AsyncGenerator
 from contextlib import aclosing
+from dataclasses import replace
 from typing import Any, cast
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from llmops.runs.claimed_writes import ClaimLost
+from llmops.runs.conversations import (
+    CONFLICT_ERROR,
+    LoadedConversation,
+    conversation_load,
+    conversation_save,
+    run_options,
+)
 from llmops.runs.events import RunEventWriter
 from llmops.runs.execution.context import ChatContext, Listener
 from llmops.runs.execution.limits import run_limits
@@ -31,7 +39,7 @@ from llmops.runs.models import FINAL_STATUSES, Run, RunStatus
 from llmops.runs.ports import build_ports_async
 from llmops.runs.store import DjangoRunStore
 from llmops.usage.models import UsageRecord
-from workflows import Event, Executor
+from workflows import Event, Executor, RunRecord
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +81,7 @@ class ClaimedExecution:
         self.fresh = fresh
         self.lost = False
         self.finished = False  # this execution wrote the final state
+        self.conversation: LoadedConversation | None = None  # a chat turn's stored conversation
 
     def _owned(self) -> Any:
         return Run.objects.filter(id=self.run.id, claim=self.claim)
@@ -81,6 +90,7 @@ class ClaimedExecution:
         """Run the engine to the end, storing and publishing every event."""
         writer, self.store = await self._prepare()
         try:
+            self.conversation = await sync_to_async(conversation_load)(run=self.run, chat=self.chat)
             executor = Executor(
                 compiled_graph(self.run.workflow_version),
                 ports=await build_ports_async(self.run),
@@ -115,7 +125,8 @@ class ClaimedExecution:
         events = executor.run(
             self.run_id, self.run.inputs,
             user_id=str(self.run.created_by_id) if self.run.created_by_id else None,
-            workspace_id=str(self.run.workspace_id), **(self.chat.run_options() if self.chat else {}),
+            workspace_id=str(self.run.workspace_id),
+            **(self.chat.run_options() if self.chat else {}) | run_options(self.conversation),
         )  # fmt: skip
         return cast(AsyncGenerator[Event], events)  # an async generator, declared as an iterator
 
@@ -150,14 +161,31 @@ class ClaimedExecution:
             self.finished = bool(failed)
             return self.finished
         spent = await UsageRecord.objects.filter(run_id=self.run_id).aaggregate(total=Sum("cost"))
-        written = await self.store.write_run(
-            final,
-            steps=finished.get("steps", 0),
-            elapsed_ms=finished.get("elapsed_ms"),
-            cost=spent["total"] or 0,
-        )
+        extra = {"steps": finished.get("steps", 0), "elapsed_ms": finished.get("elapsed_ms"),
+                 "cost": spent["total"] or 0}  # fmt: skip
+        if self.conversation is not None:
+            written = await sync_to_async(self._finish_with_conversation)(final, finished, extra)
+        else:
+            written = await self.store.write_run(final, **extra)
         self.finished = bool(written)
         return self.finished
+
+    def _finish_with_conversation(
+        self, final: RunRecord, finished: dict[str, Any], extra: dict[str, Any]
+    ) -> int:
+        """The final state and the conversation's new state in one transaction; a turn that lost the race for
+        the conversation fails (its ``run_finished`` event says so) instead of overwriting the other's update."""
+        assert self.conversation is not None
+        with transaction.atomic():
+            if final.status in ("succeeded", "partial_succeeded") and not conversation_save(
+                loaded=self.conversation, final=final
+            ):
+                final = replace(final, status="failed", error=CONFLICT_ERROR)
+                finished.update(status="failed", error=CONFLICT_ERROR)
+            written = self.store.write_run_sync(final, **extra)
+            if not written:  # another execution owns the run: it saves the conversation, not this one
+                transaction.set_rollback(True)
+            return written
 
     async def _heartbeat(self, executor: Executor) -> None:
         """Keep the claim alive; stop the engine when the run is cancelled or taken over.

@@ -26,4 +26,6 @@ class ChatContext:
             "query": self.query or None,
             "history": [ChatMessage(role=cast(Any, m["role"]), content=m["content"]) for m in self.history],
             "conversation_id": self.conversation_id or None,
+            # The turns before this one, as the client sent them (a stored conversation's own count wins).
+            "dialogue_count": sum(1 for m in self.history if m["role"] == "user"),
         }

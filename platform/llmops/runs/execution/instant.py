@@ -30,6 +30,13 @@ from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import connection, transaction
 
+from llmops.runs.conversations import (
+    CONFLICT_ERROR,
+    LoadedConversation,
+    conversation_load,
+    conversation_save,
+    run_options,
+)
 from llmops.runs.execution.context import ChatContext
 from llmops.runs.execution.limits import run_limits
 from llmops.runs.models import Run, RunStatus
@@ -75,10 +82,9 @@ class _Recorder:
 
 
 async def _execute(
-    graph: CompiledGraph, run: Run, chat: ChatContext | None, recorder: _Recorder
+    graph: CompiledGraph, run: Run, chat: ChatContext | None, recorder: _Recorder, options: dict[str, Any]
 ) -> list[dict[str, Any]]:
     executor = Executor(graph, store=recorder, limits=run_limits())
-    options = chat.run_options() if chat else {}
     events = executor.run(str(run.id), run.inputs, workspace_id=str(run.workspace_id), **options)
     numbered: list[dict[str, Any]] = []
     async for event in events:
@@ -149,7 +155,9 @@ def instant_run(
     in one statement and return its events (numbered from 1, as stored). ``store_with`` writes the caller's
     own rows of the run (a chat turn's context) in the same transaction."""
     recorder = _Recorder()
-    events = async_to_sync(_execute)(graph, run, chat, recorder)
+    conversation = conversation_load(run=run, chat=chat)
+    options = (chat.run_options() if chat else {}) | run_options(conversation)
+    events = async_to_sync(_execute)(graph, run, chat, recorder, options)
     finished = events[-1] if events and events[-1]["type"] == "run_finished" else {}
     final = recorder.final
     run.worker, run.attempts = _WORKER, 1
@@ -161,10 +169,23 @@ def instant_run(
         run.started_at, run.finished_at = final.started_at, final.finished_at
     else:  # the engine always records a final state; be defensive rather than store a "running" row
         run.status, run.error = RunStatus.FAILED, {"type": "EngineError", "message": "the run did not finish"}
-    if store_with is None:
+    if store_with is None and conversation is None:
         _write(run, recorder.nodes, events)
         return events
     with transaction.atomic():
+        if conversation is not None and final is not None:
+            _save_conversation(run, conversation, final, events)
         _write(run, recorder.nodes, events)
-        store_with(run)
+        if store_with is not None:
+            store_with(run)
     return events
+
+
+def _save_conversation(
+    run: Run, conversation: LoadedConversation, final: RunRecord, events: list[dict[str, Any]]
+) -> None:
+    """A succeeded turn's conversation state; the turn fails when another one changed it first."""
+    succeeded = run.status in (RunStatus.SUCCEEDED, RunStatus.PARTIAL)
+    if succeeded and not conversation_save(loaded=conversation, final=final):
+        run.status, run.error = RunStatus.FAILED, CONFLICT_ERROR
+        events[-1].update(status="failed", error=CONFLICT_ERROR)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, get_args
 
 from llmops.studio.dify.references import References, field_name
 from llmops.studio.dify.report import ImportReport
-from workflows import DocumentError, DocumentLimits, load_yaml
+from workflows import ConversationVariable, DocumentError, DocumentLimits, load_yaml
 
 MODES = {"workflow": "workflow", "advanced-chat": "chat"}
 _ENV_TYPES = {"string": "string", "number": "number", "secret": "secret"}
@@ -84,16 +84,19 @@ def environment(variables: Any, refs: References, report: ImportReport) -> list[
     return converted
 
 
+_CONVERSATION_TYPES = frozenset(get_args(ConversationVariable.model_fields["type"].annotation))
+
+
 def conversation_variables(variables: Any, refs: References, report: ImportReport) -> list[dict[str, Any]]:
-    """Conversation variables with their defaults (array item types are not kept)."""
+    """Conversation variables with their types and defaults (``array[file]`` and the like become ``array``)."""
     converted = []
     for variable in variables or []:
         dify_name = str(variable.get("name", ""))
         name = field_name(dify_name)
         refs.conversation[dify_name] = name
         kind = str(variable.get("value_type") or "string")
-        ours = "array" if kind.startswith("array") else kind
-        if ours not in ("string", "number", "boolean", "object", "array"):
+        ours = kind if kind in _CONVERSATION_TYPES else "array" if kind.startswith("array") else kind
+        if ours not in _CONVERSATION_TYPES:
             report.warn(f"conversation variable {dify_name!r} of type {kind!r} became a string")
             ours = "string"
         converted.append(

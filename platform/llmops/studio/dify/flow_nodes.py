@@ -1,4 +1,4 @@
-"""Control flow: if-else, iteration, loop, and variable assigners folded into their loop.
+"""Control flow: if-else, iteration, loop, and variable assigners (conversation variables, or folded into a loop).
 
 Dify containers hold their body as child nodes (``parentId``) entered through an ``iteration-start`` or
 ``loop-start`` node; here body nodes carry ``parent`` and the body's entry nodes are simply those without
@@ -93,19 +93,88 @@ def _loop_variable(m: NodeMapper, variable: dict[str, Any]) -> dict[str, Any]:
 
 
 def assigner(m: NodeMapper) -> Mapped | None:
-    """Inside a loop, overwriting loop variables with values folds into the loop's variable updates.
+    """A variable assigner (v1 or v2) writing conversation variables becomes a ``variable_assigner`` node.
 
-    Anything else (conversation variables, append/clear/arithmetic) has no equivalent here.
+    Inside a loop, one that only overwrites the loop's own variables with values folds into the loop's
+    variable updates instead (loop variables are the loop's state here, not a pool namespace).
     """
     parent = m.refs.nodes.get(m.node.parent or "")
-    if parent is None or parent.dify_type != "loop":
-        m.fail("assigning conversation variables has no equivalent (only a loop's variables can change)")
+    items = _assignments(m.data)
+    targets = [list(item.get("variable_selector") or [])[:1] for item in items]
+    loop = parent if parent is not None and parent.dify_type == "loop" else None
+    if loop is not None and all(t == [loop.dify_id] for t in targets) and all(map(_plain_overwrite, items)):
+        return _fold_into_loop(m, loop, items)
+    converted = [_assign_item(m, item, f"assignment {index}", loop) for index, item in enumerate(items, 1)]
+    if not converted:
+        m.fail("the assigner has no assignment")
+    updates = {}
+    for item in converted:
+        if item is not None and loop is not None and item["variable"].startswith(f"{loop.our_id}."):
+            name = item["variable"].rpartition(".")[2]
+            updates[name] = f"{m.info.our_id}.loop_values.{name}"
+    if updates:
+        m.warn("the loop's variables take the assigned values at the end of each round")
+    config = {"items": [item for item in converted if item is not None]}
+    return Mapped("variable_assigner", config, loop_updates=updates)
+
+
+def _plain_overwrite(item: dict[str, Any]) -> bool:
+    return item.get("operation") in _OVERWRITE and item.get("input_type", "variable") == "variable"
+
+
+# Dify's operations (v1 ``write_mode`` and v2 ``operation``) -> ours.
+_OPERATIONS = {
+    "over-write": "overwrite",
+    "overwrite": "overwrite",
+    "set": "set",
+    "clear": "clear",
+    "append": "append",
+    "extend": "extend",
+    "remove-first": "remove_first",
+    "remove-last": "remove_last",
+    "+=": "add",
+    "-=": "subtract",
+    "*=": "multiply",
+    "/=": "divide",
+}
+_NO_OPERAND = {"clear", "remove_first", "remove_last"}
+
+
+def _assign_item(m: NodeMapper, item: dict[str, Any], where: str, loop: Any) -> dict[str, Any] | None:
+    target = [str(p) for p in item.get("variable_selector") or []]
+    operation = _OPERATIONS.get(str(item.get("operation") or "over-write"))
+    if operation is None:
+        m.fail(f"{where}: operation {item.get('operation')!r} has no equivalent")
         return None
+    if loop is not None and len(target) == 2 and target[0] == loop.dify_id:
+        variable = f"{loop.our_id}.{loop.renames.get(target[1], target[1])}"
+    elif len(target) != 2 or target[0] != "conversation":
+        m.fail(f"{where}: only conversation variables (or the enclosing loop's) can be assigned, not "
+               f"{'.'.join(target)!r}")  # fmt: skip
+        return None
+    elif (name := m.refs.conversation.get(target[1])) is None:
+        m.fail(f"{where}: no conversation variable {target[1]!r} in the file")
+        return None
+    else:
+        variable = f"conversation.{name}"
+    converted: dict[str, Any] = {"variable": variable, "operation": operation}
+    if operation in _NO_OPERAND:
+        return converted
+    if item.get("input_type", "variable") == "constant":
+        converted["constant"] = item.get("value")
+        return converted
+    converted["value"] = m.placeholder(item.get("value"), where)
+    if operation == "set":  # ``set`` takes a constant here; from a variable it is an overwrite
+        converted["operation"] = "overwrite"
+    return converted
+
+
+def _fold_into_loop(m: NodeMapper, parent: Any, items: list[dict[str, Any]]) -> Mapped:
     updates: dict[str, str] = {}
-    for index, item in enumerate(_assignments(m.data), 1):
+    for index, item in enumerate(items, 1):
         target = item.get("variable_selector") or []
         where = f"assignment {index}"
-        if list(target[:1]) != [parent.dify_id] or len(target) != 2:
+        if len(target) != 2:
             m.fail(f"{where}: only variables of the enclosing loop can be assigned")
         elif item.get("operation") not in _OVERWRITE or item.get("input_type", "variable") != "variable":
             m.fail(f"{where}: {item.get('operation')!r} of a {item.get('input_type')} has no equivalent")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from llmops.runs.sandbox_packages import code_imports
 from llmops.studio.dify.conditions import conditions
 from llmops.studio.dify.context import Mapped, NodeMapper
 from llmops.studio.dify.references import field_name
@@ -98,9 +99,19 @@ def code(m: NodeMapper) -> Mapped:
         source = _javascript_stub(source, list(inputs))
     elif language != "python3":
         m.fail(f"code language {language!r} has no equivalent")
-    if m.data.get("dependencies"):
-        m.warn("declared package dependencies were not imported: the sandbox has its own packages")
+    _report_packages(m, source if language == "python3" else "")
     return Mapped("code", {"language": "python3", "code": source, "inputs": inputs, "outputs": outputs})
+
+
+def _report_packages(m: NodeMapper, source: str) -> None:
+    """A warning per package the code imports (or Dify declares for it) that code nodes may not import here."""
+    declared = [str(d.get("name") or "") for d in m.data.get("dependencies") or () if isinstance(d, dict)]
+    refused = [package for package, allowed in code_imports(source, declared=declared) if not allowed]
+    for package in refused:
+        m.warn(
+            f"the code imports the package {package!r}, which code nodes may not import here: the node fails "
+            "until an operator adds it to LLMOPS_SANDBOX_PACKAGES or the code stops using it"
+        )
 
 
 def _output_type(m: NodeMapper, name: str, spec: Any) -> str:

@@ -37,7 +37,7 @@ SYSTEM_VARIABLES: dict[str, str | None] = {
     "app_id": "workflow",
     "workflow_id": "workflow",
     "files": None,
-    "dialogue_count": None,
+    "dialogue_count": "dialogue_count",
 }
 _LOSSY_SYSTEM = {"app_id", "workflow_id"}
 
@@ -197,6 +197,10 @@ class References:
             if rest[0] not in variables:
                 raise UnmappableReference(f"no {root} variable {rest[0]!r} in the file")
             parts = [root, variables[rest[0]], *rest[1:]]
+        elif root in self.nodes and (legacy := _legacy_system(rest)) is not None:
+            # Older Dify files name system variables under the start node: ``[<start id>, "sys.query"]``
+            # (and ``{{#<start id>.sys.query#}}`` in templates); they are the plain system variables.
+            return ["sys", *self._system(legacy)]
         elif root in self.nodes:
             info = self.nodes[root]
             parts = [info.our_id, *_node_path(info, rest)]
@@ -214,6 +218,14 @@ class References:
         if name in _LOSSY_SYSTEM:
             self.notes.append(f"sys.{name} mapped to sys.{ours} (the workflow's name, not a Dify id)")
         return [ours, *rest[1:]]
+
+
+def _legacy_system(rest: Sequence[str]) -> list[str] | None:
+    if rest[0] == "sys" and len(rest) > 1:
+        return list(rest[1:])
+    if rest[0].startswith("sys.") and len(rest[0]) > 4:
+        return [*rest[0][4:].split("."), *rest[1:]]
+    return None
 
 
 def _selector_names(value: Any) -> list[str]:
