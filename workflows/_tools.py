@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, cast
@@ -57,6 +58,10 @@ class DefaultToolRegistry:
                 f"invalid arguments for {name!r}: {where + ': ' if where else ''}{exc.message}"
             ) from None
         result = _as_result(await _bounded(tool, arguments, context))
+        try:
+            result = ToolResult(_finite(result.data), result.text)
+        except RecursionError:
+            raise ToolError(f"the answer of {name!r} is nested too deeply") from None
         return _limited(name, result, tool.spec.max_output_chars)
 
 
@@ -70,6 +75,17 @@ async def _bounded(tool: Tool, arguments: Mapping[str, Any], context: CallContex
         raise
     except Exception as exc:  # a tool's bug or an adapter's error is the agent's observation, not a crash
         raise ToolError(f"tool {name!r} failed: {type(exc).__name__}: {exc}") from None
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with NaN and infinities (which JSON, and so a run's stored outputs, cannot hold) as None."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    if isinstance(data, dict):
+        return {key: _finite(value) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [_finite(value) for value in data]
+    return data
 
 
 def _as_result(data: Any) -> ToolResult:
@@ -135,12 +151,15 @@ def _operation_tool(
     headers: dict[str, str],
 ) -> Tool:
     name = re.sub(r"[^A-Za-z0-9_]", "_", op.get("operationId") or f"{method}_{path}").strip("_")[:64]
-    params = [_deref(document, p) for p in op.get("parameters", [])]
-    properties = {p["name"]: _deref(document, p.get("schema", {"type": "string"})) for p in params}
+    budget = [DEREF_BUDGET]  # one operation's inlined schema is bounded, however its refs fan out
+    params = [_deref(document, p, budget=budget) for p in op.get("parameters", [])]
+    properties = {
+        p["name"]: _deref(document, p.get("schema", {"type": "string"}), budget=budget) for p in params
+    }
     required = [p["name"] for p in params if p.get("required") or p.get("in") == "path"]
     body = (((op.get("requestBody") or {}).get("content") or {}).get("application/json") or {}).get("schema")
     if body is not None:
-        properties["body"] = _deref(document, body)
+        properties["body"] = _deref(document, body, budget=budget)
         if (op.get("requestBody") or {}).get("required"):
             required.append("body")
     spec = ToolSpec(
@@ -199,8 +218,20 @@ class _OperationCall:
             return response.text
 
 
-def _deref(document: Mapping[str, Any], value: Any, depth: int = 0) -> Any:
-    """Inline local ``$ref``s (``#/components/...``), to a bounded depth (recursive schemas stay refs)."""
+# Schema nodes one operation's inlined parameters and body may hold: refs that fan out (A's 300 properties
+# each B, B's each C...) would otherwise multiply a small document into gigabytes.
+DEREF_BUDGET = 20_000
+
+
+def _deref(
+    document: Mapping[str, Any], value: Any, depth: int = 0, *, budget: list[int] | None = None
+) -> Any:
+    """Inline local ``$ref``s (``#/components/...``), to a bounded depth (recursive schemas stay refs) and,
+    with ``budget``, a bounded size (past it a schema is left open: ``{}``)."""
+    if budget is not None:
+        budget[0] -= 1
+        if budget[0] < 0:
+            return {}
     if depth > 8:
         return value
     if isinstance(value, dict):
@@ -208,8 +239,8 @@ def _deref(document: Mapping[str, Any], value: Any, depth: int = 0) -> Any:
             target: Any = document
             for part in value["$ref"][2:].split("/"):
                 target = target.get(part, {}) if isinstance(target, Mapping) else {}
-            return _deref(document, target, depth + 1)
-        return {k: _deref(document, v, depth + 1) for k, v in value.items()}
+            return _deref(document, target, depth + 1, budget=budget)
+        return {k: _deref(document, v, depth + 1, budget=budget) for k, v in value.items()}
     if isinstance(value, list):
-        return [_deref(document, v, depth + 1) for v in value]
+        return [_deref(document, v, depth + 1, budget=budget) for v in value]
     return value

@@ -194,6 +194,31 @@ def test_credentials_are_merged_on_update_and_removed_by_an_empty_value(owner: U
     assert ToolProvider.objects.get().credentials == {"base_url": "https://searx.example.org"}
 
 
+def test_an_editor_cannot_send_stored_secrets_to_another_host(owner: User, member: User) -> None:
+    # given: a SearXNG provider whose key the owner set up
+    _create(owner, slug="search", kind="builtin", builtin_provider="searxng", document=None,
+            credentials={"base_url": "https://searx.example.org", "api_key": "one"})  # fmt: skip
+    # when: an editor points it at a host of their own, without the key
+    moved = client_for(member).patch(
+        PROVIDERS + "search/", {"credentials": {"base_url": "https://attacker.example.net"}}, format="json"
+    )
+    # then: refused on the credentials, nothing changed
+    assert moved.status_code == 400
+    assert "api_key" in moved.json()["error"]["fields"]["credentials"][0]
+    assert ToolProvider.objects.get().credentials == {
+        "base_url": "https://searx.example.org",
+        "api_key": "one",
+    }
+    # and with the key given again, or on the same origin, it moves
+    same = client_for(member).patch(
+        PROVIDERS + "search/", {"credentials": {"base_url": "https://searx.example.org/v2"}}, format="json"
+    )
+    assert same.status_code == 200, same.content
+    again = client_for(member).patch(PROVIDERS + "search/", {"credentials": {
+        "base_url": "https://other.example.net", "api_key": "two"}}, format="json")  # fmt: skip
+    assert again.status_code == 200, again.content
+
+
 @pytest.mark.parametrize(
     ("url", "reason"),
     [("http://10.0.0.3/mcp", "LLMOPS_WORKFLOW_HTTP_ALLOWLIST"), ("ftp://example.com/mcp", "http://")],

@@ -169,7 +169,11 @@ def _text_tool_calls(text: str, specs: tuple[ToolSpec, ...], turn: int) -> tuple
         except (json.JSONDecodeError, RecursionError):
             return ()
         for item in value if isinstance(value, list) else [value]:
-            if not isinstance(item, dict) or item.get("name") not in names:
+            if (
+                not isinstance(item, dict)
+                or not isinstance(item.get("name"), str)
+                or item["name"] not in names
+            ):
                 return ()
             arguments = item.get("arguments", item.get("parameters", {}))
             if isinstance(arguments, str):

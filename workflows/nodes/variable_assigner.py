@@ -10,6 +10,7 @@ resumed run applies again instead of running the node twice.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
@@ -179,7 +180,7 @@ def apply_operation(name: str, kind: str, operation: str, current: Any, operand:
         _check(kind, operand, fail)
         return operand
     if operation == "clear":
-        return [] if kind.startswith("array") else _EMPTY.get(kind)
+        return [] if kind.startswith("array") else copy.deepcopy(_EMPTY.get(kind))  # never the shared {}
     if operation in _ARRAY_OPS:
         return _array_op(kind, operation, current, operand, fail)
     if kind != "number":

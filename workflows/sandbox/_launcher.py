@@ -36,6 +36,10 @@ _SIGNALS = {
 
 MiB = 1024 * 1024
 DEFAULT_UID = 61000
+UNISOLATED_HINT = (
+    "packages are offered to code only where the sandbox runs it as its own user in private namespaces "
+    "(a root worker on a kernel that allows them); here code gets the standard library only"
+)
 # One call's HTTP exchanges through the parent: how many, and how large one response body may be.
 MAX_HTTP_CALLS = 100
 MAX_HTTP_RESPONSE_BYTES = 10 * MiB
@@ -182,6 +186,11 @@ class SubprocessSandbox:
         if self.ids:
             os.chown(tmp, *self.ids)
         os.chmod(tmp, 0o700)
+        # Native packages (numpy can write anywhere in the child's memory) can switch the audit hook off, so
+        # they are offered only where the kernel isolates the child on its own: its own uid (the package
+        # environment stays read-only to it) in private namespaces (no network, its own mounts).
+        offered = self.packages_dir if (self.ids and isolation.namespaces) else None
+        hint = self.packages_hint if offered or not self.packages_dir else UNISOLATED_HINT
         request = {
             "code": code,
             "inputs": dict(inputs),
@@ -190,10 +199,10 @@ class SubprocessSandbox:
             "gid": gid,
             "max_files": self.tmp_files,
             "max_bytes": self.tmp_bytes,
-            "packages": self.packages_dir,
-            "preload": _preload(code, self.packages_dir),
-            "index": package_index(self.packages_dir) if self.packages_dir else {},
-            "hint": self.packages_hint,
+            "packages": offered,
+            "preload": _preload(code, offered),
+            "index": package_index(offered) if offered else {},
+            "hint": hint,
         }
         # Nothing of the worker's environment: only what the interpreter, tempfile and the offered packages
         # need (one BLAS thread: threads are forbidden after start-up; matplotlib without a display).

@@ -102,15 +102,19 @@ def check_host_static(host: str, *, setting: str = MODEL_ENDPOINTS) -> None:
 def check_base_url(url: str, *, field: str, setting: str = MODEL_ENDPOINTS) -> str:
     """Validate a URL's shape and host against ``setting``'s allow-list; raise ``ValidationError`` on
     ``field``. Returns it unchanged."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname, _ = parts.hostname, parts.port  # a malformed host ("http://[::1") or port raises here
+    except ValueError:
+        hostname = None
+    if hostname is None or parts.scheme not in ("http", "https"):
         raise ValidationError(
             "Invalid base URL.", fields={field: ["Must be an http:// or https:// URL with a host."]}
         )
     if parts.username or parts.password:
         raise ValidationError("Invalid base URL.", fields={field: ["Credentials do not belong in the URL."]})
     try:
-        check_host_static(parts.hostname, setting=setting)
+        check_host_static(hostname, setting=setting)
     except BlockedURLError as exc:
         raise ValidationError("URL not allowed.", fields={field: [str(exc)]}) from None
     return url

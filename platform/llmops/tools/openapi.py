@@ -91,7 +91,10 @@ def openapi_check(document: Mapping[str, Any], *, field: str, source_url: str = 
     server = servers[0].get("url")
     if not isinstance(server, str) or not server.strip():
         raise _invalid(field, "the first server has no url")
-    server = urljoin(source_url, server.strip()) if source_url else server.strip()
+    try:
+        server = urljoin(source_url, server.strip()) if source_url else server.strip()
+    except ValueError:  # a malformed host such as "http://[::1"
+        raise _invalid(field, f"the first server's url {server[:200]!r} is not a valid URL") from None
     try:
         check_base_url(server, field=field, setting=WORKFLOW_HTTP)
     except ValidationError as exc:

@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 from asgiref.sync import async_to_sync
@@ -109,12 +110,18 @@ def tool_provider_update(*, provider: ToolProvider, **changes: Any) -> ToolProvi
     for field in ("name", "description", "enabled"):
         if field in changes:
             setattr(provider, field, changes[field])
-    secrets = _credentials_merge(dict(provider.credentials or {}), changes.get("credentials"))
+    stored = dict(provider.credentials or {})
+    given = changes.get("credentials")
+    secrets = _credentials_merge(dict(stored), given)
     if provider.kind == ProviderKind.BUILTIN and "credentials" in changes:
+        _secrets_stay_home(
+            str(stored.get("base_url") or ""), str(secrets.get("base_url") or ""), stored, given
+        )
         _builtin_prepare(provider, provider.builtin_provider, secrets)
     elif provider.kind == ProviderKind.OPENAPI and {"document", "url", "auth", "credentials"} & set(changes):
         auth = changes.get("auth") or provider.auth or {"type": "none"}
         if changes.get("document") is not None or changes.get("url"):
+            before = provider.base_url
             _openapi_import(
                 provider,
                 document=changes.get("document"),
@@ -122,9 +129,11 @@ def tool_provider_update(*, provider: ToolProvider, **changes: Any) -> ToolProvi
                 auth=auth,
                 secrets=secrets,
             )
+            _secrets_stay_home(before, provider.base_url, stored, given)
         else:
             provider.auth = _auth_clean(auth, secrets)
     elif provider.kind == ProviderKind.MCP and {"url", "transport", "credentials"} & set(changes):
+        _secrets_stay_home(provider.url, changes.get("url") or provider.url, stored, given)
         _mcp_prepare(
             provider,
             url=changes.get("url") or provider.url,
@@ -134,6 +143,30 @@ def tool_provider_update(*, provider: ToolProvider, **changes: Any) -> ToolProvi
     provider.credentials = secrets or None
     provider.save()
     return provider
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return ("", url, None)
+
+
+def _secrets_stay_home(before: str, after: str, stored: dict[str, Any], given: dict[str, Any] | None) -> None:
+    """Stored secrets are never sent to another origin than the one they were given for: moving a provider
+    (an MCP URL, a document whose server is elsewhere, a SearXNG base URL) needs its secrets given again in
+    the same change, so an editor who does not know them cannot send them to a host of their own."""
+    if not before or _origin(before) == _origin(after):
+        return
+    provided = {key for key, value in (given or {}).items() if value}
+    kept = sorted(key for key, value in stored.items() if value and key != "base_url" and key not in provided)
+    if kept:
+        raise ValidationError(
+            "The provider now points to another origin: give its secrets again.",
+            fields={"credentials": [f"Enter {', '.join(kept)} again for {_origin(after)[1] or after}: "
+                                    "stored secrets are never sent to another host."]},
+        )  # fmt: skip
 
 
 def tool_provider_refresh(*, provider: ToolProvider) -> ToolProvider:
@@ -223,12 +256,18 @@ def _openapi_import(
 
 def _document_read(document: str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(document, dict):
-        if len(json.dumps(document)) > MAX_DOCUMENT_BYTES:
+        try:
+            text = json.dumps(document)
+        except (RecursionError, ValueError):
+            raise ValidationError(
+                "The OpenAPI document cannot be used.", fields={"document": ["It is nested too deeply."]}
+            ) from None
+        if len(text) > MAX_DOCUMENT_BYTES:
             raise ValidationError(
                 "The OpenAPI document is too large.",
                 fields={"document": [f"At most {MAX_DOCUMENT_BYTES} bytes are accepted."]},
             )
-        return document
+        document = text  # read as pasted text is: the same depth and alias limits
     return openapi_parse(document or "", field="document")
 
 

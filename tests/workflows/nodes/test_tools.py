@@ -9,12 +9,15 @@ import pytest
 
 from tests.workflows._helpers import failure, run_single
 from workflows import (
+    CallContext,
     ChatResult,
     DefaultToolRegistry,
     HttpResponse,
     Ports,
+    Tool,
     ToolCall,
     ToolError,
+    ToolSpec,
     evaluate_arithmetic,
     openapi_tools,
 )
@@ -283,3 +286,41 @@ async def test_an_empty_answer_after_tool_calls_is_asked_for_once_without_tools(
     )
     assert (result.outputs["t"], result.outputs["n"]) == ("It is 42.", 3)
     assert model.requests[2].tools == () and model.requests[2].messages[-1].role == "user"
+
+
+async def test_a_tools_nan_and_infinities_become_null_so_the_run_can_store_them() -> None:
+    async def answer(arguments: object, context: object) -> object:
+        return {"v": float("nan"), "w": [float("inf"), 1.5], "text": "NaN"}
+
+    registry = DefaultToolRegistry([Tool(ToolSpec("odd", "odd numbers"), answer)], builtins=False)
+    result = await registry.invoke("odd", {}, CallContext(run_id="r", node_id="n"))
+    assert result.data == {"v": None, "w": [None, 1.5], "text": "NaN"}
+
+
+async def test_a_reply_shaped_like_a_call_with_an_odd_name_is_an_answer() -> None:
+    model = FakeModelGateway(['{"name": ["calculator"], "arguments": {}}'])
+    result = await run_single(
+        agent(), {"t": "ag.text"}, {"q": "?"}, Ports(models=model, tools=DefaultToolRegistry())
+    )
+    assert result.outputs["t"] == '{"name": ["calculator"], "arguments": {}}'
+
+
+def test_refs_that_fan_out_are_inlined_within_a_budget() -> None:
+    # given: 30 KB of components whose refs multiply (A: 300 properties of B, B: 300 of C, C: 300 strings)
+    def fan(target: str) -> dict[str, object]:
+        return {"type": "object", "properties": {f"p{i}": {"$ref": f"#/components/schemas/{target}"}
+                                                 for i in range(300)}}  # fmt: skip
+
+    schemas = {"A": fan("B"), "B": fan("C"), "C": {"type": "string"}}
+    document = {
+        "openapi": "3.0.0", "servers": [{"url": "https://bomb.example.com"}], "components": {"schemas": schemas},
+        "paths": {"/x": {"post": {"operationId": "x", "requestBody": {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}}}},
+    }  # fmt: skip
+    # when
+    (tool,) = openapi_tools(document, http=FakeHttpClient({}))
+    # then: the schema stays small (90,000 leaves unbounded), and what it holds is still the real shape
+    assert len(json.dumps(tool.spec.parameters)) < 2_000_000
+    assert tool.spec.parameters["properties"]["body"]["properties"]["p0"]["properties"]["p0"] == {
+        "type": "string"
+    }

@@ -418,7 +418,7 @@ async def _chat_stream(
             yield completion_chunk(completion_id=completion_id, model=model, delta={"content": event["text"]})
         elif event["type"] == "run_finished":
             finished = event
-    if finished is None or finished.get("status") != "succeeded":
+    if finished is None or finished.get("status") not in ("succeeded", "partial_succeeded"):
         error = public_error((finished or {}).get("error")) or {
             "code": "run_failed",
             "message": "the run did not finish",
