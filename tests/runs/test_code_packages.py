@@ -122,7 +122,7 @@ async def test_the_package_environment_is_read_only_to_code(settings: Any) -> No
 
 def test_the_start_up_check_reports_packages_the_environment_lacks(settings: Any, tmp_path: Path) -> None:
     settings.LLMOPS_SANDBOX_PACKAGES = ["numpy", "leftpad-nowhere"]
-    assert [e.id for e in sandbox_packages_check()] == ["llmops.runs.E001"]
+    assert [e.id for e in sandbox_packages_check()] == ["llmops.runs.W001"]
     settings.LLMOPS_SANDBOX_PACKAGES_DIR = str(tmp_path)
     (problem,) = environment_problems(packages=["numpy"], target=tmp_path)
     assert "LLMOPS_SANDBOX_PACKAGES names numpy, not installed" in problem
