@@ -206,8 +206,17 @@ class _OperationCall:
         if "body" in arguments:
             content = json.dumps(arguments["body"]).encode()
             headers["content-type"] = "application/json"
-        request = HttpRequest(self.method.upper(), self.root + path, headers, query, content)
+        # No redirects: a hop to another origin would carry the provider's API-key header there (httpx drops
+        # only Authorization across origins); a 3xx is the tool's answer.
+        request = HttpRequest(
+            self.method.upper(), self.root + path, headers, query, content, follow_redirects=False
+        )
         response = await self.http.request(request)
+        if 300 <= response.status_code < 400:
+            where = str(response.headers.get("location") or "")[:200]
+            raise ToolError(
+                f"{self.method.upper()} {path} redirected to {where!r}: redirects are not followed"
+            )
         if response.status_code >= 400:
             raise ToolError(
                 f"{self.method.upper()} {path} returned {response.status_code}: {response.text[:300]}"

@@ -158,6 +158,21 @@ async def test_openapi_tool_reports_http_errors() -> None:
     assert "404" in failure(result, "t")["message"]
 
 
+async def test_openapi_tools_follow_no_redirect_with_their_credentials() -> None:
+    # given: an API answering a redirect to another host (a custom key header would go along)
+    moved = HttpResponse(302, {"location": "https://elsewhere.example.net/steal"}, b"", "")
+    http = FakeHttpClient({("GET", "https://pets.example.com/v1/pets/7"): moved})
+    registry = DefaultToolRegistry(
+        openapi_tools(PETSTORE, http=http, headers={"X-API-Key": "secret"}), builtins=False
+    )
+    node = {"id": "t", "type": "tool", "config": {"tool": "getPet", "arguments": {"pet_id": 7}}}
+    # when
+    result = await run_single(node, {"r": "t.result"}, ports=Ports(tools=registry))
+    # then: one request, not followed, and the node says where it was sent
+    assert [r.follow_redirects for r in http.requests] == [False]
+    assert "redirected to 'https://elsewhere.example.net/steal'" in failure(result, "t")["message"]
+
+
 def agent(**config: object) -> dict[str, object]:
     return {
         "id": "ag",
