@@ -62,7 +62,7 @@ def _dsl() -> dict[str, Any]:
     }
 
 
-def _setup(model_url: str) -> str:
+def _setup(model_url: str) -> tuple[Any, str]:
     from devservices.localmodels import CHAT_MODEL
     from llmops.deployments import services
     from llmops.deployments.models import Deployment, Execution
@@ -78,9 +78,10 @@ def _setup(model_url: str) -> str:
             workspace=workspace, slug=slug, name=slug, workflow=workflow, execution=execution,
             max_concurrent_runs=0,
         )  # fmt: skip
-    return services.api_key_create(
+    token = services.api_key_create(
         workspace=workspace, user=None, name="bench", requests_per_minute=10_000_000
     ).token
+    return workspace, token
 
 
 def _ttft(client: Any, model: str) -> tuple[float, int]:
@@ -113,9 +114,10 @@ def main() -> None:
     port = _free_port()
     web = start_web(port)
     worker = start_worker("bench-streaming")
+    workspace = None
     try:
         wait_workers(1)
-        token = _setup(model_server.url)
+        workspace, token = _setup(model_server.url)
         direct = openai.OpenAI(base_url=model_server.url, api_key="not-needed", max_retries=0)
         platform = openai.OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=token, max_retries=0)
         sides = {
@@ -136,6 +138,8 @@ def main() -> None:
         stop(worker)
         stop(web)
         model_server.stop()
+        if workspace is not None:  # the suite runs --quick on its test database: leave nothing behind
+            workspace.delete()
     _report(results, pieces, calls, calibration, cpu_calibration_ms())
 
 
