@@ -12,7 +12,6 @@ import re
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 import jsonschema
 from asgiref.sync import async_to_sync
@@ -22,6 +21,7 @@ from llmops.accounts.models import Workspace
 from llmops.core.errors import Conflict, NotFound, ValidationError
 from llmops.core.outbound import WORKFLOW_HTTP, check_base_url, workflow_http_client
 from llmops.core.versioning import unique_write
+from llmops.providers.selectors import url_origin
 from llmops.tools.models import McpTransport, ProviderKind, ToolCallSource, ToolProvider
 from llmops.tools.openapi import (
     MAX_DOCUMENT_BYTES,
@@ -145,12 +145,13 @@ def tool_provider_update(*, provider: ToolProvider, **changes: Any) -> ToolProvi
     return provider
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
+def _origin(url: str) -> str:
+    """Where a URL's requests (and so its secrets) go: the providers' ``url_origin``; a URL too malformed to
+    split is its own origin (the kind's own check refuses it with a field error)."""
     try:
-        parts = urlsplit(url)
-        return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+        return url_origin(url)
     except ValueError:
-        return ("", url, None)
+        return url
 
 
 def _secrets_stay_home(before: str, after: str, stored: dict[str, Any], given: dict[str, Any] | None) -> None:
@@ -164,7 +165,7 @@ def _secrets_stay_home(before: str, after: str, stored: dict[str, Any], given: d
     if kept:
         raise ValidationError(
             "The provider now points to another origin: give its secrets again.",
-            fields={"credentials": [f"Enter {', '.join(kept)} again for {_origin(after)[1] or after}: "
+            fields={"credentials": [f"Enter {', '.join(kept)} again for {_origin(after)}: "
                                     "stored secrets are never sent to another host."]},
         )  # fmt: skip
 

@@ -59,14 +59,10 @@ def agent(m: NodeMapper) -> Mapped | None:
 
 def _model(m: NodeMapper) -> str:
     model = _parameter(m, "model") or {}
-    provider = str(model.get("provider") or "").rstrip("/").split("/")[-1]
-    name = str(model.get("model") or model.get("name") or "")
-    if not name:
+    if not (model.get("model") or model.get("name")):
         m.fail("model: no model is selected")
         return UNMAPPED
-    reference = f"{provider}/{name}" if provider else name
-    m.bind("model", reference, {"provider": model.get("provider"), "name": name})
-    return reference
+    return m.model(value=model)[0]
 
 
 def _iterations(m: NodeMapper) -> int:

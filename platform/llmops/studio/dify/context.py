@@ -97,11 +97,14 @@ class NodeMapper:
             self.fail(f"{what}: {exc}")
             return ""
 
-    def model(self, what: str = "model") -> tuple[str, dict[str, Any]]:
-        """The Dify ``model`` block as a model endpoint reference to bind and its parameters."""
-        model = self.data.get(what) or {}
+    def model(
+        self, what: str = "model", value: Mapping[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The Dify ``model`` block (the node's ``what``, or ``value``: an agent's model selector, which names
+        the model ``model``) as a model endpoint reference to bind and its parameters."""
+        model = value if value is not None else (self.data.get(what) or {})
         provider = str(model.get("provider") or "").rstrip("/").split("/")[-1]
-        name = str(model.get("name") or "")
+        name = str(model.get("name") or model.get("model") or "")
         if not name:  # saved in Dify without a choice: imported with a model to bind, as any other
             self.warn(f"{what}: no model was selected in Dify; bind '{UNSELECTED_MODEL}' to a model endpoint")
             self.bind("model", UNSELECTED_MODEL, {"provider": model.get("provider"), "name": ""})
